@@ -1,0 +1,30 @@
+# Third-party dependencies, all from Debian 12 packages (scripts/install-deps.sh installs them).
+
+find_package(Torch REQUIRED)
+find_package(nlohmann_json 3.9 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+find_package(Threads REQUIRED)
+
+# TorchConfig exports its flags (the C++ ABI define) as a string, not on a target.
+add_library(gs_torch INTERFACE)
+target_link_libraries(gs_torch INTERFACE ${TORCH_LIBRARIES})
+separate_arguments(GS_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+target_compile_options(gs_torch INTERFACE ${GS_TORCH_CXX_FLAGS})
+# Debian's TorchConfig does not add the C++ frontend's include folder on every version.
+foreach(dir IN ITEMS ${TORCH_INCLUDE_DIRS})
+  if(EXISTS "${dir}/torch/csrc/api/include")
+    target_include_directories(gs_torch SYSTEM INTERFACE "${dir}/torch/csrc/api/include")
+  endif()
+endforeach()
+target_include_directories(gs_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+
+if(NOT GS_CORE_ONLY)
+  find_package(Qt6 6.2 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Svg Test)
+  find_package(QCustomPlotQt6 REQUIRED)
+endif()
+
+if(GS_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

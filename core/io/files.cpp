@@ -1,0 +1,104 @@
+#include "core/io/files.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace gs {
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(path + ": cannot open for reading");
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& path, const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), path + ": " + what);
+}
+
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path)
+    : path_(std::move(path)), temp_path_(path_ + ".tmp-" + std::to_string(::getpid())) {
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd_ < 0) throw_errno(path_, "cannot create");
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        std::remove(temp_path_.c_str());
+    }
+}
+
+void AtomicFileWriter::write(const void* data, size_t size) {
+    const char* bytes = static_cast<const char*>(data);
+    size_t written = 0;
+    while (written < size) {
+        ssize_t n = ::write(fd_, bytes + written, size - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno(path_, "write failed");
+        }
+        written += static_cast<size_t>(n);
+    }
+}
+
+void AtomicFileWriter::commit() {
+    if (::fsync(fd_) != 0) throw_errno(path_, "fsync failed");
+    ::close(fd_);
+    fd_ = -1;
+    if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+        std::remove(temp_path_.c_str());
+        throw_errno(path_, "rename failed");
+    }
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+    AtomicFileWriter writer(path);
+    writer.write(content);
+    writer.commit();
+}
+
+namespace {
+
+// Converts a byte offset into a 1-based line and column.
+std::pair<size_t, size_t> line_and_column(const std::string& text, size_t byte_offset) {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < byte_offset && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return {line, column};
+}
+
+}  // namespace
+
+nlohmann::json read_json_file(const std::string& path) {
+    const std::string text = read_text_file(path);
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& error) {
+        // nlohmann reports the byte one past the offending character.
+        auto [line, column] = line_and_column(text, error.byte > 0 ? error.byte - 1 : 0);
+        throw std::runtime_error(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                 ": invalid JSON: " + error.what());
+    }
+}
+
+}  // namespace gs

@@ -1,0 +1,38 @@
+// Small file helpers whose errors always name the file.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace gs {
+
+std::string read_text_file(const std::string& path);
+
+// Writes into a temporary file beside `path`; commit() flushes it to disk and renames it over
+// `path`. A reader never sees a half-written file, and a crash (or a writer destroyed without
+// commit) leaves the previous version intact.
+class AtomicFileWriter {
+public:
+    explicit AtomicFileWriter(std::string path);
+    ~AtomicFileWriter();
+    AtomicFileWriter(const AtomicFileWriter&) = delete;
+    AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+    void write(const void* data, size_t size);
+    void write(const std::string& text) { write(text.data(), text.size()); }
+    void commit();
+
+private:
+    std::string path_;
+    std::string temp_path_;
+    int fd_ = -1;
+};
+
+void write_file_atomically(const std::string& path, const std::string& content);
+
+// Parses a JSON file; a syntax error reports "path:line:column: what".
+nlohmann::json read_json_file(const std::string& path);
+
+}  // namespace gs

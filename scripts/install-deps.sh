@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages GrowthStudio needs to build, test and run.
+# Does nothing when every package is already present.
+#   scripts/install-deps.sh          everything (GUI + engine + tests)
+#   scripts/install-deps.sh --core   only what the engine and the CLI need (no Qt)
+set -euo pipefail
+
+core_packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0-openmp
+  libsentencepiece-dev sentencepiece
+  libsqlite3-dev nlohmann-json3-dev zlib1g-dev libgtest-dev
+)
+gui_packages=(
+  qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
+  xvfb xauth
+)
+
+packages=("${core_packages[@]}")
+if [[ "${1:-}" != "--core" ]]; then
+  packages+=("${gui_packages[@]}")
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "Installing: ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
