@@ -1,1 +1,71 @@
-int main() { return 0; }
+// growthstudio-cli: the headless face of the engine, for servers and cluster nodes.
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+
+#include "app/cli/arguments.h"
+#include "app/cli/commands.h"
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* usage;
+    std::function<int(const gs::cli::Words&)> run;
+};
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"info", "info [--threads N] [--json]\n      versions, devices and the BLAS in use", gs::cli::run_info},
+        {"score",
+         "score --checkpoint DIR --input FILE.jsonl [--logits OUT.safetensors] [--device D] [--threads N]\n"
+         "      mean token loss per line of {\"input_ids\": [...], \"labels\": [...]}",
+         gs::cli::run_score},
+        {"bench",
+         "bench --preset tiny|small|base | --config CONFIG.json [--batch B] [--input-len N] [--target-len M]\n"
+         "      [--steps K] [--warmup W] [--device D] [--threads N] [--bf16] [--seed S] [--json]\n"
+         "      timed training steps (AdamW, random tokens): steps/s, tokens/s, FLOP/s, MFU",
+         gs::cli::run_bench},
+    };
+    return table;
+}
+
+void print_usage(std::ostream& out) {
+    out << "usage: growthstudio-cli COMMAND [OPTIONS]\n\ncommands:\n";
+    for (const auto& command : commands()) out << "  " << command.usage << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+        print_usage(argc < 2 ? std::cerr : std::cout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string name = argv[1];
+    const gs::cli::Words words(argv + 2, argv + argc);
+    for (const auto& command : commands()) {
+        if (name != command.name) continue;
+        try {
+            return command.run(words);
+        } catch (const gs::cli::UsageError& error) {
+            std::cerr << "growthstudio-cli " << name << ": " << error.what() << "\nusage: growthstudio-cli "
+                      << command.usage << "\n";
+            return 2;
+        } catch (const c10::Error& error) {
+            // LibTorch's own message without its C++ backtrace.
+            std::cerr << "growthstudio-cli " << name << ": error: " << error.what_without_backtrace() << "\n";
+            return 1;
+        } catch (const std::exception& error) {
+            std::cerr << "growthstudio-cli " << name << ": error: " << error.what() << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "growthstudio-cli: unknown command '" << name << "'\n";
+    print_usage(std::cerr);
+    return 2;
+}

@@ -1,0 +1,49 @@
+#include "app/cli/arguments.h"
+
+namespace gs::cli {
+
+Arguments::Arguments(const std::vector<std::string>& words, const ArgumentSpec& spec) {
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        if (word.rfind("--", 0) != 0) {
+            positional_.push_back(word);
+            continue;
+        }
+        const std::string name = word.substr(2);
+        if (spec.flags.count(name)) {
+            flags_.insert(name);
+        } else if (spec.options.count(name)) {
+            if (i + 1 >= words.size()) throw UsageError("option --" + name + " needs a value");
+            values_[name] = words[++i];
+        } else {
+            throw UsageError("unknown option " + word);
+        }
+    }
+}
+
+bool Arguments::has(const std::string& name) const { return values_.count(name) || flags_.count(name); }
+
+std::string Arguments::text(const std::string& name, const std::string& fallback) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+}
+
+std::string Arguments::required(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) throw UsageError("option --" + name + " is required");
+    return it->second;
+}
+
+int64_t Arguments::integer(const std::string& name, int64_t fallback) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    try {
+        size_t used = 0;
+        int64_t value = std::stoll(it->second, &used);
+        if (used == it->second.size()) return value;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("option --" + name + ": '" + it->second + "' is not an integer");
+}
+
+}  // namespace gs::cli

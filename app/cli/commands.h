@@ -1,0 +1,19 @@
+// The subcommands of growthstudio-cli. Each takes the words after its name and returns the
+// process exit code; usage mistakes throw UsageError, failures std::exception.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gs::cli {
+
+using Words = std::vector<std::string>;
+
+int run_info(const Words& words);
+int run_score(const Words& words);
+int run_bench(const Words& words);
+
+// Applies --threads (0 or absent: every core); shared by the commands that compute.
+void apply_thread_option(const std::string& value);
+
+}  // namespace gs::cli

@@ -1,0 +1,40 @@
+// What the engine runs on: library versions, devices, BLAS and thread settings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gs {
+
+struct AcceleratorInfo {
+    int index = 0;
+    std::string name;
+    int64_t total_memory_bytes = 0;
+    int64_t free_memory_bytes = 0;
+};
+
+struct RuntimeInfo {
+    std::string app_version;
+    std::string libtorch_version;
+    std::string cuda_version;           // empty when LibTorch was built without CUDA
+    std::string sentencepiece_version;  // the version the project was built against
+    std::string sqlite_version;
+    int cpu_threads = 0;                // threads LibTorch uses for intra-op work
+    int hardware_threads = 0;
+    std::string blas;                   // the BLAS library actually loaded
+    bool mkldnn = false;
+    std::vector<AcceleratorInfo> cuda_devices;
+};
+
+RuntimeInfo collect_runtime_info();
+
+// Sets LibTorch's intra-op (and OpenMP/BLAS) thread count; 0 means one per hardware thread.
+// Debian's LibTorch starts with a single thread, so every executable calls this at start-up.
+void configure_threads(int threads = 0);
+
+// "cpu", "cuda", "cuda:N" or "auto" (CUDA when present). Throws std::invalid_argument for an
+// unknown name or a CUDA device that is not there.
+std::string resolve_device_name(const std::string& requested);
+
+}  // namespace gs

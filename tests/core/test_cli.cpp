@@ -1,0 +1,132 @@
+// growthstudio-cli driven as a user drives it: real processes, real files.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "core/io/safetensors.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+
+struct ProcessResult {
+    int exit_code;
+    std::string output;  // stdout and stderr together
+};
+
+ProcessResult run_cli(const std::string& arguments) {
+    const std::string command = std::string(GS_CLI_PATH) + " " + arguments + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string output;
+    std::array<char, 4096> buffer{};
+    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+    int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string last_line(const std::string& text) {
+    std::istringstream in(text);
+    std::string line, last;
+    while (std::getline(in, line)) {
+        if (!line.empty()) last = line;
+    }
+    return last;
+}
+
+const std::string kFixture = "hf_t5/t5-v1_1-gated-untied";
+
+std::vector<int64_t> row_values(const at::Tensor& t, int64_t row) {
+    at::Tensor r = t[row].contiguous();
+    return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
+}
+
+TEST(Cli, InfoReportsVersionsDevicesAndBlas) {
+    ProcessResult r = run_cli("info --threads 1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("LibTorch"), std::string::npos);
+    EXPECT_NE(r.output.find("BLAS"), std::string::npos);
+    EXPECT_NE(r.output.find("1 LibTorch threads"), std::string::npos) << r.output;
+    r = run_cli("info --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto json = nlohmann::json::parse(last_line(r.output));
+    for (const char* key : {"libtorch", "sentencepiece", "sqlite", "blas", "cpu_threads", "cuda_devices"}) {
+        EXPECT_TRUE(json.contains(key)) << key;
+    }
+    EXPECT_GE(json["cpu_threads"].get<int>(), 1);
+}
+
+TEST(Cli, ScoreReproducesReferenceLossAndLogits) {
+    SafetensorsFile expected(test::data_path(kFixture + "/expected.safetensors"));
+    at::Tensor input_ids = expected.load("input_ids"), mask = expected.load("attention_mask");
+    at::Tensor labels = expected.load("labels");
+    test::TempDir dir;
+    {
+        std::ofstream out(dir.file("examples.jsonl"));
+        for (int64_t row = 0; row < input_ids.size(0); ++row) {
+            std::vector<int64_t> ids = row_values(input_ids, row);
+            ids.resize(mask[row].sum().item<int64_t>());  // the unpadded text of the row
+            out << nlohmann::json{{"input_ids", ids}, {"labels", row_values(labels, row)}}.dump() << "\n";
+            if (row == 0) out << "\n";  // blank lines are skipped
+        }
+    }
+    ProcessResult r = run_cli("score --checkpoint " + test::data_path(kFixture) + " --input " +
+                              dir.file("examples.jsonl") + " --logits " + dir.file("logits.safetensors"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // The token-weighted mean over lines is the batch loss HF computes.
+    const std::string mean = last_line(r.output);
+    double loss = std::stod(mean.substr(mean.find("loss ") + 5));
+    EXPECT_NEAR(loss, expected.load("loss").item<double>(), 1e-5) << r.output;
+
+    SafetensorsFile logits(dir.file("logits.safetensors"));
+    at::Tensor reference = expected.load("logits");
+    for (int64_t row = 0; row < reference.size(0); ++row) {
+        at::Tensor got = logits.load("logits." + std::to_string(row));
+        EXPECT_LT(test::max_abs_diff(got, reference[row]), 1e-4) << "row " << row;
+    }
+}
+
+TEST(Cli, ScoreNamesTheBadLineAndField) {
+    test::TempDir dir;
+    std::ofstream(dir.file("bad.jsonl")) << "{\"input_ids\": [5, 6], \"labels\": [7]}\n{\"input_ids\": [5, 999999]}\n";
+    ProcessResult r = run_cli("score --checkpoint " + test::data_path(kFixture) + " --input " + dir.file("bad.jsonl"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("bad.jsonl:2: field 'input_ids': id 999999 is outside the vocabulary"), std::string::npos)
+        << r.output;
+}
+
+TEST(Cli, BenchPrintsFiguresAndAJsonLastLine) {
+    ProcessResult r = run_cli("bench --config " + test::data_path(kFixture + "/config.json") +
+                              " --batch 2 --input-len 16 --target-len 8 --steps 2 --warmup 1 --threads 1 --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto json = nlohmann::json::parse(last_line(r.output));
+    for (const char* key : {"steps_per_s", "tokens_per_s", "flops_per_s", "mfu"}) {
+        ASSERT_TRUE(json.contains(key)) << key;
+        EXPECT_GT(json[key].get<double>(), 0.0) << key;
+    }
+    // tokens/s is steps/s times the tokens of one batch.
+    EXPECT_NEAR(json["tokens_per_s"].get<double>(), json["steps_per_s"].get<double>() * 2 * (16 + 8), 1e-6);
+}
+
+TEST(Cli, UsageMistakesExitWithTwoAndSayWhy) {
+    ProcessResult r = run_cli("bench --preset tiny --config x.json");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("exactly one of --preset and --config"), std::string::npos) << r.output;
+    r = run_cli("score --input x.jsonl");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("--checkpoint is required"), std::string::npos) << r.output;
+    r = run_cli("frobnicate");
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_cli("bench --preset huge");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("unknown model preset 'huge'"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace gs
