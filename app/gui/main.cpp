@@ -1,0 +1,37 @@
+// growthstudio: the desktop application.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QTimer>
+
+#include "core/runtime/runtime_info.h"
+#include "ui/main_window.h"
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("GrowthStudio"));
+    QApplication::setOrganizationName(QStringLiteral("GrowthStudio"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Pre-train T5 models by model growth."));
+    parser.addHelpOption();
+    QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("CPU threads for training (0: all cores)."),
+                               QStringLiteral("N"), QStringLiteral("0"));
+    QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                  QStringLiteral("Save a PNG of the main window once shown, then quit."),
+                                  QStringLiteral("FILE"));
+    parser.addOption(threads);
+    parser.addOption(screenshot);
+    parser.process(app);
+
+    gs::configure_threads(parser.value(threads).toInt());
+    gs::ui::MainWindow window;
+    window.show();
+    if (parser.isSet(screenshot)) {
+        const QString path = parser.value(screenshot);
+        QTimer::singleShot(500, &window, [&window, path] {
+            window.grab().save(path);
+            QApplication::quit();
+        });
+    }
+    return app.exec();
+}

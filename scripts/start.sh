@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and starts the GrowthStudio window.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
+  echo "No display found: starting GrowthStudio in a virtual X server (xvfb-run)." >&2
+  exec xvfb-run -a -s "-screen 0 1600x1000x24" build/app/gui/growthstudio "$@"
+fi
+exec build/app/gui/growthstudio "$@"
