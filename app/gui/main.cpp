@@ -1,6 +1,7 @@
 // growthstudio: the desktop application.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QIcon>
 #include <QTimer>
 
 #include "core/runtime/runtime_info.h"
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("GrowthStudio"));
     QApplication::setOrganizationName(QStringLiteral("GrowthStudio"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/growthstudio.svg")));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Pre-train T5 models by model growth."));
