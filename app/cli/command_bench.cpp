@@ -44,7 +44,7 @@ int run_bench(const Words& words) {
     Arguments args(words, {{"preset", "config", "batch", "input-len", "target-len", "steps", "warmup", "device",
                             "threads", "seed"},
                            {"bf16", "json"}});
-    apply_thread_option(args.text("threads"));
+    apply_thread_option(args);
     const TrainBenchmarkOptions options = options_from(args);
     const TrainBenchmarkResult r = run_train_benchmark(options);
 

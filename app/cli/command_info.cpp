@@ -31,22 +31,15 @@ nlohmann::json to_json(const RuntimeInfo& info) {
 
 }  // namespace
 
-void apply_thread_option(const std::string& value) {
-    int threads = 0;
-    if (!value.empty()) {
-        try {
-            threads = std::stoi(value);
-        } catch (const std::exception&) {
-            throw UsageError("option --threads: '" + value + "' is not an integer");
-        }
-        if (threads < 0) throw UsageError("option --threads: must be 0 (all cores) or positive");
-    }
-    configure_threads(threads);
+void apply_thread_option(const Arguments& args) {
+    const int64_t threads = args.integer("threads", 0);
+    if (threads < 0) throw UsageError("option --threads: must be 0 (all cores) or positive");
+    configure_threads(static_cast<int>(threads));
 }
 
 int run_info(const Words& words) {
     Arguments args(words, {{"threads"}, {"json"}});
-    apply_thread_option(args.text("threads"));
+    apply_thread_option(args);
     const RuntimeInfo info = collect_runtime_info();
     if (args.has("json")) {
         std::cout << to_json(info).dump() << "\n";

@@ -12,7 +12,7 @@ namespace gs::cli {
 
 int run_score(const Words& words) {
     Arguments args(words, {{"checkpoint", "input", "logits", "device", "threads"}, {}});
-    apply_thread_option(args.text("threads"));
+    apply_thread_option(args);
     const std::string checkpoint = args.required("checkpoint");
     const std::string input = args.required("input");
     const std::string device = resolve_device_name(args.text("device", "auto"));

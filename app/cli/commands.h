@@ -7,6 +7,8 @@
 
 namespace gs::cli {
 
+class Arguments;
+
 using Words = std::vector<std::string>;
 
 int run_info(const Words& words);
@@ -14,6 +16,6 @@ int run_score(const Words& words);
 int run_bench(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
-void apply_thread_option(const std::string& value);
+void apply_thread_option(const Arguments& args);
 
 }  // namespace gs::cli
