@@ -46,4 +46,16 @@ int64_t Arguments::integer(const std::string& name, int64_t fallback) const {
     throw UsageError("option --" + name + ": '" + it->second + "' is not an integer");
 }
 
+double Arguments::real(const std::string& name, double fallback) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    try {
+        size_t used = 0;
+        double value = std::stod(it->second, &used);
+        if (used == it->second.size()) return value;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("option --" + name + ": '" + it->second + "' is not a number");
+}
+
 }  // namespace gs::cli

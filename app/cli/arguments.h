@@ -28,6 +28,7 @@ public:
     std::string text(const std::string& name, const std::string& fallback = "") const;
     std::string required(const std::string& name) const;
     int64_t integer(const std::string& name, int64_t fallback) const;
+    double real(const std::string& name, double fallback) const;
     const std::vector<std::string>& positional() const { return positional_; }
 
 private:

@@ -30,6 +30,17 @@ const std::vector<Command>& commands() {
          "      [--steps K] [--warmup W] [--device D] [--threads N] [--bf16] [--seed S] [--json]\n"
          "      timed training steps (AdamW, random tokens): steps/s, tokens/s, FLOP/s, MFU",
          gs::cli::run_bench},
+        {"grow",
+         "grow --from CKPT --to tiny|small|base|CONFIG.json --op d|f|a|da|df --out DIR [--exact] [--seed N]\n"
+         "      [--depth-strategy stack|interpolate|solar|identity] [--map-sampling balanced|uniform]\n"
+         "      [--aki-variant literal|whole-unit] [--noise X] [--probe-seed N] [--threads N] [--json]\n"
+         "      writes a grown checkpoint (with its maps in growth.json); prints the probe loss before and after",
+         gs::cli::run_grow},
+        {"bench-grow",
+         "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"
+         "      [--repeats N] [--threads N] [--json]\n"
+         "      time and peak memory of growing a randomly initialised model",
+         gs::cli::run_bench_grow},
     };
     return table;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -302,14 +303,22 @@ T5Model grow_t5_model(const T5Model& source, const GrowthPlan& plan) {
     if (source->config() != plan.source) {
         throw GrowthError("growth plan was drawn for a different source configuration");
     }
-    TensorMap grown = grow_tensors(plan, parameters_by_name(source));
+    TensorMap source_tensors = parameters_by_name(source);
+    std::set<const void*> taken;  // storage the new model must not share: the source's, or used once already
+    for (const auto& [name, tensor] : source_tensors) taken.insert(tensor.data_ptr());
+    TensorMap grown = grow_tensors(plan, source_tensors);
+    source_tensors.clear();
+    // The new model's parameters are allocated but never written: each adopts its grown
+    // tensor instead of copying it, so the peak stays near one grown model.
     T5Model target(plan.target, /*initialize=*/false);
     at::NoGradGuard no_grad;
     for (auto& item : target->named_parameters()) {
         auto found = grown.find(item.key());
         if (found == grown.end()) throw std::logic_error("growth produced no tensor '" + item.key() + "'");
-        item.value().copy_(found->second);
-        grown.erase(found);  // frees widened tensors as soon as their last copy is placed
+        at::Tensor tensor = std::move(found->second);
+        grown.erase(found);
+        if (!taken.insert(tensor.data_ptr()).second) tensor = tensor.clone();
+        item.value().set_data(tensor.contiguous());
     }
     return target;
 }

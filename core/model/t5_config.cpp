@@ -67,6 +67,17 @@ bool T5Config::is_preset(const std::string& name) {
     return key == "tiny" || key == "t" || key == "small" || key == "s" || key == "base" || key == "b";
 }
 
+T5Config T5Config::with_shape_of(const T5Config& shape) const {
+    T5Config result = *this;
+    result.d_model = shape.d_model;
+    result.d_kv = shape.d_kv;
+    result.d_ff = shape.d_ff;
+    result.num_heads = shape.num_heads;
+    result.num_layers = shape.num_layers;
+    result.num_decoder_layers = shape.num_decoder_layers;
+    return result;
+}
+
 T5Config T5Config::preset(const std::string& name) {
     const std::string key = lower(name);
     T5Config config;

@@ -39,6 +39,9 @@ struct T5Config {
     // The study's sizes: "tiny", "small", "base" (case-insensitive; "T", "S", "B" too).
     static T5Config preset(const std::string& name);
     static bool is_preset(const std::string& name);
+    // This config with the layer counts and widths of `shape` (vocabulary, FFN type, dropout
+    // and special ids stay): a preset applied to a model with its own tokenizer.
+    T5Config with_shape_of(const T5Config& shape) const;
 
     nlohmann::json to_hf_json() const;
     // Reads HuggingFace's keys, applying HF's defaults to absent ones. `source` names the

@@ -13,9 +13,7 @@ namespace gs {
 
 namespace {
 
-torch::nn::Linear make_linear(int64_t in_features, int64_t out_features) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(false));
-}
+T5Linear make_linear(int64_t in_features, int64_t out_features) { return T5Linear(in_features, out_features); }
 
 at::Tensor apply_dropout(const at::Tensor& x, double p, bool training) {
     if (!training || p == 0.0) return x;
@@ -91,6 +89,18 @@ void DecoderCache::select_rows(const at::Tensor& rows) {
 
 // ---------------------------------------------------------------------------------------------
 
+T5LinearImpl::T5LinearImpl(int64_t in_features, int64_t out_features) {
+    weight = register_parameter("weight", at::empty({out_features, in_features}));
+}
+
+at::Tensor T5LinearImpl::forward(const at::Tensor& x) { return at::linear(x, weight); }
+
+T5EmbeddingImpl::T5EmbeddingImpl(int64_t count, int64_t dimension) {
+    weight = register_parameter("weight", at::empty({count, dimension}));
+}
+
+at::Tensor T5EmbeddingImpl::forward(const at::Tensor& ids) { return at::embedding(weight, ids); }
+
 T5LayerNormImpl::T5LayerNormImpl(int64_t hidden_size, double eps) : eps_(eps) {
     weight = register_parameter("weight", at::ones({hidden_size}));
 }
@@ -120,7 +130,7 @@ T5AttentionImpl::T5AttentionImpl(const T5Config& config, bool is_decoder, bool h
     o = register_module("o", make_linear(inner, config.d_model));
     if (has_relative_attention_bias) {
         relative_attention_bias = register_module(
-            "relative_attention_bias", torch::nn::Embedding(config.relative_attention_num_buckets, config.num_heads));
+            "relative_attention_bias", T5Embedding(config.relative_attention_num_buckets, config.num_heads));
     }
 }
 
@@ -324,7 +334,7 @@ at::Tensor T5StackImpl::decode(const at::Tensor& embeddings, const at::Tensor& e
 
 T5ModelImpl::T5ModelImpl(const T5Config& config, bool initialize) : config_(config) {
     config_.validate();
-    shared = register_module("shared", torch::nn::Embedding(config_.vocab_size, config_.d_model));
+    shared = register_module("shared", T5Embedding(config_.vocab_size, config_.d_model));
     encoder = register_module("encoder", T5Stack(config_, /*is_decoder=*/false, config_.num_layers));
     decoder = register_module("decoder", T5Stack(config_, /*is_decoder=*/true, config_.num_decoder_layers));
     if (!config_.tie_word_embeddings) lm_head = register_module("lm_head", make_linear(config_.d_model, config_.vocab_size));

@@ -9,8 +9,6 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include "core/model/t5_config.h"
@@ -30,6 +28,24 @@ struct DecoderCache {
     // Keeps the batch rows named by `rows` (beam search reorders hypotheses this way).
     void select_rows(const at::Tensor& rows);
 };
+
+// A bias-free linear layer and an embedding table whose weights are allocated, not drawn:
+// T5 initialises them itself, and a loaded or grown model overwrites them anyway.
+class T5LinearImpl : public torch::nn::Module {
+public:
+    T5LinearImpl(int64_t in_features, int64_t out_features);
+    at::Tensor forward(const at::Tensor& x);
+    at::Tensor weight;  // [out_features, in_features]
+};
+TORCH_MODULE(T5Linear);
+
+class T5EmbeddingImpl : public torch::nn::Module {
+public:
+    T5EmbeddingImpl(int64_t count, int64_t dimension);
+    at::Tensor forward(const at::Tensor& ids);
+    at::Tensor weight;  // [count, dimension]
+};
+TORCH_MODULE(T5Embedding);
 
 // RMS norm computed in fp32 (no mean subtraction, no bias).
 class T5LayerNormImpl : public torch::nn::Module {
@@ -57,8 +73,8 @@ public:
     at::Tensor cross_attend(const at::Tensor& x, const at::Tensor& encoder_states, const at::Tensor& mask,
                             DecoderLayerCache* cache);
 
-    torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
-    torch::nn::Embedding relative_attention_bias{nullptr};
+    T5Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+    T5Embedding relative_attention_bias{nullptr};
 
 private:
     at::Tensor split_heads(const at::Tensor& x) const;
@@ -76,7 +92,7 @@ class T5DenseImpl : public torch::nn::Module {
 public:
     explicit T5DenseImpl(const T5Config& config);
     at::Tensor forward(const at::Tensor& x);
-    torch::nn::Linear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr}, wo{nullptr};
+    T5Linear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr}, wo{nullptr};
 
 private:
     at::Tensor activate(const at::Tensor& x) const;
@@ -197,9 +213,9 @@ public:
     DecoderCache new_cache() const;
     int64_t parameter_count() const;
 
-    torch::nn::Embedding shared{nullptr};
+    T5Embedding shared{nullptr};
     T5Stack encoder{nullptr}, decoder{nullptr};
-    torch::nn::Linear lm_head{nullptr};  // only when the head is untied
+    T5Linear lm_head{nullptr};  // only when the head is untied
 
 private:
     T5Config config_;

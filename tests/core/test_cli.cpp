@@ -10,7 +10,10 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include "core/growth/growth_probe.h"
+#include "core/growth/t5_growth.h"
 #include "core/io/safetensors.h"
+#include "core/model/checkpoint.h"
 #include "test_support.h"
 
 namespace gs {
@@ -126,6 +129,54 @@ TEST(Cli, UsageMistakesExitWithTwoAndSayWhy) {
     r = run_cli("bench --preset huge");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.output.find("unknown model preset 'huge'"), std::string::npos) << r.output;
+}
+
+TEST(Cli, GrowWritesACheckpointThatReproducesThePrintedProbeFigures) {
+    test::TempDir dir;
+    const std::string source = test::data_path(kFixture);
+    ProcessResult r = run_cli("grow --from " + source + " --to " + test::data_path("grow/wider-deeper.json") +
+                              " --op da --seed 3 --probe-seed 11 --threads 1 --json --out " + dir.file("grown"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto figures = nlohmann::json::parse(r.output);
+    T5Model before = load_t5_checkpoint(source);
+    T5Model after = load_t5_checkpoint(dir.file("grown"));
+    EXPECT_EQ(after->config().num_layers, 4);
+    EXPECT_EQ(after->config().d_model, 96);
+    const ProbeBatch probe = make_probe_batch(before->config().vocab_size, 11);
+    const ProbeComparison expected = compare_on_probe(before, after, probe);
+    EXPECT_NEAR(figures["loss_before"].get<double>(), expected.loss_before, 1e-6);
+    EXPECT_NEAR(figures["loss_after"].get<double>(), expected.loss_after, 1e-6);
+    EXPECT_NEAR(figures["max_logit_difference"].get<double>(), expected.max_logit_difference, 1e-5);
+    EXPECT_GT(expected.max_logit_difference, 1e-3);  // AKI + stacking change the function
+    const GrowthPlan plan = load_growth_plan(dir.file("grown"));
+    EXPECT_EQ(plan.options.seed, 3u);
+    EXPECT_EQ(plan.options.op.letters(), "da");
+}
+
+TEST(Cli, ExactGrowthToAPresetShapeKeepsTheFunction) {
+    test::TempDir dir;
+    ProcessResult r = run_cli("grow --from " + test::data_path(kFixture) + " --to " +
+                              test::data_path("grow/one-and-a-half.json") + " --op f --exact --out " + dir.file("grown"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("RMS-preserving copies"), std::string::npos) << r.output;
+    const std::string marker = "max |logit difference| ";
+    const size_t at = r.output.find(marker);
+    ASSERT_NE(at, std::string::npos) << r.output;
+    EXPECT_LT(std::stod(r.output.substr(at + marker.size())), 1e-4) << r.output;
+}
+
+TEST(Cli, GrowRefusesAnOperatorThatCannotReachTheTarget) {
+    test::TempDir dir;
+    ProcessResult r = run_cli("grow --from " + test::data_path(kFixture) + " --to " +
+                              test::data_path("grow/one-and-a-half.json") + " --op d --out " + dir.file("grown"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("operator 'd' cannot change d_model (64 -> 96); width needs f or a (df, da)"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("grown")));
+    r = run_cli("grow --from " + test::data_path(kFixture) + " --to base --op x --out " + dir.file("grown"));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("unknown letter 'x'"), std::string::npos) << r.output;
 }
 
 }  // namespace
