@@ -34,28 +34,34 @@ std::string Arguments::required(const std::string& name) const {
     return it->second;
 }
 
+namespace {
+
+// The whole text must be a number: "12abc" is an error, not 12.
+template <typename Number, typename Parse>
+Number parse_whole(const std::string& name, const std::string& text, Parse parse, const char* what) {
+    try {
+        size_t used = 0;
+        const Number value = parse(text, &used);
+        if (used == text.size()) return value;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("option --" + name + ": '" + text + "' is not " + what);
+}
+
+}  // namespace
+
 int64_t Arguments::integer(const std::string& name, int64_t fallback) const {
     auto it = values_.find(name);
     if (it == values_.end()) return fallback;
-    try {
-        size_t used = 0;
-        int64_t value = std::stoll(it->second, &used);
-        if (used == it->second.size()) return value;
-    } catch (const std::exception&) {
-    }
-    throw UsageError("option --" + name + ": '" + it->second + "' is not an integer");
+    return parse_whole<int64_t>(name, it->second, [](const std::string& t, size_t* used) { return std::stoll(t, used); },
+                                "an integer");
 }
 
 double Arguments::real(const std::string& name, double fallback) const {
     auto it = values_.find(name);
     if (it == values_.end()) return fallback;
-    try {
-        size_t used = 0;
-        double value = std::stod(it->second, &used);
-        if (used == it->second.size()) return value;
-    } catch (const std::exception&) {
-    }
-    throw UsageError("option --" + name + ": '" + it->second + "' is not a number");
+    return parse_whole<double>(name, it->second, [](const std::string& t, size_t* used) { return std::stod(t, used); },
+                               "a number");
 }
 
 }  // namespace gs::cli
