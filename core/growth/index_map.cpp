@@ -3,6 +3,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "core/io/hash.h"
+
 namespace gs {
 
 uint64_t SplitMix64::next() {
@@ -24,14 +26,7 @@ uint64_t SplitMix64::below(uint64_t bound) {
 
 double SplitMix64::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
-uint64_t stable_hash(const std::string& text, uint64_t seed) {
-    uint64_t hash = 0xCBF29CE484222325ULL ^ seed;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 0x100000001B3ULL;
-    }
-    return hash;
-}
+uint64_t stable_hash(const std::string& text, uint64_t seed) { return fnv1a64(text, seed); }
 
 std::string to_string(MapSampling sampling) { return sampling == MapSampling::balanced ? "balanced" : "uniform"; }
 

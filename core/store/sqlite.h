@@ -1,0 +1,84 @@
+// A thin RAII layer over the SQLite C API: a connection, prepared statements with bound
+// parameters, and transactions. Errors throw StoreError with the database file's name.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace gs {
+
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// NULL, integer, real or text.
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+
+class SqlStatement;
+
+class SqlDatabase {
+public:
+    // Opens (creating when `create`) the file; WAL journal and a busy timeout so that several
+    // processes can read and write at once.
+    SqlDatabase(const std::string& path, bool create);
+    ~SqlDatabase();
+    SqlDatabase(const SqlDatabase&) = delete;
+    SqlDatabase& operator=(const SqlDatabase&) = delete;
+
+    const std::string& path() const { return path_; }
+    void execute(const std::string& sql);  // one or more statements, no parameters
+    SqlStatement prepare(const std::string& sql);
+    int64_t last_insert_id() const;
+    [[noreturn]] void fail(const std::string& what) const;
+
+private:
+    std::string path_;
+    sqlite3* db_ = nullptr;
+};
+
+class SqlStatement {
+public:
+    SqlStatement(SqlDatabase& database, sqlite3_stmt* statement) : database_(&database), statement_(statement) {}
+    ~SqlStatement();
+    SqlStatement(SqlStatement&& other) noexcept;
+    SqlStatement(const SqlStatement&) = delete;
+    SqlStatement& operator=(const SqlStatement&) = delete;
+    SqlStatement& operator=(SqlStatement&&) = delete;
+
+    SqlStatement& bind(const std::vector<SqlValue>& values);
+    bool step();  // true while a row is available
+    void run();   // steps to the end, then resets for reuse
+    void reset();
+
+    int64_t integer(int column) const;
+    double real(int column) const;
+    std::string text(int column) const;
+    bool is_null(int column) const;
+    std::optional<double> optional_real(int column) const;
+
+private:
+    SqlDatabase* database_;
+    sqlite3_stmt* statement_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed without commit().
+class SqlTransaction {
+public:
+    explicit SqlTransaction(SqlDatabase& database);
+    ~SqlTransaction();
+    void commit();
+
+private:
+    SqlDatabase& database_;
+    bool open_ = true;
+};
+
+}  // namespace gs

@@ -1,0 +1,333 @@
+#include "core/store/store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "core/io/hash.h"
+
+namespace gs {
+
+namespace {
+
+// Each entry moves the schema one version forward; never edit a released entry, append one.
+const std::vector<std::string>& migrations() {
+    static const std::vector<std::string> steps = {
+        R"sql(
+CREATE TABLE experiments (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY, experiment_id INTEGER REFERENCES experiments(id), name TEXT NOT NULL UNIQUE,
+  pipeline TEXT NOT NULL, status TEXT NOT NULL, device TEXT, host TEXT, app_version TEXT,
+  libtorch_version TEXT, cuda_version TEXT, seed INTEGER, git_commit TEXT, directory TEXT,
+  started_at TEXT, ended_at TEXT, error TEXT);
+CREATE TABLE stages (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, stage_index INTEGER NOT NULL,
+  size TEXT NOT NULL, config_json TEXT, budget TEXT, parameters INTEGER, start_step INTEGER, end_step INTEGER,
+  PRIMARY KEY (run_id, stage_index));
+CREATE TABLE growth_events (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  stage_index INTEGER NOT NULL, step INTEGER NOT NULL, operator TEXT NOT NULL, valid_loss_before REAL,
+  valid_loss_after REAL, probe_loss_before REAL, probe_loss_after REAL, probe_max_logit_difference REAL,
+  seconds REAL, plan_json TEXT);
+CREATE TABLE metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, stage_index INTEGER NOT NULL,
+  step INTEGER NOT NULL, tokens INTEGER, flops REAL, wall_seconds REAL, train_loss REAL, valid_loss REAL,
+  learning_rate REAL, gradient_norm REAL, step_seconds REAL);
+CREATE INDEX metrics_by_run ON metrics(run_id, step);
+CREATE TABLE checkpoints (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  stage_index INTEGER NOT NULL, step INTEGER NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+CREATE TABLE downstream_results (
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, task TEXT NOT NULL,
+  metric TEXT NOT NULL, value REAL NOT NULL, settings_json TEXT,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+CREATE TABLE external_results (
+  id INTEGER PRIMARY KEY, label TEXT NOT NULL, source TEXT, metric TEXT NOT NULL, value REAL NOT NULL);
+CREATE TABLE latest_metrics (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, step INTEGER, tokens INTEGER, flops REAL,
+  wall_seconds REAL, train_loss REAL, valid_loss REAL, best_valid_loss REAL);
+-- The results table reads this one row per run instead of scanning the curves.
+CREATE TRIGGER metrics_latest AFTER INSERT ON metrics BEGIN
+  INSERT INTO latest_metrics (run_id, step, tokens, flops, wall_seconds, train_loss, valid_loss, best_valid_loss)
+  VALUES (NEW.run_id, NEW.step, NEW.tokens, NEW.flops, NEW.wall_seconds, NEW.train_loss, NEW.valid_loss,
+          NEW.valid_loss)
+  ON CONFLICT (run_id) DO UPDATE SET
+    step = max(step, excluded.step), tokens = max(tokens, excluded.tokens), flops = max(flops, excluded.flops),
+    wall_seconds = max(wall_seconds, excluded.wall_seconds),
+    train_loss = coalesce(excluded.train_loss, train_loss),
+    valid_loss = coalesce(excluded.valid_loss, valid_loss),
+    best_valid_loss = min(coalesce(best_valid_loss, excluded.valid_loss), coalesce(excluded.valid_loss, best_valid_loss));
+END;
+)sql",
+    };
+    return steps;
+}
+
+std::string hex(uint64_t value) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+SqlValue optional_value(const std::optional<double>& value) {
+    if (value) return *value;
+    return std::monostate{};
+}
+
+SqlValue text_or_null(const std::string& text) {
+    if (text.empty()) return std::monostate{};
+    return text;
+}
+
+const char* kRunColumns =
+    "id, experiment_id, name, pipeline, status, device, host, app_version, libtorch_version, cuda_version, seed, "
+    "git_commit, directory, started_at, ended_at, error";
+
+}  // namespace
+
+namespace {
+
+// Respects the permission bits even for root (who could write anyway): a database the user
+// made read-only stays untouched.
+const std::string& writable_path(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && ((info.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0)) {
+        throw StoreError(path + ": the database is read-only; nothing was changed");
+    }
+    return path;
+}
+
+}  // namespace
+
+Store::Store(const std::string& path) : db_(writable_path(path), /*create=*/true) { migrate(); }
+
+int Store::schema_version() { return static_cast<int>(migrations().size()); }
+
+void Store::migrate() {
+    SqlStatement version = db_.prepare("PRAGMA user_version");
+    version.step();
+    const int64_t current = version.integer(0);
+    version.reset();
+    if (current > schema_version()) {
+        throw StoreError(path() + ": database schema version " + std::to_string(current) +
+                         " is newer than this GrowthStudio understands (" + std::to_string(schema_version()) + ")");
+    }
+    for (int64_t v = current; v < schema_version(); ++v) {
+        SqlTransaction transaction(db_);
+        db_.execute(migrations()[v]);
+        db_.execute("PRAGMA user_version = " + std::to_string(v + 1));
+        transaction.commit();
+    }
+}
+
+int64_t Store::add_experiment(const std::string& name, const std::string& json_text) {
+    const std::string hash = hex(fnv1a64(json_text));
+    SqlTransaction transaction(db_);
+    SqlStatement find = db_.prepare("SELECT id FROM experiments WHERE hash = ?");
+    if (find.bind({hash}).step()) return find.integer(0);  // rolled back: nothing was written
+    db_.prepare("INSERT INTO experiments (name, json, hash) VALUES (?, ?, ?)").bind({name, json_text, hash}).run();
+    const int64_t id = db_.last_insert_id();
+    transaction.commit();
+    return id;
+}
+
+std::string Store::experiment_json(int64_t experiment_id) {
+    SqlStatement statement = db_.prepare("SELECT json FROM experiments WHERE id = ?");
+    if (!statement.bind({experiment_id}).step()) throw StoreError(path() + ": no experiment " + std::to_string(experiment_id));
+    return statement.text(0);
+}
+
+int64_t Store::create_run(const RunRecord& r) {
+    SqlStatement insert = db_.prepare(
+        "INSERT INTO runs (experiment_id, name, pipeline, status, device, host, app_version, libtorch_version, "
+        "cuda_version, seed, git_commit, directory, started_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+    SqlValue experiment = r.experiment_id > 0 ? SqlValue(r.experiment_id) : SqlValue(std::monostate{});
+    insert.bind({experiment, r.name, r.pipeline, r.status, r.device, r.host, r.app_version, r.libtorch_version,
+                 text_or_null(r.cuda_version), r.seed, text_or_null(r.git_commit), r.directory});
+    try {
+        insert.run();
+    } catch (const StoreError& error) {
+        if (find_run(r.name)) throw StoreError(path() + ": a run named '" + r.name + "' exists already");
+        throw;
+    }
+    return db_.last_insert_id();
+}
+
+void Store::set_run_status(int64_t run_id, const std::string& status, const std::string& error) {
+    const bool finished = status == "done" || status == "failed" || status == "cancelled";
+    db_.prepare("UPDATE runs SET status = ?, error = ?, ended_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%SZ', "
+                "'now') ELSE NULL END WHERE id = ?")
+        .bind({status, text_or_null(error), int64_t{finished}, run_id})
+        .run();
+}
+
+RunRecord Store::read_run(SqlStatement& s) {
+    RunRecord r;
+    r.id = s.integer(0), r.experiment_id = s.integer(1), r.name = s.text(2), r.pipeline = s.text(3);
+    r.status = s.text(4), r.device = s.text(5), r.host = s.text(6), r.app_version = s.text(7);
+    r.libtorch_version = s.text(8), r.cuda_version = s.text(9), r.seed = s.integer(10), r.git_commit = s.text(11);
+    r.directory = s.text(12), r.started_at = s.text(13), r.ended_at = s.text(14), r.error = s.text(15);
+    return r;
+}
+
+std::optional<RunRecord> Store::find_run(const std::string& name_or_id) {
+    SqlStatement s = db_.prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE name = ? OR CAST(id AS TEXT) = ?");
+    if (!s.bind({name_or_id, name_or_id}).step()) return std::nullopt;
+    return read_run(s);
+}
+
+std::vector<RunSummary> Store::summaries() {
+    SqlStatement s = db_.prepare(
+        "SELECT runs.id, runs.experiment_id, runs.name, pipeline, status, device, host, app_version, libtorch_version, "
+        "cuda_version, seed, git_commit, directory, started_at, ended_at, error, "
+        "l.step, l.tokens, l.flops, l.wall_seconds, l.train_loss, l.valid_loss, l.best_valid_loss "
+        "FROM runs LEFT JOIN latest_metrics l ON l.run_id = runs.id ORDER BY runs.id");
+    std::vector<RunSummary> rows;
+    std::map<int64_t, size_t> by_id;
+    while (s.step()) {
+        RunSummary row;
+        row.run = read_run(s);
+        row.step = s.integer(16), row.tokens = s.integer(17), row.flops = s.real(18), row.wall_seconds = s.real(19);
+        row.train_loss = s.optional_real(20), row.valid_loss = s.optional_real(21), row.best_valid_loss = s.optional_real(22);
+        by_id[row.run.id] = rows.size();
+        rows.push_back(row);
+    }
+    SqlStatement results = db_.prepare(
+        "SELECT run_id, task, metric, value FROM downstream_results ORDER BY id");  // the latest score wins
+    while (results.step()) {
+        auto it = by_id.find(results.integer(0));
+        if (it != by_id.end()) rows[it->second].results[results.text(1) + "/" + results.text(2)] = results.real(3);
+    }
+    return rows;
+}
+
+void Store::add_stage(const StageRecord& st) {
+    db_.prepare("INSERT OR REPLACE INTO stages (run_id, stage_index, size, config_json, budget, parameters, start_step) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind({st.run_id, st.stage_index, st.size, st.config_json, st.budget, st.parameters, st.start_step})
+        .run();
+}
+
+void Store::end_stage(int64_t run_id, int64_t stage_index, int64_t end_step) {
+    db_.prepare("UPDATE stages SET end_step = ? WHERE run_id = ? AND stage_index = ?")
+        .bind({end_step, run_id, stage_index})
+        .run();
+}
+
+std::vector<StageRecord> Store::stages(int64_t run_id) {
+    SqlStatement s = db_.prepare(
+        "SELECT stage_index, size, config_json, budget, parameters, start_step, end_step FROM stages WHERE run_id = ? "
+        "ORDER BY stage_index");
+    s.bind({run_id});
+    std::vector<StageRecord> rows;
+    while (s.step()) {
+        StageRecord st;
+        st.run_id = run_id, st.stage_index = s.integer(0), st.size = s.text(1), st.config_json = s.text(2);
+        st.budget = s.text(3), st.parameters = s.integer(4), st.start_step = s.integer(5);
+        if (!s.is_null(6)) st.end_step = s.integer(6);
+        rows.push_back(st);
+    }
+    return rows;
+}
+
+void Store::add_metrics(const std::vector<MetricRow>& rows) {
+    SqlTransaction transaction(db_);
+    SqlStatement insert = db_.prepare(
+        "INSERT INTO metrics (run_id, stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, "
+        "learning_rate, gradient_norm, step_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const MetricRow& m : rows) {
+        insert.bind({m.run_id, m.stage_index, m.step, m.tokens, m.flops, m.wall_seconds, optional_value(m.train_loss),
+                     optional_value(m.valid_loss), optional_value(m.learning_rate), optional_value(m.gradient_norm),
+                     optional_value(m.step_seconds)})
+            .run();
+    }
+    transaction.commit();
+}
+
+std::vector<MetricRow> Store::metrics(int64_t run_id) {
+    SqlStatement s = db_.prepare(
+        "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
+        "step_seconds FROM metrics WHERE run_id = ? ORDER BY step, rowid");
+    s.bind({run_id});
+    std::vector<MetricRow> rows;
+    while (s.step()) {
+        MetricRow m;
+        m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
+        m.flops = s.real(3), m.wall_seconds = s.real(4), m.train_loss = s.optional_real(5);
+        m.valid_loss = s.optional_real(6), m.learning_rate = s.optional_real(7), m.gradient_norm = s.optional_real(8);
+        m.step_seconds = s.optional_real(9);
+        rows.push_back(m);
+    }
+    return rows;
+}
+
+void Store::add_growth_event(const GrowthEventRecord& e) {
+    db_.prepare("INSERT INTO growth_events (run_id, stage_index, step, operator, valid_loss_before, valid_loss_after, "
+                "probe_loss_before, probe_loss_after, probe_max_logit_difference, seconds, plan_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind({e.run_id, e.stage_index, e.step, e.op, optional_value(e.valid_loss_before), optional_value(e.valid_loss_after),
+               e.probe_loss_before, e.probe_loss_after, e.probe_max_logit_difference, e.seconds, e.plan_json})
+        .run();
+}
+
+std::vector<GrowthEventRecord> Store::growth_events(int64_t run_id) {
+    SqlStatement s = db_.prepare(
+        "SELECT stage_index, step, operator, valid_loss_before, valid_loss_after, probe_loss_before, probe_loss_after, "
+        "probe_max_logit_difference, seconds, plan_json FROM growth_events WHERE run_id = ? ORDER BY step, id");
+    s.bind({run_id});
+    std::vector<GrowthEventRecord> rows;
+    while (s.step()) {
+        GrowthEventRecord e;
+        e.run_id = run_id, e.stage_index = s.integer(0), e.step = s.integer(1), e.op = s.text(2);
+        e.valid_loss_before = s.optional_real(3), e.valid_loss_after = s.optional_real(4);
+        e.probe_loss_before = s.real(5), e.probe_loss_after = s.real(6), e.probe_max_logit_difference = s.real(7);
+        e.seconds = s.real(8), e.plan_json = s.text(9);
+        rows.push_back(e);
+    }
+    return rows;
+}
+
+void Store::add_checkpoint(const CheckpointRecord& c) {
+    db_.prepare("INSERT INTO checkpoints (run_id, stage_index, step, path, kind) VALUES (?, ?, ?, ?, ?)")
+        .bind({c.run_id, c.stage_index, c.step, c.path, c.kind})
+        .run();
+}
+
+std::vector<CheckpointRecord> Store::checkpoints(int64_t run_id) {
+    SqlStatement s = db_.prepare("SELECT stage_index, step, path, kind FROM checkpoints WHERE run_id = ? ORDER BY step, id");
+    s.bind({run_id});
+    std::vector<CheckpointRecord> rows;
+    while (s.step()) rows.push_back({run_id, s.integer(0), s.integer(1), s.text(2), s.text(3)});
+    return rows;
+}
+
+void Store::add_result(const ResultRecord& r) {
+    db_.prepare("INSERT INTO downstream_results (run_id, task, metric, value, settings_json) VALUES (?, ?, ?, ?, ?)")
+        .bind({r.run_id, r.task, r.metric, r.value, r.settings_json})
+        .run();
+}
+
+void Store::rewind_run(int64_t run_id, int64_t step) {
+    SqlTransaction transaction(db_);
+    for (const char* table : {"metrics", "growth_events", "checkpoints"}) {
+        db_.prepare(std::string("DELETE FROM ") + table + " WHERE run_id = ? AND step > ?").bind({run_id, step}).run();
+    }
+    // Rebuild the summary row from the curves that remain.
+    db_.prepare("DELETE FROM latest_metrics WHERE run_id = ?").bind({run_id}).run();
+    db_.prepare(
+           "INSERT INTO latest_metrics (run_id, step, tokens, flops, wall_seconds, train_loss, valid_loss, "
+           "best_valid_loss) SELECT ?, max(step), max(tokens), max(flops), max(wall_seconds), "
+           "(SELECT train_loss FROM metrics WHERE run_id = ? AND train_loss IS NOT NULL ORDER BY step DESC, rowid DESC LIMIT 1), "
+           "(SELECT valid_loss FROM metrics WHERE run_id = ? AND valid_loss IS NOT NULL ORDER BY step DESC, rowid DESC LIMIT 1), "
+           "min(valid_loss) FROM metrics WHERE run_id = ? HAVING count(*) > 0")
+        .bind({run_id, run_id, run_id, run_id})
+        .run();
+    transaction.commit();
+}
+
+}  // namespace gs

@@ -1,0 +1,131 @@
+// The workspace database: experiments, runs, stages, growth events, metrics, checkpoints and
+// results, in one SQLite file that several processes and the GUI share (WAL mode). The schema is
+// versioned (PRAGMA user_version) and migrated forward on open.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/store/sqlite.h"
+
+namespace gs {
+
+struct RunRecord {
+    int64_t id = 0;
+    int64_t experiment_id = 0;
+    std::string name;
+    std::string pipeline;              // the study's grammar
+    std::string status = "queued";     // queued, running, paused, cancelled, failed, done
+    std::string device, host;
+    std::string app_version, libtorch_version, cuda_version;
+    int64_t seed = 0;
+    std::string git_commit;            // of the experiment's folder, when it is a git checkout
+    std::string directory;             // where checkpoints go
+    std::string started_at, ended_at;  // UTC, ISO 8601
+    std::string error;
+};
+
+struct StageRecord {
+    int64_t run_id = 0;
+    int64_t stage_index = 0;
+    std::string size;
+    std::string config_json;
+    std::string budget;
+    int64_t parameters = 0;
+    int64_t start_step = 0;
+    std::optional<int64_t> end_step;
+};
+
+struct MetricRow {
+    int64_t run_id = 0;
+    int64_t stage_index = 0;
+    int64_t step = 0;
+    int64_t tokens = 0;
+    double flops = 0;
+    double wall_seconds = 0;
+    std::optional<double> train_loss, valid_loss, learning_rate, gradient_norm, step_seconds;
+};
+
+struct GrowthEventRecord {
+    int64_t run_id = 0;
+    int64_t stage_index = 0;  // the stage the model grows into
+    int64_t step = 0;
+    std::string op;
+    std::optional<double> valid_loss_before, valid_loss_after;
+    double probe_loss_before = 0, probe_loss_after = 0, probe_max_logit_difference = 0;
+    double seconds = 0;
+    std::string plan_json;
+};
+
+struct CheckpointRecord {
+    int64_t run_id = 0;
+    int64_t stage_index = 0;
+    int64_t step = 0;
+    std::string path;
+    std::string kind;  // "interval", "stage-end", "final"
+};
+
+struct ResultRecord {
+    int64_t run_id = 0;
+    std::string task;    // "klue-nli", "korquad-ext", ...
+    std::string metric;  // "accuracy", "f1", ...
+    double value = 0;
+    std::string settings_json;
+};
+
+// One row of the results table: a run with its latest figures.
+struct RunSummary {
+    RunRecord run;
+    int64_t step = 0;
+    int64_t tokens = 0;
+    double flops = 0;
+    double wall_seconds = 0;
+    std::optional<double> train_loss, valid_loss, best_valid_loss;
+    std::map<std::string, double> results;  // "task/metric" -> value
+};
+
+class Store {
+public:
+    // Opens or creates the database and migrates it. A file from a newer version, a file that
+    // is not a database, or one that cannot be written gives a StoreError naming the file.
+    explicit Store(const std::string& path);
+    static int schema_version();
+    const std::string& path() const { return db_.path(); }
+
+    // Experiments are kept once per distinct content (hash of the JSON text).
+    int64_t add_experiment(const std::string& name, const std::string& json_text);
+    std::string experiment_json(int64_t experiment_id);
+
+    int64_t create_run(const RunRecord& run);  // names are unique in a workspace
+    void set_run_status(int64_t run_id, const std::string& status, const std::string& error = "");
+    std::optional<RunRecord> find_run(const std::string& name_or_id);
+    std::vector<RunSummary> summaries();
+
+    void add_stage(const StageRecord& stage);
+    void end_stage(int64_t run_id, int64_t stage_index, int64_t end_step);
+    std::vector<StageRecord> stages(int64_t run_id);
+
+    void add_metrics(const std::vector<MetricRow>& rows);  // one transaction
+    std::vector<MetricRow> metrics(int64_t run_id);
+    void add_growth_event(const GrowthEventRecord& event);
+    std::vector<GrowthEventRecord> growth_events(int64_t run_id);
+    void add_checkpoint(const CheckpointRecord& checkpoint);
+    std::vector<CheckpointRecord> checkpoints(int64_t run_id);
+    void add_result(const ResultRecord& result);
+
+    // A resumed run continues from a checkpoint at `step`: what was recorded after it is
+    // dropped, so the curves hold each step once.
+    void rewind_run(int64_t run_id, int64_t step);
+
+private:
+    void migrate();
+    RunRecord read_run(SqlStatement& statement);
+
+    SqlDatabase db_;
+};
+
+}  // namespace gs

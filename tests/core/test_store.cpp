@@ -1,0 +1,222 @@
+// The SQLite store: records round-trip, the summary row follows the curves, bad files are refused
+// without being touched, concurrent writers lose nothing, a killed writer corrupts nothing.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <sqlite3.h>
+
+#include "core/io/files.h"
+#include "core/store/store.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+
+RunRecord run_named(const std::string& name) {
+    RunRecord run;
+    run.name = name;
+    run.pipeline = "T_d_S";
+    run.status = "running";
+    run.device = "cpu";
+    run.seed = 7;
+    return run;
+}
+
+MetricRow metric(int64_t run, int64_t step, std::optional<double> train, std::optional<double> valid = std::nullopt) {
+    MetricRow m;
+    m.run_id = run, m.step = step, m.tokens = step * 100, m.flops = step * 1e9, m.wall_seconds = step * 0.5;
+    m.train_loss = train, m.valid_loss = valid, m.learning_rate = 1e-3;
+    return m;
+}
+
+TEST(Store, RecordsRoundTripAndTheSummaryFollowsTheCurves) {
+    test::TempDir dir;
+    Store store(dir.file("workspace.db"));
+    const int64_t experiment = store.add_experiment("cpu-study", R"({"pipeline": "T_d_S"})");
+    EXPECT_EQ(store.add_experiment("again", R"({"pipeline": "T_d_S"})"), experiment);  // same content
+    EXPECT_NE(store.add_experiment("other", R"({"pipeline": "S_a_B"})"), experiment);
+    EXPECT_EQ(store.experiment_json(experiment), R"({"pipeline": "T_d_S"})");
+
+    RunRecord record = run_named("T_d_S-1");
+    record.experiment_id = experiment;
+    const int64_t run = store.create_run(record);
+    store.add_stage({run, 0, "T", "{}", "1", 1000, 0, std::nullopt});
+    store.add_stage({run, 1, "S", "{}", "2", 2000, 40, std::nullopt});
+    store.end_stage(run, 0, 40);
+    store.add_metrics({metric(run, 10, 5.0), metric(run, 20, 4.0, 4.5), metric(run, 30, 3.5)});
+    store.add_metrics({metric(run, 40, 3.0, 3.2), metric(run, 50, 3.1, 3.4)});
+    GrowthEventRecord event;
+    event.run_id = run, event.stage_index = 1, event.step = 40, event.op = "d";
+    event.valid_loss_before = 3.2, event.valid_loss_after = 3.9, event.probe_max_logit_difference = 1.5;
+    store.add_growth_event(event);
+    store.add_checkpoint({run, 0, 40, "/runs/T_d_S-1/step-40", "stage-end"});
+    store.add_result({run, "klue-nli", "accuracy", 66.6, "{}"});
+    store.set_run_status(run, "done");
+
+    const auto found = store.find_run("T_d_S-1");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->status, "done");
+    EXPECT_FALSE(found->ended_at.empty());
+    EXPECT_EQ(store.find_run(std::to_string(run))->name, "T_d_S-1");
+    EXPECT_FALSE(store.find_run("nope"));
+
+    const auto stages = store.stages(run);
+    ASSERT_EQ(stages.size(), 2u);
+    EXPECT_EQ(stages[0].end_step, 40);
+    EXPECT_FALSE(stages[1].end_step);
+    const auto curve = store.metrics(run);
+    ASSERT_EQ(curve.size(), 5u);
+    EXPECT_FALSE(curve[0].valid_loss);
+    EXPECT_EQ(*curve[1].valid_loss, 4.5);
+    EXPECT_EQ(store.growth_events(run).at(0).valid_loss_after, 3.9);
+    EXPECT_EQ(store.checkpoints(run).at(0).path, "/runs/T_d_S-1/step-40");
+
+    const auto rows = store.summaries();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].step, 50);
+    EXPECT_EQ(*rows[0].train_loss, 3.1);
+    EXPECT_EQ(*rows[0].valid_loss, 3.4);       // the latest
+    EXPECT_EQ(*rows[0].best_valid_loss, 3.2);  // the lowest
+    EXPECT_EQ(rows[0].results.at("klue-nli/accuracy"), 66.6);
+}
+
+TEST(Store, RewindDropsWhatCameAfterTheCheckpoint) {
+    test::TempDir dir;
+    Store store(dir.file("workspace.db"));
+    const int64_t run = store.create_run(run_named("r"));
+    store.add_metrics({metric(run, 10, 5.0, 4.0), metric(run, 20, 4.0, 3.0), metric(run, 30, 3.0, 2.5)});
+    store.add_checkpoint({run, 0, 20, "a", "interval"});
+    store.add_checkpoint({run, 0, 30, "b", "interval"});
+    store.rewind_run(run, 20);
+    EXPECT_EQ(store.metrics(run).size(), 2u);
+    EXPECT_EQ(store.checkpoints(run).size(), 1u);
+    const auto row = store.summaries().at(0);
+    EXPECT_EQ(row.step, 20);
+    EXPECT_EQ(*row.valid_loss, 3.0);
+    EXPECT_EQ(*row.best_valid_loss, 3.0);
+    store.add_metrics({metric(run, 30, 2.9, 2.6)});
+    EXPECT_EQ(*store.summaries().at(0).best_valid_loss, 2.6);
+}
+
+TEST(Store, RunNamesAreUnique) {
+    test::TempDir dir;
+    Store store(dir.file("workspace.db"));
+    store.create_run(run_named("B"));
+    try {
+        store.create_run(run_named("B"));
+        FAIL();
+    } catch (const StoreError& error) {
+        EXPECT_NE(std::string(error.what()).find("a run named 'B' exists already"), std::string::npos) << error.what();
+    }
+}
+
+TEST(Store, BadFilesAreRefusedAndLeftAsTheyWere) {
+    test::TempDir dir;
+    const std::string text_file = dir.file("notes.db");
+    write_file_atomically(text_file, std::string(4096, 'x'));
+    EXPECT_THROW(Store{text_file}, StoreError);
+    EXPECT_EQ(read_text_file(text_file), std::string(4096, 'x'));
+
+    const std::string newer = dir.file("newer.db");
+    {
+        Store store(newer);
+        store.create_run(run_named("kept"));
+    }
+    sqlite3* raw = nullptr;
+    sqlite3_open(newer.c_str(), &raw);
+    sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+    try {
+        Store store(newer);
+        FAIL();
+    } catch (const StoreError& error) {
+        EXPECT_NE(std::string(error.what()).find("schema version 99 is newer"), std::string::npos) << error.what();
+    }
+
+    const std::string read_only = dir.file("read-only.db");
+    {
+        Store store(read_only);
+        store.create_run(run_named("kept"));
+    }
+    chmod(read_only.c_str(), 0444);
+    try {
+        Store store(read_only);
+        FAIL();
+    } catch (const StoreError& error) {
+        EXPECT_EQ(std::string(error.what()), read_only + ": the database is read-only; nothing was changed");
+    }
+    chmod(read_only.c_str(), 0644);
+    EXPECT_TRUE(Store(read_only).find_run("kept"));
+}
+
+TEST(Store, ConcurrentWritersLoseNoRows) {
+    test::TempDir dir;
+    const std::string path = dir.file("workspace.db");
+    int64_t run_a = 0, run_b = 0;
+    {
+        Store store(path);
+        run_a = store.create_run(run_named("a"));
+        run_b = store.create_run(run_named("b"));
+    }
+    auto writer = [&](int64_t run) {
+        Store store(path);  // its own connection, as another process would have
+        for (int batch = 0; batch < 100; ++batch) {
+            std::vector<MetricRow> rows;
+            for (int k = 0; k < 5; ++k) rows.push_back(metric(run, batch * 5 + k, 1.0));
+            store.add_metrics(rows);
+        }
+    };
+    std::thread first(writer, run_a), second(writer, run_b);
+    Store reader(path);
+    for (int i = 0; i < 20; ++i) reader.summaries();  // the GUI reads meanwhile
+    first.join();
+    second.join();
+    EXPECT_EQ(reader.metrics(run_a).size(), 500u);
+    EXPECT_EQ(reader.metrics(run_b).size(), 500u);
+}
+
+TEST(Store, AWriterKilledMidwayLeavesWholeTransactions) {
+    test::TempDir dir;
+    const std::string path = dir.file("workspace.db");
+    int64_t run = 0;
+    {
+        Store store(path);
+        run = store.create_run(run_named("killed"));
+    }
+    const pid_t child = fork();
+    if (child == 0) {
+        Store store(path);
+        for (int batch = 0;; ++batch) {
+            std::vector<MetricRow> rows;
+            for (int k = 0; k < 50; ++k) rows.push_back(metric(run, batch * 50 + k, 1.0));
+            store.add_metrics(rows);
+        }
+    }
+    // Wait until some batches are in, then kill the writer mid-stream.
+    Store reader(path);
+    for (int i = 0; i < 200 && reader.metrics(run).size() < 500; ++i) usleep(10000);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    Store after(path);
+    const size_t rows = after.metrics(run).size();
+    EXPECT_GE(rows, 500u);
+    EXPECT_EQ(rows % 50, 0u);  // no half transaction
+    sqlite3* raw = nullptr;
+    sqlite3_open(path.c_str(), &raw);
+    sqlite3_stmt* check = nullptr;
+    sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &check, nullptr);
+    ASSERT_EQ(sqlite3_step(check), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(check, 0)), "ok");
+    sqlite3_finalize(check);
+    sqlite3_close(raw);
+}
+
+}  // namespace
+}  // namespace gs
