@@ -14,6 +14,8 @@ using Words = std::vector<std::string>;
 int run_info(const Words& words);
 int run_score(const Words& words);
 int run_bench(const Words& words);
+int run_prepare(const Words& words);
+int run_bench_data(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
 void apply_thread_option(const Arguments& args);
