@@ -67,8 +67,8 @@ int run_bench_data(const Words& words) {
               << "cache build       " << cache_mb_per_s << " MB/s with " << threads << " threads (read, tokenize, "
               << "write): " << std::setprecision(1) << kStudyCorpusMegabytes / cache_mb_per_s / 60
               << " min for the study's 700 MB\n"
-              << std::setprecision(3) << "batch             " << batch_size << " x " << span.input_length
-              << " inputs: " << batches.seconds_per_batch * 1e3 << " ms span corruption + "
+              << std::defaultfloat << std::setprecision(3) << "batch             " << batch_size << " x "
+              << span.input_length << " inputs: " << batches.seconds_per_batch * 1e3 << " ms span corruption + "
               << batches.tensor_seconds_per_batch * 1e3 << " ms tensors, on one thread\n"
               << "against the step  " << batch_total / step_seconds * 100 << " % of a " << step_seconds
               << " s training step\n";

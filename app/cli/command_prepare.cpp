@@ -88,7 +88,7 @@ nlohmann::json summary_json(const PreparedTokenizer& tokenizer, const TokenCache
 
 }  // namespace
 
-int run_prepare(const Words& words) {
+int run_prepare(const Words& words) try {
     const Arguments args(words, prepare_spec());
     const std::string dir = args.required("out");
     const CorpusOptions corpus = corpus_options_from(args);
@@ -104,7 +104,7 @@ int run_prepare(const Words& words) {
     cache.corpus = corpus;
     cache.split = split_options_from(args);
     cache.threads = static_cast<int>(args.integer("threads", 0));
-    const ProgressCallback progress = args.has("quiet") ? ProgressCallback() : terminal_progress();
+    const ProgressCallback progress = terminal_progress(args.has("quiet"));
     cache.progress = progress;
 
     const PreparedTokenizer tokenizer = prepare_tokenizer(dir, choice, corpus, progress);
@@ -114,11 +114,14 @@ int run_prepare(const Words& words) {
 
     const TokenFile train = TokenFile::open(train_tokens_path(dir));
     const uint64_t rows = train.token_count() / lengths.raw_length;
-    std::cout << std::defaultfloat << "batches       input " << lengths.input_length << ", noise density " << span.noise_density
+    std::cout << std::defaultfloat << std::setprecision(6) << "batches       input " << lengths.input_length << ", noise density " << span.noise_density
               << ", mean span " << span.mean_span_length << ": rows of " << lengths.raw_length
               << " raw tokens, targets " << lengths.target_length << " tokens; " << rows << " train rows\n";
     if (args.has("json")) std::cout << summary_json(tokenizer, summary, lengths, rows).dump() << "\n";
     return 0;
+} catch (const OperationCancelled&) {
+    std::cerr << "\ngrowthstudio-cli prepare: cancelled; the previous files are kept, nothing half-written\n";
+    return 130;
 }
 
 }  // namespace gs::cli

@@ -1,5 +1,6 @@
 #include "app/cli/data_options.h"
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -60,21 +61,42 @@ SpanCorruptionOptions span_options_from(const Arguments& args) {
     return options;
 }
 
-ProgressCallback terminal_progress() {
-    return [](const Progress& p) {
-        if (p.stage == "training") {  // sentences read; sentencepiece trains without reports
-            std::fprintf(stderr, "\rread %.1f MB of training sentences in %.1f s; training the tokenizer\n",
-                         p.done / 1e6, p.elapsed_s);
-            return true;
-        }
-        std::fprintf(stderr, "\r%-10s %8.1f MB", p.stage.c_str(), static_cast<double>(p.done) / 1e6);
-        if (p.total > 0) std::fprintf(stderr, " of %.1f MB (%3.0f %%)", p.total / 1e6, 100.0 * p.done / p.total);
-        if (p.elapsed_s > 0) std::fprintf(stderr, ", %.2f MB/s", p.done / 1e6 / p.elapsed_s);
-        if (p.eta_s >= 0) std::fprintf(stderr, ", ETA %.0f s", p.eta_s);
-        std::fprintf(stderr, "   ");
-        if (p.total > 0 && p.done >= p.total) std::fprintf(stderr, "\n");
-        std::fflush(stderr);
-        return true;
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+
+void on_interrupt(int) { interrupted = 1; }
+
+void catch_interrupts() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    action.sa_flags = SA_RESETHAND;  // the second signal gets the default action
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+void print_progress(const Progress& p) {
+    if (p.stage == "training") {  // sentences read; sentencepiece trains without reports
+        std::fprintf(stderr, "\rread %.1f MB of training sentences in %.1f s; training the tokenizer\n",
+                     p.done / 1e6, p.elapsed_s);
+        return;
+    }
+    std::fprintf(stderr, "\r%-10s %8.1f MB", p.stage.c_str(), static_cast<double>(p.done) / 1e6);
+    if (p.total > 0) std::fprintf(stderr, " of %.1f MB (%3.0f %%)", p.total / 1e6, 100.0 * p.done / p.total);
+    if (p.elapsed_s > 0) std::fprintf(stderr, ", %.2f MB/s", p.done / 1e6 / p.elapsed_s);
+    if (p.eta_s >= 0) std::fprintf(stderr, ", ETA %.0f s", p.eta_s);
+    std::fprintf(stderr, "   ");
+    if (p.total > 0 && p.done >= p.total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+ProgressCallback terminal_progress(bool quiet) {
+    catch_interrupts();
+    return [quiet](const Progress& p) {
+        if (!quiet) print_progress(p);
+        return interrupted == 0;
     };
 }
 

@@ -20,7 +20,9 @@ double real_number(const Arguments& args, const std::string& name, double fallba
 extern const std::vector<std::string> kCorpusOptionNames;
 extern const std::vector<std::string> kSpanOptionNames;
 
-// Prints progress with an ETA on one stderr line.
-ProgressCallback terminal_progress();
+// Progress with an ETA on one stderr line (unless `quiet`). The first Ctrl-C (SIGINT) or SIGTERM
+// cancels the operation cleanly at its next report, so that no half-written file is left; a
+// second one ends the process at once.
+ProgressCallback terminal_progress(bool quiet);
 
 }  // namespace gs::cli

@@ -50,6 +50,11 @@ uint64_t RowPermutation::operator()(uint64_t index) const {
 SpanCorruptionDataset::SpanCorruptionDataset(const TokenFile& tokens, const SpanCorruptionOptions& options,
                                              int32_t first_sentinel)
     : tokens_(tokens), options_(options), lengths_(compute_span_lengths(options)), first_sentinel_(first_sentinel) {
+    if (tokens.header().vocab_size != static_cast<uint64_t>(first_sentinel) + 1) {
+        throw std::runtime_error(tokens.path() + ": tokenized with a tokenizer of " +
+                                 std::to_string(tokens.header().vocab_size) + " ids, not the one given (" +
+                                 std::to_string(first_sentinel + 1) + " ids)");
+    }
     rows_ = tokens.token_count() / lengths_.raw_length;
     if (rows_ == 0) {
         throw std::runtime_error(tokens.path() + ": " + std::to_string(tokens.token_count()) +

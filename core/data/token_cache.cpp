@@ -243,10 +243,19 @@ int thread_count(int requested) {
     return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+// Temporary files of a build that a crash or a kill interrupted.
+void remove_leftovers(const std::string& dir) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.find(".tokens.tmp-") != std::string::npos) fs::remove(entry.path());
+    }
+}
+
 TokenCacheSummary build(const std::string& dir, const Tokenizer& tokenizer, const TokenCacheOptions& options,
                         const json& source) {
     fs::create_directories(dir);
     std::remove(manifest_path(dir).c_str());  // the old files are stale from here on
+    remove_leftovers(dir);
     CorpusReader reader(options.corpus);
     TokenFileHeader header;
     header.token_bytes = tokenizer.size() <= 65536 ? 2 : 4;
