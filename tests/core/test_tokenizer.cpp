@@ -2,6 +2,8 @@
 // runs LibTorch (the combination that crashes when sentencepiece is linked directly).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <ATen/ATen.h>
 
 #include "core/tokenizer/tokenizer.h"
@@ -69,6 +71,23 @@ TEST(Tokenizer, RejectsFilesThatAreNotModels) {
         FAIL() << "loaded a bad model";
     } catch (const std::runtime_error& error) {
         EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
+    }
+}
+
+TEST(Tokenizer, RejectsModelsWithOtherSpecialIds) {
+    // spm_train's defaults (unk 0, bos 1, eos 2, no pad) are not T5's.
+    if (std::system("command -v spm_train > /dev/null") != 0) GTEST_SKIP() << "spm_train (package sentencepiece) absent";
+    test::TempDir dir;
+    test::write_text(dir.file("text.txt"), "가나다 라마바 사아자\n차카타 파하 가나다\n");
+    const std::string command = "spm_train --input=" + dir.file("text.txt") + " --model_prefix=" + dir.file("plain") +
+                                " --vocab_size=20 --model_type=char --minloglevel=2 > /dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    try {
+        Tokenizer::load(dir.file("plain.model"));
+        FAIL() << "accepted a model with unk=0";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("pad=-1 eos=2 unk=0 bos=1; T5 needs pad=0 eos=1 unk=2"),
+                  std::string::npos) << error.what();
     }
 }
 
