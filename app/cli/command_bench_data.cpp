@@ -33,7 +33,7 @@ int run_bench_data(const Words& words) {
     const Arguments args(words, bench_data_spec());
     const std::string dir = args.required("out");
     const CorpusOptions corpus = corpus_options_from(args);
-    const TokenizerChoice choice = parse_tokenizer_choice(args.text("tokenizer", "train:8000"));
+    const TokenizerChoice choice = parse_tokenizer_choice(args.text("tokenizer", "train:4000"));
     const SpanCorruptionOptions span = span_options_from(args);
     const int threads = static_cast<int>(args.integer("threads", std::max(1u, std::thread::hardware_concurrency())));
     const int64_t batch_size = args.integer("batch", 2);

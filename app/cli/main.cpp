@@ -38,7 +38,7 @@ const std::vector<Command>& commands() {
          "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus)",
          gs::cli::run_prepare},
         {"bench-data",
-         "bench-data --out DIR [--corpus PATH...] [--tokenizer train:8000|FILE.model] [--threads N] [--batch 2]\n"
+         "bench-data --out DIR [--corpus PATH...] [--tokenizer train:4000|FILE.model] [--threads N] [--batch 2]\n"
          "      [--step-s 15.39] [--seconds 2] [--input-len 512] [--json]\n"
          "      tokenization throughput and batch production time against a training step",
          gs::cli::run_bench_data},

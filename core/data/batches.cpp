@@ -4,13 +4,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/hashing.h"
 #include "core/data/random.h"
 #include "core/data/token_file.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace gs {
 
-nlohmann::json DataPosition::to_json() const { return {{"seed", seed}, {"rows_consumed", rows_consumed}}; }
+nlohmann::json DataPosition::to_json() const {
+    return {{"seed", seed}, {"rows_consumed", rows_consumed}, {"dataset", to_hex(dataset)}};
+}
 
 DataPosition DataPosition::from_json(const nlohmann::json& json, const std::string& source) {
     DataPosition position;
@@ -21,6 +24,14 @@ DataPosition DataPosition::from_json(const nlohmann::json& json, const std::stri
     }
     position.seed = json.at("seed").get<uint64_t>();
     position.rows_consumed = json.at("rows_consumed").get<uint64_t>();
+    const auto dataset = json.find("dataset");
+    if (dataset != json.end()) {
+        const std::string digits = dataset->is_string() ? dataset->get<std::string>() : "";
+        if (digits.size() != 16 || digits.find_first_not_of("0123456789abcdef") != std::string::npos) {
+            throw std::runtime_error(source + ": data position \"dataset\" must be 16 hex digits");
+        }
+        position.dataset = std::stoull(digits, nullptr, 16);
+    }
     return position;
 }
 
@@ -56,6 +67,11 @@ SpanCorruptionDataset::SpanCorruptionDataset(const TokenFile& tokens, const Span
                                  std::to_string(first_sentinel + 1) + " ids)");
     }
     rows_ = tokens.token_count() / lengths_.raw_length;
+    const uint64_t settings[] = {tokens.header().tokenizer_fingerprint, tokens.header().corpus_fingerprint,
+                                 tokens.token_count(), static_cast<uint64_t>(options.input_length),
+                                 static_cast<uint64_t>(options.noise_density * 1e9),
+                                 static_cast<uint64_t>(options.mean_span_length * 1e9)};
+    fingerprint_ = hash_bytes(settings, sizeof settings);
     if (rows_ == 0) {
         throw std::runtime_error(tokens.path() + ": " + std::to_string(tokens.token_count()) +
                                  " tokens, fewer than one row of " + std::to_string(lengths_.raw_length));
@@ -89,6 +105,10 @@ void SpanCorruptionDataset::example(uint64_t seed, uint64_t position, int32_t* i
 }
 
 SpanBatch SpanCorruptionDataset::batch(const DataPosition& start, int64_t batch_size) const {
+    if (start.dataset != 0 && start.dataset != fingerprint_) {
+        throw std::runtime_error("the data position was saved with another dataset (corpus, tokenizer or span "
+                                 "settings differ), so resuming from it would not continue the same batches");
+    }
     SpanBatch batch;
     batch.batch_size = batch_size;
     batch.input_length = lengths_.input_length;
@@ -99,7 +119,7 @@ SpanBatch SpanCorruptionDataset::batch(const DataPosition& start, int64_t batch_
         example(start.seed, start.rows_consumed + b, batch.inputs.data() + b * lengths_.input_length,
                 batch.targets.data() + b * lengths_.target_length);
     }
-    batch.next = {start.seed, start.rows_consumed + static_cast<uint64_t>(batch_size)};
+    batch.next = {start.seed, start.rows_consumed + static_cast<uint64_t>(batch_size), fingerprint_};
     return batch;
 }
 
@@ -128,7 +148,8 @@ void BatchPrefetcher::work() {
             if (stop_) return;
             index = claimed_++;
         }
-        const DataPosition position{start_.seed, start_.rows_consumed + index * static_cast<uint64_t>(batch_size_)};
+        const DataPosition position{start_.seed, start_.rows_consumed + index * static_cast<uint64_t>(batch_size_),
+                                    start_.dataset};
         SpanBatch batch;
         std::exception_ptr error;
         try {

@@ -26,12 +26,14 @@ class TokenFile;
 struct DataPosition {
     uint64_t seed = 0;
     uint64_t rows_consumed = 0;  // over all epochs
+    // The dataset it belongs to (SpanCorruptionDataset::fingerprint()); 0 accepts any.
+    uint64_t dataset = 0;
 
     nlohmann::json to_json() const;
     // `source` names the file in error messages.
     static DataPosition from_json(const nlohmann::json& json, const std::string& source);
     bool operator==(const DataPosition& other) const {
-        return seed == other.seed && rows_consumed == other.rows_consumed;
+        return seed == other.seed && rows_consumed == other.rows_consumed && dataset == other.dataset;
     }
 };
 
@@ -65,6 +67,10 @@ public:
 
     const SpanLengths& lengths() const { return lengths_; }
     uint64_t rows() const { return rows_; }
+    // Identifies the token stream and the span settings: a position saved with another
+    // corpus, tokenizer or setting is refused rather than silently giving other batches.
+    uint64_t fingerprint() const { return fingerprint_; }
+    DataPosition start(uint64_t seed) const { return {seed, 0, fingerprint_}; }
 
     // The raw tokens of row `row` of the packed stream.
     std::vector<int32_t> raw_row(uint64_t row) const;
@@ -80,6 +86,7 @@ private:
     SpanLengths lengths_;
     int32_t first_sentinel_;
     uint64_t rows_;
+    uint64_t fingerprint_;
 };
 
 // Prepares the batches that follow `start` on background threads, `depth` ahead of the

@@ -1,5 +1,6 @@
 #include "core/data/hashing.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/data/random.h"
@@ -20,6 +21,12 @@ uint64_t hash_bytes(const void* data, size_t size, uint64_t seed) {
     uint64_t tail = 0;
     for (size_t shift = 0; i < size; ++i, shift += 8) tail |= uint64_t(bytes[i]) << shift;
     return mix64(h ^ tail);
+}
+
+std::string to_hex(uint64_t value) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
 }
 
 }  // namespace gs

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/hashing.h"
 #include "core/io/files.h"
 
 namespace gs {
@@ -40,7 +41,7 @@ std::optional<Tokenizer> earlier_training(const std::string& dir, const json& tr
         const json record = read_json_file(record_path(dir));
         if (record.value("training", json()) != training) return std::nullopt;
         Tokenizer tokenizer = Tokenizer::load(tokenizer_model_path(dir));
-        if (record.value("fingerprint", uint64_t(0)) != tokenizer.fingerprint()) return std::nullopt;
+        if (record.value("fingerprint", std::string()) != to_hex(tokenizer.fingerprint())) return std::nullopt;
         return tokenizer;
     } catch (const std::exception&) {
         return std::nullopt;  // an unreadable record only costs a new training
@@ -61,7 +62,7 @@ PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTraining
     Tokenizer tokenizer = Tokenizer::train(options, [&](std::string& s) { return sentences.next(s); }, progress);
     tokenizer.save(tokenizer_model_path(dir));
     write_file_atomically(record_path(dir),
-                          json{{"training", training}, {"fingerprint", tokenizer.fingerprint()}}.dump(2) + "\n");
+                          json{{"training", training}, {"fingerprint", to_hex(tokenizer.fingerprint())}}.dump(2) + "\n");
     return {tokenizer, false, true, seconds_since(start)};
 }
 

@@ -28,12 +28,6 @@ constexpr size_t kChunkBytes = 1 << 20;
 
 std::string manifest_path(const std::string& dir) { return dir + "/cache.json"; }
 
-std::string hex(uint64_t value) {
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-    return text;
-}
-
 const char* layout_name(TextLayout layout) { return layout == TextLayout::line_per_document ? "line" : "blank"; }
 
 // What the cache is built from; its hash is the corpus fingerprint in the token files.
@@ -90,7 +84,7 @@ std::string staleness(const std::string& dir, const Tokenizer& tokenizer, const 
     try {
         manifest = read_json_file(manifest_path(dir));
         if (manifest.value("format", 0) != kCacheFormat) return "cache format changed";
-        if (manifest.at("tokenizer_fingerprint") != hex(tokenizer.fingerprint())) return "the tokenizer changed";
+        if (manifest.at("tokenizer_fingerprint") != to_hex(tokenizer.fingerprint())) return "the tokenizer changed";
         if (manifest.at("source") != source) return describe_change(manifest.at("source"), source);
     } catch (const std::exception& error) {
         return std::string("unreadable cache.json: ") + error.what();
@@ -303,7 +297,7 @@ SplitCounts counts_from(const json& j) { return {j.at("documents").get<uint64_t>
 void write_manifest(const std::string& dir, const Tokenizer& tokenizer, const json& source,
                     const TokenCacheSummary& summary) {
     const json manifest = {{"format", kCacheFormat},
-                           {"tokenizer_fingerprint", hex(tokenizer.fingerprint())},
+                           {"tokenizer_fingerprint", to_hex(tokenizer.fingerprint())},
                            {"tokenizer_size", tokenizer.size()},
                            {"source", source},
                            {"corpus_bytes", summary.corpus_bytes},

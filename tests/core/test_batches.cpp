@@ -58,12 +58,12 @@ TEST_F(Batches, SameSeedSameBatchesOtherSeedOthers) {
     EXPECT_NE(a.inputs, c.inputs);
     EXPECT_EQ(a.inputs.size(), 4u * 512);
     EXPECT_EQ(a.targets.size(), 4u * 114);
-    EXPECT_EQ(a.next, (DataPosition{7, 4}));
+    EXPECT_EQ(a.next, (DataPosition{7, 4, data.fingerprint()}));
 }
 
 TEST_F(Batches, ResumingFromAPositionContinuesWithTheNextBatch) {
     const auto data = dataset();
-    SpanBatch first = data.batch({3, 0}, 2);
+    SpanBatch first = data.batch(data.start(3), 2);
     SpanBatch second = data.batch(first.next, 2);
     const DataPosition stored = DataPosition::from_json(nlohmann::json::parse(first.next.to_json().dump()), "ckpt");
     EXPECT_EQ(data.batch(stored, 2).inputs, second.inputs);
@@ -73,6 +73,14 @@ TEST_F(Batches, ResumingFromAPositionContinuesWithTheNextBatch) {
     joined.insert(joined.end(), second.inputs.begin(), second.inputs.end());
     EXPECT_EQ(both.inputs, joined);
     EXPECT_THROW(DataPosition::from_json(nlohmann::json{{"seed", 1}}, "ckpt.json"), std::runtime_error);
+}
+
+TEST_F(Batches, APositionFromAnotherDatasetIsRefused) {
+    const auto at512 = dataset(512), at256 = dataset(256);
+    EXPECT_NE(at512.fingerprint(), at256.fingerprint());
+    const DataPosition saved = at512.batch(at512.start(1), 2).next;
+    EXPECT_NO_THROW(at512.batch(saved, 2));
+    EXPECT_THROW(at256.batch(saved, 2), std::runtime_error);
 }
 
 TEST_F(Batches, EveryRowOnceAnEpochInAnotherOrderEachEpoch) {
