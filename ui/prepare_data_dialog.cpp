@@ -21,14 +21,15 @@
 #include "core/data/span_corruption.h"
 
 namespace gs::ui {
-namespace {
 
 // What the worker reads: a copy of the form, taken on the GUI thread.
-struct Request {
+struct PrepareRequest {
     CorpusOptions corpus;
     TokenizerChoice tokenizer;
     std::string out_dir;
 };
+
+namespace {
 
 QString describe(const PreparedTokenizer& t, const TokenCacheSummary& s) {
     const QString tokenizer = QObject::tr("Tokenizer: %1 pieces + 100 sentinels, model vocab_size %2 (%3)")
@@ -222,9 +223,8 @@ void PrepareDataDialog::updateSpanSummary() {
     }
 }
 
-void PrepareDataDialog::start() {
-    if (running_) return;
-    Request request;
+PrepareRequest PrepareDataDialog::requestFromForm() const {
+    PrepareRequest request;
     for (int i = 0; i < corpus_->count(); ++i) request.corpus.paths.push_back(corpus_->item(i)->text().toStdString());
     request.corpus.layout = layout_->currentIndex() == 0 ? TextLayout::line_per_document
                                                          : TextLayout::blank_line_separated;
@@ -237,6 +237,12 @@ void PrepareDataDialog::start() {
     } else {
         request.tokenizer.model_path = model_path_->text().toStdString();
     }
+    return request;
+}
+
+void PrepareDataDialog::start() {
+    if (running_) return;
+    const PrepareRequest request = requestFromForm();
     if (request.out_dir.empty() || request.corpus.paths.empty()) {
         finish(false, tr("Choose at least one corpus path and an output folder."));
         return;
@@ -248,28 +254,30 @@ void PrepareDataDialog::start() {
     cancel_->setEnabled(true);
     report_->clear();
     status_->setText(tr("Starting…"));
-    worker_ = std::thread([this, request] {
-        const ProgressCallback progress = [this](const Progress& p) {
-            QMetaObject::invokeMethod(this, [this, p] { showProgress(p); }, Qt::QueuedConnection);
-            return !cancel_requested_;
-        };
-        bool ok = false;
-        QString text;
-        try {
-            const PreparedTokenizer tokenizer =
-                prepare_tokenizer(request.out_dir, request.tokenizer, request.corpus, progress);
-            TokenCacheOptions cache;
-            cache.corpus = request.corpus;
-            cache.progress = progress;
-            text = describe(tokenizer, prepare_token_cache(request.out_dir, tokenizer.tokenizer, cache));
-            ok = true;
-        } catch (const OperationCancelled&) {
-            text = tr("Cancelled: nothing half-written was left behind.");
-        } catch (const std::exception& error) {
-            text = tr("Error: %1").arg(QString::fromStdString(error.what()));
-        }
-        QMetaObject::invokeMethod(this, [this, ok, text] { finish(ok, text); }, Qt::QueuedConnection);
-    });
+    worker_ = std::thread([this, request] { run(request); });
+}
+
+// On the worker thread: everything reaches the widgets through queued calls.
+void PrepareDataDialog::run(const PrepareRequest& request) {
+    const ProgressCallback progress = [this](const Progress& p) {
+        QMetaObject::invokeMethod(this, [this, p] { showProgress(p); }, Qt::QueuedConnection);
+        return !cancel_requested_;
+    };
+    bool ok = false;
+    QString text;
+    try {
+        const PreparedTokenizer tokenizer = prepare_tokenizer(request.out_dir, request.tokenizer, request.corpus, progress);
+        TokenCacheOptions cache;
+        cache.corpus = request.corpus;
+        cache.progress = progress;
+        text = describe(tokenizer, prepare_token_cache(request.out_dir, tokenizer.tokenizer, cache));
+        ok = true;
+    } catch (const OperationCancelled&) {
+        text = tr("Cancelled: nothing half-written was left behind.");
+    } catch (const std::exception& error) {
+        text = tr("Error: %1").arg(QString::fromStdString(error.what()));
+    }
+    QMetaObject::invokeMethod(this, [this, ok, text] { finish(ok, text); }, Qt::QueuedConnection);
 }
 
 void PrepareDataDialog::showProgress(const Progress& p) {

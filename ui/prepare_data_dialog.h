@@ -25,6 +25,8 @@ struct Progress;
 
 namespace gs::ui {
 
+struct PrepareRequest;
+
 class PrepareDataDialog : public QDialog {
     Q_OBJECT
 public:
@@ -53,7 +55,9 @@ private:
     void addFiles();
     void addFolder();
     void updateSpanSummary();
+    PrepareRequest requestFromForm() const;
     void start();
+    void run(const PrepareRequest& request);
     void showProgress(const Progress& progress);
     void finish(bool ok, const QString& text);
 

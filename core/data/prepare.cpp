@@ -52,6 +52,19 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Reports the reading of training sentences as a share of the corpus files, with an ETA.
+ProgressCallback corpus_share(const ProgressCallback& progress, const CorpusReader& reader) {
+    if (!progress) return progress;
+    return [&progress, &reader](const Progress& p) {
+        if (p.stage != "reading") return progress(p);
+        Progress share = p;
+        share.done = reader.bytes_read();
+        share.total = reader.total_bytes();
+        share.eta_s = estimate_eta(p.elapsed_s, share.done, share.total);
+        return progress(share);
+    };
+}
+
 PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTrainingOptions& options,
                                  const CorpusOptions& corpus, const ProgressCallback& progress) {
     const auto start = std::chrono::steady_clock::now();
@@ -59,7 +72,8 @@ PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTraining
     if (auto earlier = earlier_training(dir, training)) return {*earlier, true, false, seconds_since(start)};
     CorpusReader reader(corpus);
     TrainingSentences sentences(reader);
-    Tokenizer tokenizer = Tokenizer::train(options, [&](std::string& s) { return sentences.next(s); }, progress);
+    Tokenizer tokenizer = Tokenizer::train(options, [&](std::string& s) { return sentences.next(s); },
+                                           corpus_share(progress, reader));
     tokenizer.save(tokenizer_model_path(dir));
     write_file_atomically(record_path(dir),
                           json{{"training", training}, {"fingerprint", to_hex(tokenizer.fingerprint())}}.dump(2) + "\n");
