@@ -70,6 +70,50 @@ TEST(TokenCache, SameFilesWhateverTheThreadCount) {
               all_tokens(TokenFile::open(train_tokens_path(dir.file("three")))));
 }
 
+TEST(TokenCache, AddingFilesMovesNoDocumentBetweenSplits) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    test::write_text(dir.file("b.txt"), "새 파일의 문서 하나\n새 파일의 문서 둘\n새 파일의 문서 셋\n");
+    auto options = options_for({test::korean_corpus_path()});
+    options.split.train_parts = options.split.validation_parts = 1;  // half and half: many to move
+    prepare_token_cache(dir.file("before"), tokenizer, options);
+    options.corpus.paths.push_back(dir.file("b.txt"));
+    prepare_token_cache(dir.file("after"), tokenizer, options);
+    for (auto path : {train_tokens_path, validation_tokens_path}) {
+        const std::vector<int32_t> before = all_tokens(TokenFile::open(path(dir.file("before"))));
+        const std::vector<int32_t> after = all_tokens(TokenFile::open(path(dir.file("after"))));
+        ASSERT_GE(after.size(), before.size());
+        EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin()));  // the old documents, in place
+    }
+}
+
+TEST(TokenFile, WideIdsRoundTripWithTheirDocumentOffsets) {
+    test::TempDir dir;
+    TokenFileHeader header;
+    header.token_bytes = 4;
+    header.vocab_size = 70000;
+    TokenFileWriter writer(dir.file("wide.tokens"), header);
+    const std::vector<int32_t> first = {69999, 65536, 1}, second = {3, 1};
+    writer.add_document(first.data(), first.size());
+    writer.add_document(second.data(), second.size());
+    writer.commit();
+    const TokenFile file = TokenFile::open(dir.file("wide.tokens"));
+    EXPECT_EQ(file.header().token_bytes, 4u);
+    EXPECT_EQ(file.document_count(), 2u);
+    EXPECT_EQ(file.document_start(1), 3u);
+    EXPECT_EQ(all_tokens(file), (std::vector<int32_t>{69999, 65536, 1, 3, 1}));
+}
+
+TEST(TokenFile, UncommittedWriterLeavesNothing) {
+    test::TempDir dir;
+    {
+        TokenFileWriter writer(dir.file("x.tokens"), TokenFileHeader{});
+        const int32_t ids[] = {5, 1};
+        writer.add_document(ids, 2);
+    }
+    EXPECT_TRUE(files_in(dir.path()).empty());
+}
+
 TEST(TokenCache, ReusedWhenNothingChanged) {
     const Tokenizer& tokenizer = test::korean_tokenizer();
     test::TempDir dir;
