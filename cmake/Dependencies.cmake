@@ -6,6 +6,7 @@ find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
 
 # TorchConfig exports its flags (the C++ ABI define) as a string, not on a target.
 add_library(gs_torch INTERFACE)

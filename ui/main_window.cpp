@@ -6,6 +6,7 @@
 #include <QMessageBox>
 #include <QStatusBar>
 
+#include "ui/prepare_data_dialog.h"
 #include "ui/system_panel.h"
 
 namespace gs::ui {
@@ -21,10 +22,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Prepare a corpus…"), this, &MainWindow::showPrepareData);
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About GrowthStudio"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::showPrepareData() {
+    auto* dialog = new PrepareDataDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 void MainWindow::showAbout() {

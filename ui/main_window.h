@@ -17,6 +17,7 @@ public:
 private:
     void buildMenus();
     void showAbout();
+    void showPrepareData();
 
     SystemPanel* system_panel_ = nullptr;
 };

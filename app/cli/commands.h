@@ -16,6 +16,8 @@ int run_score(const Words& words);
 int run_bench(const Words& words);
 int run_grow(const Words& words);
 int run_bench_grow(const Words& words);
+int run_prepare(const Words& words);
+int run_bench_data(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
 void apply_thread_option(const Arguments& args);

@@ -41,6 +41,18 @@ const std::vector<Command>& commands() {
          "      [--repeats N] [--threads N] [--json]\n"
          "      time and peak memory of growing a randomly initialised model",
          gs::cli::run_bench_grow},
+        {"prepare",
+         "prepare [--corpus] PATH... --tokenizer train:VOCAB|FILE.model --out DIR [--layout line|blank]\n"
+         "      [--json-field text] [--on-bad-input stop|skip] [--split 199:1] [--split-seed S] [--threads N]\n"
+         "      [--character-coverage 0.9995] [--model-type unigram] [--byte-fallback] [--sentences N]\n"
+         "      [--input-len 512] [--noise-density 0.15] [--mean-span 3] [--quiet] [--json]\n"
+         "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus)",
+         gs::cli::run_prepare},
+        {"bench-data",
+         "bench-data --out DIR [--corpus PATH...] [--tokenizer train:4000|FILE.model] [--threads N] [--batch 2]\n"
+         "      [--step-s 15.39] [--seconds 2] [--input-len 512] [--json]\n"
+         "      tokenization throughput and batch production time against a training step",
+         gs::cli::run_bench_data},
     };
     return table;
 }

@@ -1,0 +1,103 @@
+#include "app/cli/data_options.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "core/data/prepare.h"
+
+namespace gs::cli {
+
+const std::vector<std::string> kCorpusOptionNames = {"corpus", "layout", "json-field", "on-bad-input", "split",
+                                                     "split-seed"};
+const std::vector<std::string> kSpanOptionNames = {"input-len", "noise-density", "mean-span"};
+
+CorpusOptions corpus_options_from(const Arguments& args) {
+    CorpusOptions options;
+    if (args.has("corpus")) options.paths.push_back(args.text("corpus"));
+    for (const auto& word : args.positional()) options.paths.push_back(word);
+    if (options.paths.empty()) options.paths.push_back(default_corpus_path());
+    try {
+        options.layout = parse_text_layout(args.text("layout", "line"));
+        options.on_bad_input = parse_bad_input_policy(args.text("on-bad-input", "stop"));
+    } catch (const std::invalid_argument& error) {
+        throw UsageError(error.what());
+    }
+    options.json_field = args.text("json-field", "text");
+    return options;
+}
+
+SplitOptions split_options_from(const Arguments& args) {
+    SplitOptions split;
+    const std::string ratio = args.text("split", "199:1");
+    unsigned train = 0, validation = 0;
+    char end = 0;
+    if (std::sscanf(ratio.c_str(), "%u:%u%c", &train, &validation, &end) != 2 || train + validation == 0) {
+        throw UsageError("option --split: '" + ratio + "' is not TRAIN:VALIDATION, e.g. 199:1");
+    }
+    split.train_parts = train;
+    split.validation_parts = validation;
+    split.seed = static_cast<uint64_t>(args.integer("split-seed", 0));
+    return split;
+}
+
+double real_number(const Arguments& args, const std::string& name, double fallback) {
+    if (!args.has(name)) return fallback;
+    const std::string text = args.text(name);
+    try {
+        size_t used = 0;
+        const double value = std::stod(text, &used);
+        if (used == text.size()) return value;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("option --" + name + ": '" + text + "' is not a number");
+}
+
+SpanCorruptionOptions span_options_from(const Arguments& args) {
+    SpanCorruptionOptions options;
+    options.input_length = args.integer("input-len", options.input_length);
+    options.noise_density = real_number(args, "noise-density", options.noise_density);
+    options.mean_span_length = real_number(args, "mean-span", options.mean_span_length);
+    return options;
+}
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+
+void on_interrupt(int) { interrupted = 1; }
+
+void catch_interrupts() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    action.sa_flags = SA_RESETHAND;  // the second signal gets the default action
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+void print_progress(const Progress& p) {
+    if (p.stage == "training") {  // sentences read; sentencepiece trains without reports
+        std::fprintf(stderr, "\rread %.1f MB of training sentences in %.1f s; training the tokenizer\n",
+                     p.done / 1e6, p.elapsed_s);
+        return;
+    }
+    std::fprintf(stderr, "\r%-10s %8.1f MB", p.stage.c_str(), static_cast<double>(p.done) / 1e6);
+    if (p.total > 0) std::fprintf(stderr, " of %.1f MB (%3.0f %%)", p.total / 1e6, 100.0 * p.done / p.total);
+    if (p.elapsed_s > 0) std::fprintf(stderr, ", %.2f MB/s", p.done / 1e6 / p.elapsed_s);
+    if (p.eta_s >= 0) std::fprintf(stderr, ", ETA %.0f s", p.eta_s);
+    std::fprintf(stderr, "   ");
+    if (p.total > 0 && p.done >= p.total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+ProgressCallback terminal_progress(bool quiet) {
+    catch_interrupts();
+    return [quiet](const Progress& p) {
+        if (!quiet) print_progress(p);
+        return interrupted == 0;
+    };
+}
+
+}  // namespace gs::cli

@@ -1,0 +1,20 @@
+// Fast 64-bit hashing of byte ranges: document identities for the train/validation split,
+// tokenizer and corpus fingerprints, cache checksums. Not cryptographic.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gs {
+
+uint64_t hash_bytes(const void* data, size_t size, uint64_t seed = 0);
+inline uint64_t hash_text(std::string_view text, uint64_t seed = 0) { return hash_bytes(text.data(), text.size(), seed); }
+
+// 16 lower-case hex digits: fingerprints in JSON files, where a 64-bit number would lose
+// digits in many readers.
+std::string to_hex(uint64_t value);
+
+
+}  // namespace gs

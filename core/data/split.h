@@ -1,0 +1,25 @@
+// The deterministic train/validation split by document, as in the study (199:1). Each document
+// is placed by a hash of the seed and its text, so the split does not depend on the order of
+// the files, and adding files never moves a document that was already there (identical
+// documents land together, so a duplicate cannot leak from train into validation).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/data/hashing.h"
+
+namespace gs {
+
+struct SplitOptions {
+    uint32_t train_parts = 199;
+    uint32_t validation_parts = 1;
+    uint64_t seed = 0;
+};
+
+inline bool is_validation_document(std::string_view text, const SplitOptions& split) {
+    const uint64_t parts = uint64_t(split.train_parts) + split.validation_parts;
+    return hash_text(text, split.seed ^ 0x5d1e7a11d0c5ULL) % parts < split.validation_parts;
+}
+
+}  // namespace gs

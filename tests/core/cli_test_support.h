@@ -1,0 +1,37 @@
+// Runs growthstudio-cli as a user does: a real process, stdout and stderr together.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+namespace gs::test {
+
+struct CliResult {
+    int exit_code;
+    std::string output;
+};
+
+inline CliResult run_growthstudio_cli(const std::string& arguments) {
+    const std::string command = std::string(GS_CLI_PATH) + " " + arguments + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string output;
+    std::array<char, 4096> buffer{};
+    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+inline std::string last_output_line(const std::string& text) {
+    std::istringstream in(text);
+    std::string line, last;
+    while (std::getline(in, line)) {
+        if (!line.empty()) last = line;
+    }
+    return last;
+}
+
+}  // namespace gs::test

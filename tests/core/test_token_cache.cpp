@@ -1,0 +1,219 @@
+// The tokenized cache: contents, reuse, invalidation, corruption, cancellation.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/data/corpus.h"
+#include "core/data/token_cache.h"
+#include "core/data/token_file.h"
+#include "core/tokenizer/tokenizer.h"
+#include "data_test_support.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+namespace fs = std::filesystem;
+
+TokenCacheOptions options_for(const std::vector<std::string>& paths, int threads = 2) {
+    TokenCacheOptions options;
+    options.corpus.paths = paths;
+    options.threads = threads;
+    return options;
+}
+
+std::vector<int32_t> all_tokens(const TokenFile& file) {
+    std::vector<int32_t> tokens(file.token_count());
+    file.read(0, tokens.size(), tokens.data());
+    return tokens;
+}
+
+std::vector<std::string> files_in(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+TEST(TokenCache, HoldsEveryDocumentWithEosInCorpusOrder) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "아파치 서버\n가상호스트 설정\n포트와 주소\n");
+    TokenCacheOptions options = options_for({dir.file("a.txt")});
+    options.split.train_parts = 1;
+    options.split.validation_parts = 0;
+    const TokenCacheSummary summary = prepare_token_cache(dir.file("cache"), tokenizer, options);
+    EXPECT_FALSE(summary.reused);
+    EXPECT_EQ(summary.train.documents, 3u);
+    EXPECT_EQ(summary.validation.documents, 0u);
+    const TokenFile train = TokenFile::open(train_tokens_path(dir.file("cache")));
+    std::vector<int32_t> expected;
+    for (const char* text : {"아파치 서버", "가상호스트 설정", "포트와 주소"}) {
+        tokenizer.encode(text, expected);
+        expected.push_back(Tokenizer::kEosId);
+    }
+    EXPECT_EQ(all_tokens(train), expected);
+    EXPECT_EQ(train.document_count(), 3u);
+    EXPECT_EQ(train.header().token_bytes, 2u);
+    EXPECT_EQ(train.header().tokenizer_fingerprint, tokenizer.fingerprint());
+    EXPECT_EQ(summary.train.tokens, expected.size());
+}
+
+TEST(TokenCache, SameFilesWhateverTheThreadCount) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    const auto one = prepare_token_cache(dir.file("one"), tokenizer, options_for({test::korean_corpus_path()}, 1));
+    const auto three = prepare_token_cache(dir.file("three"), tokenizer, options_for({test::korean_corpus_path()}, 3));
+    EXPECT_EQ(one.train.tokens, three.train.tokens);
+    EXPECT_GT(one.validation.documents, 0u);  // 106 pages at 199:1: about one on average
+    EXPECT_EQ(all_tokens(TokenFile::open(train_tokens_path(dir.file("one")))),
+              all_tokens(TokenFile::open(train_tokens_path(dir.file("three")))));
+}
+
+TEST(TokenCache, AddingFilesMovesNoDocumentBetweenSplits) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    test::write_text(dir.file("b.txt"), "새 파일의 문서 하나\n새 파일의 문서 둘\n새 파일의 문서 셋\n");
+    auto options = options_for({test::korean_corpus_path()});
+    options.split.train_parts = options.split.validation_parts = 1;  // half and half: many to move
+    prepare_token_cache(dir.file("before"), tokenizer, options);
+    options.corpus.paths.push_back(dir.file("b.txt"));
+    prepare_token_cache(dir.file("after"), tokenizer, options);
+    for (auto path : {train_tokens_path, validation_tokens_path}) {
+        const std::vector<int32_t> before = all_tokens(TokenFile::open(path(dir.file("before"))));
+        const std::vector<int32_t> after = all_tokens(TokenFile::open(path(dir.file("after"))));
+        ASSERT_GE(after.size(), before.size());
+        EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin()));  // the old documents, in place
+    }
+}
+
+TEST(TokenFile, WideIdsRoundTripWithTheirDocumentOffsets) {
+    test::TempDir dir;
+    TokenFileHeader header;
+    header.token_bytes = 4;
+    header.vocab_size = 70000;
+    TokenFileWriter writer(dir.file("wide.tokens"), header);
+    const std::vector<int32_t> first = {69999, 65536, 1}, second = {3, 1};
+    writer.add_document(first.data(), first.size());
+    writer.add_document(second.data(), second.size());
+    writer.commit();
+    const TokenFile file = TokenFile::open(dir.file("wide.tokens"));
+    EXPECT_EQ(file.header().token_bytes, 4u);
+    EXPECT_EQ(file.document_count(), 2u);
+    EXPECT_EQ(file.document_start(1), 3u);
+    EXPECT_EQ(all_tokens(file), (std::vector<int32_t>{69999, 65536, 1, 3, 1}));
+}
+
+TEST(TokenFile, UncommittedWriterLeavesNothing) {
+    test::TempDir dir;
+    {
+        TokenFileWriter writer(dir.file("x.tokens"), TokenFileHeader{});
+        const int32_t ids[] = {5, 1};
+        writer.add_document(ids, 2);
+    }
+    EXPECT_TRUE(files_in(dir.path()).empty());
+}
+
+TEST(TokenCache, ReusedWhenNothingChanged) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "아파치 서버\n");
+    const auto options = options_for({dir.file("a.txt")});
+    prepare_token_cache(dir.file("cache"), tokenizer, options);
+    EXPECT_EQ(token_cache_staleness(dir.file("cache"), tokenizer, options), "");
+    const auto again = prepare_token_cache(dir.file("cache"), tokenizer, options);
+    EXPECT_TRUE(again.reused);
+    EXPECT_EQ(again.train.documents + again.validation.documents, 1u);
+}
+
+TEST(TokenCache, RebuiltWhenTheCorpusChanges) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "아파치 서버\n");
+    auto options = options_for({dir.file("a.txt")});
+    prepare_token_cache(dir.file("cache"), tokenizer, options);
+    test::write_text(dir.file("a.txt"), "아파치 서버 설정\n");
+    EXPECT_NE(token_cache_staleness(dir.file("cache"), tokenizer, options).find("changed size: " + dir.file("a.txt")),
+              std::string::npos);
+    const auto rebuilt = prepare_token_cache(dir.file("cache"), tokenizer, options);
+    EXPECT_FALSE(rebuilt.reused);
+    EXPECT_NE(rebuilt.rebuild_reason.find("a.txt"), std::string::npos);
+    test::write_text(dir.file("b.txt"), "둘째 파일\n");
+    options.corpus.paths.push_back(dir.file("b.txt"));
+    EXPECT_NE(token_cache_staleness(dir.file("cache"), tokenizer, options).find("added: " + dir.file("b.txt")),
+              std::string::npos);
+    options.corpus.paths.pop_back();
+    options.split.seed = 5;
+    EXPECT_EQ(token_cache_staleness(dir.file("cache"), tokenizer, options), "corpus reading or split options changed");
+}
+
+TEST(TokenCache, RebuiltWhenTheTokenizerChanges) {
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "아파치 서버\n");
+    const auto options = options_for({dir.file("a.txt")});
+    prepare_token_cache(dir.file("cache"), test::korean_tokenizer(), options);
+    CorpusOptions korean;
+    korean.paths = {test::korean_corpus_path()};
+    CorpusReader reader(korean);
+    TrainingSentences sentences(reader);
+    TokenizerTrainingOptions bigger;
+    bigger.vocab_size = 3000;
+    const Tokenizer other = Tokenizer::train(bigger, [&](std::string& s) { return sentences.next(s); });
+    EXPECT_EQ(token_cache_staleness(dir.file("cache"), other, options), "the tokenizer changed");
+}
+
+TEST(TokenCache, CorruptOrTruncatedFilesAreDetected) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    const auto options = options_for({test::korean_corpus_path()});
+    prepare_token_cache(dir.file("cache"), tokenizer, options);
+    const std::string train = train_tokens_path(dir.file("cache"));
+    const auto size = fs::file_size(train);
+    {
+        std::fstream file(train, std::ios::in | std::ios::out | std::ios::binary);
+        file.seekp(static_cast<std::streamoff>(size / 2));
+        file.put('\x7f');
+    }
+    EXPECT_THROW(TokenFile::open(train), std::runtime_error);
+    EXPECT_NE(token_cache_staleness(dir.file("cache"), tokenizer, options).find("checksum mismatch"), std::string::npos);
+    fs::resize_file(train, size - 100);
+    EXPECT_NE(token_cache_staleness(dir.file("cache"), tokenizer, options).find("truncated"), std::string::npos);
+    const auto rebuilt = prepare_token_cache(dir.file("cache"), tokenizer, options);
+    EXPECT_FALSE(rebuilt.reused);
+    EXPECT_NO_THROW(TokenFile::open(train));
+}
+
+TEST(TokenCache, CancelledBuildLeavesNoFiles) {
+    test::TempDir dir;
+    auto options = options_for({test::korean_corpus_path(), test::korean_corpus_path()});
+    int reports = 0;
+    options.progress = [&](const Progress& progress) {
+        EXPECT_EQ(progress.stage, "tokenizing");
+        return ++reports < 1;  // cancel at the first report
+    };
+    fs::create_directories(dir.file("cache"));
+    // Slow the reader enough to get a report before the end: many small documents.
+    std::string many;
+    for (int i = 0; i < 40000; ++i) many += "아파치 서버의 가상호스트 설정 " + std::to_string(i) + "\n";
+    test::write_text(dir.file("many.txt"), many);
+    options.corpus.paths = {dir.file("many.txt")};
+    EXPECT_THROW(prepare_token_cache(dir.file("cache"), test::korean_tokenizer(), options), OperationCancelled);
+    EXPECT_EQ(reports, 1);
+    EXPECT_TRUE(files_in(dir.file("cache")).empty());
+}
+
+TEST(TokenCache, BadInputStopsTheBuildAndLeavesNoFiles) {
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "좋은 줄\n\xff 나쁜 줄\n");
+    fs::create_directories(dir.file("cache"));
+    try {
+        prepare_token_cache(dir.file("cache"), test::korean_tokenizer(), options_for({dir.file("a.txt")}));
+        FAIL() << "built a cache from bad input";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find(dir.file("a.txt") + ":2: invalid UTF-8"), std::string::npos);
+    }
+    EXPECT_TRUE(files_in(dir.file("cache")).empty());
+}
+
+}  // namespace
+}  // namespace gs
