@@ -312,10 +312,18 @@ void Store::add_result(const ResultRecord& r) {
         .run();
 }
 
-void Store::rewind_run(int64_t run_id, int64_t step) {
+void Store::rewind_run(int64_t run_id, int64_t step, bool including_growth_at_step) {
     SqlTransaction transaction(db_);
     for (const char* table : {"metrics", "growth_events", "checkpoints"}) {
         db_.prepare(std::string("DELETE FROM ") + table + " WHERE run_id = ? AND step > ?").bind({run_id, step}).run();
+    }
+    if (including_growth_at_step) {
+        db_.prepare("DELETE FROM growth_events WHERE run_id = ? AND step = ?").bind({run_id, step}).run();
+        // The validation after the growth is recorded at the same step, after the stage's own.
+        db_.prepare("DELETE FROM metrics WHERE run_id = ? AND step = ? AND stage_index > (SELECT min(stage_index) "
+                    "FROM metrics WHERE run_id = ? AND step = ?)")
+            .bind({run_id, step, run_id, step})
+            .run();
     }
     // Rebuild the summary row from the curves that remain.
     db_.prepare("DELETE FROM latest_metrics WHERE run_id = ?").bind({run_id}).run();

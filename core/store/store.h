@@ -119,7 +119,8 @@ public:
 
     // A resumed run continues from a checkpoint at `step`: what was recorded after it is
     // dropped, so the curves hold each step once.
-    void rewind_run(int64_t run_id, int64_t step);
+    // `including_growth_at_step`: also a growth event recorded at `step` itself (it will be replayed).
+    void rewind_run(int64_t run_id, int64_t step, bool including_growth_at_step = false);
 
 private:
     void migrate();

@@ -1,0 +1,285 @@
+#include "core/train/experiment.h"
+
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "core/io/files.h"
+
+namespace gs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Reads the fields of one JSON object, naming "file: field 'a.b'" in every error and refusing
+// keys it does not know (a typo must not silently become a default).
+class Fields {
+public:
+    Fields(const nlohmann::json& json, std::string source, std::string prefix, std::set<std::string> known)
+        : json_(json), source_(std::move(source)), prefix_(std::move(prefix)) {
+        if (!json_.is_object()) fail("", "expected an object");
+        for (const auto& [key, value] : json_.items()) {
+            if (!known.count(key)) {
+                std::string list;
+                for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+                fail(key, "unknown field (expected one of " + list + ")");
+            }
+        }
+    }
+
+    bool has(const std::string& key) const { return json_.contains(key); }
+    const nlohmann::json& at(const std::string& key) const { return json_.at(key); }
+    std::string path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+
+    [[noreturn]] void fail(const std::string& key, const std::string& message) const {
+        throw std::invalid_argument(source_ + ": field '" + (key.empty() ? prefix_ : path(key)) + "': " + message);
+    }
+
+    void text(const std::string& key, std::string& target) const {
+        if (!has(key)) return;
+        if (!at(key).is_string()) fail(key, "expected a string");
+        target = at(key).get<std::string>();
+    }
+    void flag(const std::string& key, bool& target) const {
+        if (!has(key)) return;
+        if (!at(key).is_boolean()) fail(key, "expected true or false");
+        target = at(key).get<bool>();
+    }
+    template <typename Integer>
+    void whole(const std::string& key, Integer& target, int64_t minimum) const {
+        if (!has(key)) return;
+        if (!at(key).is_number_integer() || at(key).get<int64_t>() < minimum) {
+            fail(key, "expected a whole number >= " + std::to_string(minimum));
+        }
+        target = static_cast<Integer>(at(key).get<int64_t>());
+    }
+    void number(const std::string& key, double& target, double minimum) const {
+        if (!has(key)) return;
+        if (!at(key).is_number() || at(key).get<double>() < minimum) {
+            fail(key, "expected a number >= " + std::to_string(minimum));
+        }
+        target = at(key).get<double>();
+    }
+    void choice(const std::string& key, std::string& target, const std::set<std::string>& allowed) const {
+        text(key, target);
+        if (has(key) && !allowed.count(target)) {
+            std::string list;
+            for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+            fail(key, "'" + target + "', expected one of " + list);
+        }
+    }
+    // Rethrows an error of a nested reader with this file's name in front.
+    template <typename Read>
+    auto nested(const std::string& key, Read read) const -> decltype(read()) {
+        try {
+            return read();
+        } catch (const std::invalid_argument& error) {
+            const std::string message = error.what();
+            if (message.rfind(source_, 0) == 0) throw;
+            throw std::invalid_argument(source_ + ": " + (message.rfind("field", 0) == 0 ? message : "field '" + path(key) + "': " + message));
+        }
+    }
+
+private:
+    const nlohmann::json& json_;
+    std::string source_;
+    std::string prefix_;
+};
+
+std::string resolve(const std::string& folder, const std::string& path) {
+    if (path.empty() || fs::path(path).is_absolute()) return path;
+    return (fs::path(folder) / path).lexically_normal().string();
+}
+
+bool parse_ratio(const std::string& text, SplitOptions& split) {
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos) return false;
+    try {
+        size_t used = 0;
+        split.train_parts = static_cast<uint32_t>(std::stoul(text.substr(0, colon), &used));
+        if (used != colon) return false;
+        const std::string rest = text.substr(colon + 1);
+        split.validation_parts = static_cast<uint32_t>(std::stoul(rest, &used));
+        if (used != rest.size()) return false;
+    } catch (const std::exception&) {
+        return false;
+    }
+    return split.train_parts > 0 && split.validation_parts > 0;
+}
+
+DataSpec read_data(const nlohmann::json& json, const std::string& source, const std::string& folder,
+                   const std::string& name) {
+    const Fields f(json, source, "data",
+                   {"corpus", "layout", "json_field", "on_bad_input", "tokenizer", "split", "split_seed",
+                    "input_length", "noise_density", "mean_span_length", "cache_dir"});
+    DataSpec data;
+    if (f.has("corpus")) {
+        const auto& corpus = f.at("corpus");
+        if (corpus.is_string()) {
+            data.corpus.paths.push_back(resolve(folder, corpus.get<std::string>()));
+        } else if (corpus.is_array() && !corpus.empty()) {
+            for (const auto& path : corpus) {
+                if (!path.is_string()) f.fail("corpus", "expected file or folder paths");
+                data.corpus.paths.push_back(resolve(folder, path.get<std::string>()));
+            }
+        } else {
+            f.fail("corpus", "expected a path or a list of paths");
+        }
+    }
+    std::string layout = "line", on_bad_input = "stop";
+    f.choice("layout", layout, {"line", "blank"});
+    data.corpus.layout = parse_text_layout(layout);
+    f.choice("on_bad_input", on_bad_input, {"stop", "skip"});
+    data.corpus.on_bad_input = parse_bad_input_policy(on_bad_input);
+    f.text("json_field", data.corpus.json_field);
+    f.text("tokenizer", data.tokenizer);
+    f.nested("tokenizer", [&] {
+        TokenizerChoice choice = parse_tokenizer_choice(data.tokenizer);
+        if (!choice.train) data.tokenizer = resolve(folder, choice.model_path);
+        return 0;
+    });
+    std::string split = "199:1";
+    f.text("split", split);
+    if (!parse_ratio(split, data.split)) {
+        f.fail("split", "'" + split + "' is not TRAIN:VALIDATION with both parts above 0, e.g. 199:1");
+    }
+    f.whole("split_seed", data.split.seed, 0);
+    f.whole("input_length", data.span.input_length, 8);
+    f.number("noise_density", data.span.noise_density, 0.0);
+    f.number("mean_span_length", data.span.mean_span_length, 1.0);
+    if (data.span.noise_density <= 0 || data.span.noise_density >= 1) f.fail("noise_density", "expected a number in (0, 1)");
+    f.nested("input_length", [&] { return compute_span_lengths(data.span); });
+    data.cache_dir = folder + "/.growthstudio/cache/" + name;
+    f.text("cache_dir", data.cache_dir);
+    data.cache_dir = resolve(folder, data.cache_dir);
+    return data;
+}
+
+const std::set<std::string> kShapeKeys = {"d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
+                                          "dropout_rate", "feed_forward_proj", "tie_word_embeddings"};
+
+// A size: the preset of the same name (T, S, B) or T5's defaults, with the given fields.
+T5Config read_size(const std::string& name, const nlohmann::json& json, const std::string& source) {
+    const Fields f(json, source, "sizes." + name, kShapeKeys);
+    T5Config config = T5Config::is_preset(name) ? T5Config::preset(name) : T5Config();
+    f.whole("d_model", config.d_model, 1);
+    f.whole("d_kv", config.d_kv, 1);
+    f.whole("d_ff", config.d_ff, 1);
+    f.whole("num_heads", config.num_heads, 1);
+    f.whole("num_layers", config.num_layers, 1);
+    f.whole("num_decoder_layers", config.num_decoder_layers, 1);
+    f.number("dropout_rate", config.dropout_rate, 0.0);
+    f.text("feed_forward_proj", config.feed_forward_proj);
+    f.flag("tie_word_embeddings", config.tie_word_embeddings);
+    f.nested("", [&] {
+        config.validate();
+        return 0;
+    });
+    return config;
+}
+
+Pipeline read_pipeline(const Fields& f, const std::string& source, const std::string& folder) {
+    SizeCatalog sizes;
+    if (f.has("sizes") && !f.at("sizes").is_object()) f.fail("sizes", "expected an object of size name -> config");
+    if (f.has("sizes")) {
+        for (const auto& [name, config] : f.at("sizes").items()) {
+            const T5Config size = read_size(name, config, source);
+            f.nested("sizes", [&] {
+                sizes.add(name, size);
+                return 0;
+            });
+        }
+    }
+    std::string name;
+    f.text("pipeline", name);
+    if (name.empty()) f.fail("pipeline", "expected a pipeline name in the study's grammar, e.g. \"T_d_S\"");
+    Pipeline pipeline = f.nested("pipeline", [&] { return parse_pipeline_name(name, sizes); });
+    if (f.has("budgets")) {
+        std::string budgets;
+        f.text("budgets", budgets);
+        f.nested("budgets", [&] {
+            pipeline.apply_budget_notation(budgets);
+            return 0;
+        });
+    }
+    GrowthOptions defaults;
+    if (f.has("growth")) {
+        defaults = f.nested("growth", [&] { return GrowthOptions::from_json(f.at("growth"), source + ": field 'growth'"); });
+        if (f.at("growth").contains("operator")) f.fail("growth", "the operators come from the pipeline name");
+    }
+    for (auto& transition : pipeline.transitions) {
+        const GrowthOperator op = transition.growth.op;
+        transition.growth = defaults;
+        transition.growth.op = op;
+    }
+    if (f.has("pretrained")) {
+        const Fields sources(f.at("pretrained"), source, "pretrained", {pipeline.stages.front().size});
+        std::string path;
+        sources.text(pipeline.stages.front().size, path);
+        // A folder relative to the experiment when it exists there, else a run name.
+        const std::string resolved = resolve(folder, path);
+        pipeline.stages.front().source = fs::exists(resolved) ? resolved : path;
+    }
+    return pipeline;
+}
+
+}  // namespace
+
+ExperimentSpec ExperimentSpec::load(const std::string& path) {
+    const nlohmann::json json = read_json_file(path);
+    return from_json(json, path, fs::absolute(path).parent_path().string());
+}
+
+ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::string& source, const std::string& folder) {
+    const Fields f(json, source, "",
+                   {"format", "version", "name", "description", "data", "sizes", "pipeline", "budgets", "growth",
+                    "pretrained", "optimizer", "schedule", "on_growth", "batch_size", "gradient_accumulation",
+                    "gradient_clip", "validation", "checkpoint_interval_steps", "keep_checkpoints", "seed", "device",
+                    "threads", "precision", "tf32", "on_nonfinite"});
+    ExperimentSpec spec;
+    spec.source = source;
+    spec.json = json;
+    std::string format;
+    f.text("format", format);
+    if (format != "growthstudio-experiment") f.fail("format", "expected \"growthstudio-experiment\"");
+    int version = 0;
+    f.whole("version", version, 1);
+    if (version != kVersion) f.fail("version", "expected " + std::to_string(kVersion) + " (this build reads version 1)");
+    f.text("name", spec.name);
+    if (spec.name.empty()) f.fail("name", "expected a non-empty name");
+    spec.data = read_data(f.has("data") ? f.at("data") : nlohmann::json::object(), source, folder, spec.name);
+    spec.pipeline = read_pipeline(f, source, folder);
+    if (f.has("optimizer")) spec.optimizer = f.nested("optimizer", [&] { return OptimizerSettings::from_json(f.at("optimizer"), "optimizer"); });
+    if (f.has("schedule")) spec.schedule = f.nested("schedule", [&] { return ScheduleSettings::from_json(f.at("schedule"), "schedule"); });
+    if (f.has("on_growth")) {
+        const Fields g(f.at("on_growth"), source, "on_growth", {"optimizer", "schedule"});
+        std::string optimizer = "grow", schedule = "continue";
+        g.choice("optimizer", optimizer, {"grow", "reset"});
+        g.choice("schedule", schedule, {"continue", "restart"});
+        spec.grow_optimizer_state = optimizer == "grow";
+        spec.restart_schedule_on_growth = schedule == "restart";
+    }
+    f.whole("batch_size", spec.batch_size, 1);
+    f.whole("gradient_accumulation", spec.gradient_accumulation, 1);
+    f.number("gradient_clip", spec.gradient_clip, 0.0);
+    if (f.has("validation")) {
+        const Fields v(f.at("validation"), source, "validation", {"interval_steps", "batches"});
+        v.whole("interval_steps", spec.validation_interval, 1);
+        v.whole("batches", spec.validation_batches, 1);
+    }
+    f.whole("checkpoint_interval_steps", spec.checkpoint_interval, 1);
+    f.whole("keep_checkpoints", spec.keep_checkpoints, 1);
+    f.whole("seed", spec.seed, 0);
+    f.text("device", spec.device);
+    f.whole("threads", spec.threads, 0);
+    f.choice("precision", spec.precision, {"fp32", "bf16"});
+    f.flag("tf32", spec.tf32);
+    std::string nonfinite = "stop";
+    f.choice("on_nonfinite", nonfinite, {"stop", "skip"});
+    spec.skip_nonfinite_steps = nonfinite == "skip";
+    for (const auto& problem : validate_pipeline(spec.pipeline)) f.fail("pipeline", problem.message);
+    return spec;
+}
+
+}  // namespace gs

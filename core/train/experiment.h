@@ -1,0 +1,62 @@
+// Experiment files: one JSON document (format "growthstudio-experiment", version 1) that says
+// everything a run needs — data, pipeline, sizes, optimiser, schedule, batches, validation,
+// checkpoints, seed and device. Paths inside are relative to the file's folder. docs/experiments.md
+// documents every field; errors name the file and the field.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/prepare.h"
+#include "core/data/span_corruption.h"
+#include "core/data/split.h"
+#include "core/pipeline/pipeline.h"
+#include "core/train/optimizer.h"
+#include "core/train/schedule.h"
+
+namespace gs {
+
+struct DataSpec {
+    CorpusOptions corpus;          // no paths: the bundled Korean corpus
+    std::string tokenizer = "train:8000";
+    SplitOptions split;
+    SpanCorruptionOptions span;
+    std::string cache_dir;         // the tokenizer and token files
+};
+
+struct ExperimentSpec {
+    static constexpr int kVersion = 1;
+
+    std::string source;            // the file it was read from ("" when built in memory)
+    std::string name;
+    DataSpec data;
+    Pipeline pipeline;             // stage configs without their vocabulary yet (the tokenizer decides)
+    OptimizerSettings optimizer;
+    ScheduleSettings schedule;
+    bool grow_optimizer_state = true;      // at a growth during training; false: reset it
+    bool restart_schedule_on_growth = false;
+    int64_t batch_size = 8;
+    int64_t gradient_accumulation = 1;
+    double gradient_clip = 1.0;            // 0: no clipping
+    int64_t validation_interval = 1000;    // steps
+    int64_t validation_batches = 20;
+    int64_t checkpoint_interval = 1000;    // steps
+    int64_t keep_checkpoints = 2;          // interval checkpoints kept besides stage ends
+    uint64_t seed = 0;
+    std::string device = "auto";
+    int threads = 0;
+    std::string precision = "fp32";        // "fp32" | "bf16" (CUDA)
+    bool tf32 = false;
+    bool skip_nonfinite_steps = false;     // false: a NaN/inf loss or gradient fails the run
+
+    nlohmann::json json;                   // the document as read, stored with every run
+
+    static ExperimentSpec load(const std::string& path);
+    // `folder` resolves relative paths.
+    static ExperimentSpec from_json(const nlohmann::json& json, const std::string& source, const std::string& folder);
+};
+
+}  // namespace gs

@@ -1,0 +1,641 @@
+#include "core/train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+
+#include "core/data/batch_tensors.h"
+#include "core/data/batches.h"
+#include "core/data/token_file.h"
+#include "core/growth/growth_probe.h"
+#include "core/growth/t5_growth.h"
+#include "core/io/files.h"
+#include "core/io/safetensors.h"
+#include "core/model/checkpoint.h"
+#include "core/model/t5_cost.h"
+#include "core/runtime/runtime_info.h"
+#include "core/train/metrics_writer.h"
+
+namespace gs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Where a run stands; saved with every checkpoint.
+struct TrainingState {
+    int stage = 0;                 // the stage being trained (index in the pipeline)
+    bool stage_done = false;       // its budget is spent; the next step is the growth into stage + 1
+    int64_t step = 0;              // optimiser steps over the run
+    int64_t stage_start_step = 0;
+    int64_t schedule_step = 0;     // the schedule's own clock (restarts with the schedule)
+    int64_t optimizer_steps = 0;   // the optimiser's bias-correction clock
+    int64_t tokens = 0;
+    double flops = 0;
+    double wall_seconds = 0;
+    double stage_seconds = 0;
+    int64_t skipped_steps = 0;
+    std::optional<double> valid_loss;
+    DataPosition data;
+
+    nlohmann::json to_json() const {
+        return {{"stage", stage},
+                {"stage_done", stage_done},
+                {"step", step},
+                {"stage_start_step", stage_start_step},
+                {"schedule_step", schedule_step},
+                {"optimizer_steps", optimizer_steps},
+                {"tokens", tokens},
+                {"flops", flops},
+                {"wall_seconds", wall_seconds},
+                {"stage_seconds", stage_seconds},
+                {"skipped_steps", skipped_steps},
+                {"valid_loss", valid_loss ? nlohmann::json(*valid_loss) : nlohmann::json()},
+                {"data", data.to_json()}};
+    }
+
+    static TrainingState from_json(const nlohmann::json& j, const std::string& source) {
+        TrainingState s;
+        try {
+            s.stage = j.at("stage"), s.stage_done = j.at("stage_done"), s.step = j.at("step");
+            s.stage_start_step = j.at("stage_start_step"), s.schedule_step = j.at("schedule_step");
+            s.optimizer_steps = j.at("optimizer_steps"), s.tokens = j.at("tokens"), s.flops = j.at("flops");
+            s.wall_seconds = j.at("wall_seconds"), s.stage_seconds = j.at("stage_seconds");
+            s.skipped_steps = j.at("skipped_steps");
+            if (!j.at("valid_loss").is_null()) s.valid_loss = j.at("valid_loss").get<double>();
+        } catch (const nlohmann::json::exception& error) {
+            throw std::runtime_error(source + ": " + error.what());
+        }
+        s.data = DataPosition::from_json(j.at("data"), source);
+        return s;
+    }
+};
+
+// The tokenizer, the token files and the span-corruption view of each split.
+struct PreparedData {
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<TokenFile> train_tokens, validation_tokens;
+    std::unique_ptr<SpanCorruptionDataset> train, validation;
+};
+
+PreparedData prepare_data(const DataSpec& spec, const ProgressCallback& progress) {
+    PreparedData data;
+    CorpusOptions corpus = spec.corpus;
+    if (corpus.paths.empty()) corpus.paths.push_back(default_corpus_path());
+    fs::create_directories(spec.cache_dir);
+    PreparedTokenizer prepared = prepare_tokenizer(spec.cache_dir, parse_tokenizer_choice(spec.tokenizer), corpus, progress);
+    data.tokenizer = std::make_unique<Tokenizer>(std::move(prepared.tokenizer));
+    TokenCacheOptions cache;
+    cache.corpus = corpus;
+    cache.split = spec.split;
+    cache.progress = progress;
+    prepare_token_cache(spec.cache_dir, *data.tokenizer, cache);
+    data.train_tokens = std::make_unique<TokenFile>(TokenFile::open(train_tokens_path(spec.cache_dir)));
+    data.validation_tokens = std::make_unique<TokenFile>(TokenFile::open(validation_tokens_path(spec.cache_dir)));
+    const int32_t sentinel = data.tokenizer->sentinel_id(0);
+    data.train = std::make_unique<SpanCorruptionDataset>(*data.train_tokens, spec.span, sentinel);
+    data.validation = std::make_unique<SpanCorruptionDataset>(*data.validation_tokens, spec.span, sentinel);
+    for (const auto* split : {data.train.get(), data.validation.get()}) {
+        if (split->rows() == 0) {
+            throw std::runtime_error(spec.cache_dir + ": the " + std::string(split == data.train.get() ? "train" : "validation") +
+                                     " split has fewer tokens than one row of " +
+                                     std::to_string(split->lengths().raw_length) + "; use a larger corpus or a shorter input_length");
+        }
+    }
+    return data;
+}
+
+std::string checkpoint_name(int64_t step, int stage) {
+    char name[64];
+    std::snprintf(name, sizeof name, "step-%08lld-stage-%d", static_cast<long long>(step), stage);
+    return name;
+}
+
+class PipelineTrainer {
+public:
+    PipelineTrainer(const ExperimentSpec& spec, Store& store, RunRecord run, const TrainerHooks& hooks)
+        : spec_(spec), store_(store), run_(std::move(run)), hooks_(hooks), device_(run_.device) {}
+
+    // Starts from nothing, or from the checkpoint named in the run folder's latest.json.
+    std::string run(bool resume) {
+        report("preparing data");
+        data_ = prepare_data(spec_.data, {});
+        vocab_size_ = data_.tokenizer->model_vocab_size();
+        validation_ = validation_batches();
+        metrics_ = std::make_unique<MetricsWriter>(store_.path());
+        if (resume) {
+            restore_latest();
+        } else {
+            state_.data = data_.train->start(spec_.seed);
+            begin_first_stage();
+        }
+        while (true) {
+            if (!state_.stage_done) {
+                if (!train_stage()) return pause();
+                finish_stage();
+            }
+            if (state_.stage + 1 >= static_cast<int>(spec_.pipeline.stages.size())) break;
+            grow_into(state_.stage + 1);
+        }
+        metrics_->flush();
+        return "done";
+    }
+
+private:
+    // --- Stages
+
+    T5Config stage_config(int stage) const {
+        T5Config config = spec_.pipeline.stages[stage].config;
+        config.vocab_size = vocab_size_;
+        return config;
+    }
+
+    void begin_first_stage() {
+        const Stage& first = spec_.pipeline.stages.front();
+        if (first.pretrained) {
+            model_ = load_pretrained(first);
+            state_.stage = 0;
+            state_.stage_done = true;  // a finished model: the next step is its growth
+            state_.valid_loss = validate();
+            store_.add_stage({run_.id, 0, first.size, model_->config().to_hf_json().dump(), "pre-trained: " + first.source,
+                              model_->parameter_count(), 0, 0});
+            return;
+        }
+        at::manual_seed(spec_.seed);
+        model_ = T5Model(stage_config(0));
+        model_->to(device_);
+        new_optimizer();
+        start_stage(0);
+    }
+
+    T5Model load_pretrained(const Stage& stage) {
+        std::string folder = stage.source;
+        if (!fs::exists(folder)) {
+            const auto run = store_.find_run(stage.source);
+            if (!run) {
+                throw std::runtime_error("pre-trained stage " + stage.size + ": '" + stage.source +
+                                         "' is neither a checkpoint folder nor a run in " + store_.path());
+            }
+            const auto checkpoints = store_.checkpoints(run->id);
+            if (checkpoints.empty() || checkpoints.back().kind != "final") {
+                throw std::runtime_error("pre-trained stage " + stage.size + ": run '" + run->name + "' has no final checkpoint yet");
+            }
+            folder = checkpoints.back().path;
+        }
+        T5Model model = load_t5_checkpoint(folder);
+        if (model->config().vocab_size != vocab_size_) {
+            throw std::runtime_error(folder + ": vocab_size " + std::to_string(model->config().vocab_size) +
+                                     " differs from the experiment's tokenizer (" + std::to_string(vocab_size_) + ")");
+        }
+        model->to(device_);
+        return model;
+    }
+
+    void start_stage(int stage) {
+        state_.stage = stage;
+        state_.stage_done = false;
+        state_.stage_start_step = state_.step;
+        state_.stage_seconds = 0;
+        const Stage& s = spec_.pipeline.stages[stage];
+        store_.add_stage({run_.id, stage, s.size, stage_config(stage).to_hf_json().dump(), s.budget.notation(),
+                          model_->parameter_count(), state_.step, std::nullopt});
+    }
+
+    int64_t steps_per_epoch() const {
+        const int64_t rows_per_step = spec_.batch_size * spec_.gradient_accumulation;
+        return (static_cast<int64_t>(data_.train->rows()) + rows_per_step - 1) / rows_per_step;
+    }
+
+    // The stage's budget in steps, or -1 for time and loss budgets.
+    int64_t budget_steps(int stage) const {
+        const Budget& budget = spec_.pipeline.stages[stage].budget;
+        if (budget.kind == Budget::Kind::steps) return static_cast<int64_t>(budget.value);
+        if (budget.kind == Budget::Kind::epochs) return std::max<int64_t>(1, std::llround(budget.value * steps_per_epoch()));
+        return -1;
+    }
+
+    std::optional<double> target_loss(int stage) {
+        const Budget& budget = spec_.pipeline.stages[stage].budget;
+        if (budget.kind == Budget::Kind::target_loss) return budget.value;
+        if (budget.kind != Budget::Kind::reference_loss) return std::nullopt;
+        for (const auto& row : store_.summaries()) {
+            if (row.run.name == budget.reference_run && row.valid_loss) return row.valid_loss;
+        }
+        throw std::runtime_error("stage " + spec_.pipeline.stages[stage].size + ": reference run '" + budget.reference_run +
+                                 "' has no validation loss in " + store_.path());
+    }
+
+    bool budget_spent(int stage, const std::optional<double>& target) const {
+        const Budget& budget = spec_.pipeline.stages[stage].budget;
+        const int64_t stage_steps = state_.step - state_.stage_start_step;
+        switch (budget.kind) {
+            case Budget::Kind::seconds: return state_.stage_seconds >= budget.value;
+            case Budget::Kind::target_loss:
+            case Budget::Kind::reference_loss: return state_.valid_loss && target && *state_.valid_loss <= *target;
+            default: return stage_steps >= budget_steps(stage);
+        }
+    }
+
+    // Returns false when a stop was requested (after a checkpoint).
+    bool train_stage() {
+        const int stage = state_.stage;
+        const std::optional<double> target = target_loss(stage);
+        BatchPrefetcher batches(*data_.train, spec_.batch_size, state_.data);
+        while (!budget_spent(stage, target)) {
+            if (hooks_.stop_requested && hooks_.stop_requested()) {
+                save_checkpoint("interval");
+                return false;
+            }
+            train_step(batches);
+            if (state_.step % spec_.validation_interval == 0) record_validation();
+            if (state_.step % spec_.checkpoint_interval == 0) save_checkpoint("interval");
+        }
+        return true;
+    }
+
+    void finish_stage() {
+        if (!state_.valid_loss || last_validated_step_ != state_.step) record_validation();
+        state_.stage_done = true;
+        store_.end_stage(run_.id, state_.stage, state_.step);
+        const bool last = state_.stage + 1 == static_cast<int>(spec_.pipeline.stages.size());
+        save_checkpoint(last ? "final" : "stage-end");
+    }
+
+    // --- One optimiser step
+
+    void train_step(BatchPrefetcher& batches) {
+        const auto start = Clock::now();
+        model_->train();
+        zero_gradients();
+        double loss_sum = 0;
+        for (int64_t micro = 0; micro < spec_.gradient_accumulation; ++micro) {
+            const SpanBatch batch = batches.next();
+            const TensorBatch tensors = to_tensors(batch, device_.is_cuda());
+            const at::Tensor input_ids = tensors.input_ids.to(device_, true);
+            const at::Tensor labels = tensors.labels.to(device_, true);
+            at::Tensor loss = model_->forward(input_ids, at::ones_like(input_ids), labels).loss;
+            (loss / static_cast<double>(spec_.gradient_accumulation)).backward();
+            loss_sum += loss.item<double>();
+            state_.data = batch.next;
+        }
+        const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
+        const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
+        const double lr = spec_.schedule.rate(state_.schedule_step);
+        const bool finite = std::isfinite(loss) && std::isfinite(gradient_norm);
+        if (!finite && !spec_.skip_nonfinite_steps) {
+            throw TrainingFailure("step " + std::to_string(state_.step + 1) + " (stage " + current_size() +
+                                  "): the loss is " + std::to_string(loss) + " and the gradient norm " +
+                                  std::to_string(gradient_norm) + "; no checkpoint was written after it");
+        }
+        if (finite) {
+            optimizer_->step(lr);
+            state_.optimizer_steps = optimizer_->steps_taken();
+        } else {
+            ++state_.skipped_steps;
+        }
+        count_step(start, loss, lr, gradient_norm);
+    }
+
+    void zero_gradients() {
+        for (auto& [name, parameter] : parameters_) {
+            if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+        }
+    }
+
+    void count_step(Clock::time_point start, double loss, double lr, double gradient_norm) {
+        const T5Config& config = model_->config();
+        const int64_t rows = spec_.batch_size * spec_.gradient_accumulation;
+        const SpanLengths& lengths = data_.train->lengths();
+        const double seconds = seconds_since(start);
+        ++state_.step;
+        ++state_.schedule_step;
+        state_.tokens += rows * (lengths.input_length + lengths.target_length);
+        state_.flops += training_flops_per_step(config, rows, lengths.input_length, lengths.target_length);
+        state_.wall_seconds += seconds;
+        state_.stage_seconds += seconds;
+        MetricRow row = metric_row();
+        row.train_loss = loss, row.learning_rate = lr, row.gradient_norm = gradient_norm, row.step_seconds = seconds;
+        metrics_->add(row);
+        step_seconds_ = step_seconds_ <= 0 ? seconds : 0.9 * step_seconds_ + 0.1 * seconds;
+        report("training", loss, rows * (lengths.input_length + lengths.target_length) / seconds);
+    }
+
+    MetricRow metric_row() const {
+        MetricRow row;
+        row.run_id = run_.id, row.stage_index = state_.stage, row.step = state_.step, row.tokens = state_.tokens;
+        row.flops = state_.flops, row.wall_seconds = state_.wall_seconds;
+        return row;
+    }
+
+    // --- Validation
+
+    std::vector<TensorBatch> validation_batches() const {
+        std::vector<TensorBatch> batches;
+        DataPosition position = data_.validation->start(0);
+        for (int64_t b = 0; b < spec_.validation_batches; ++b) {
+            const SpanBatch batch = data_.validation->batch(position, spec_.batch_size);
+            position = batch.next;
+            TensorBatch tensors = to_tensors(batch, false);
+            batches.push_back({tensors.input_ids.to(device_), tensors.labels.to(device_)});
+        }
+        return batches;
+    }
+
+    double validate() {
+        at::NoGradGuard no_grad;
+        model_->eval();
+        double total = 0;
+        for (const auto& batch : validation_) {
+            total += model_->forward(batch.input_ids, at::ones_like(batch.input_ids), batch.labels).loss.item<double>();
+        }
+        return total / static_cast<double>(validation_.size());
+    }
+
+    void record_validation() {
+        report("validating");
+        state_.valid_loss = validate();
+        last_validated_step_ = state_.step;
+        MetricRow row = metric_row();
+        row.valid_loss = state_.valid_loss;
+        metrics_->add(row);
+    }
+
+    // --- Growth between stages
+
+    void grow_into(int stage) {
+        report("growing");
+        const auto start = Clock::now();
+        const Transition& transition = spec_.pipeline.transitions[stage - 1];
+        const GrowthPlan plan = plan_growth(model_->config(), stage_config(stage), transition.growth);
+        const ProbeBatch probe = make_probe_batch(vocab_size_, spec_.seed);
+        T5Model source = model_;
+        source->to(at::kCPU);
+        T5Model grown = grow_t5_model(source, plan);
+        GrowthEventRecord event;
+        event.run_id = run_.id, event.stage_index = stage, event.step = state_.step, event.op = transition.notation();
+        const ProbeComparison figures = compare_on_probe(source, grown, probe);
+        event.probe_loss_before = figures.loss_before, event.probe_loss_after = figures.loss_after;
+        event.probe_max_logit_difference = figures.max_logit_difference;
+        event.valid_loss_before = state_.valid_loss;
+        grown->to(device_);
+        const bool fresh = transition.from_pretrained;
+        carry_optimizer(plan, grown, fresh || !spec_.grow_optimizer_state);
+        if (fresh || spec_.restart_schedule_on_growth) state_.schedule_step = 0;
+        start_stage(stage);
+        event.valid_loss_after = validate();
+        event.seconds = seconds_since(start);
+        event.plan_json = plan.to_json().dump();
+        store_.add_growth_event(event);
+        MetricRow row = metric_row();
+        row.valid_loss = event.valid_loss_after;
+        metrics_->add(row);
+    }
+
+    // The optimiser of the grown model: a fresh one, or the old state grown with the weights'
+    // maps (Adam's moments; an optimiser without growable moments starts afresh).
+    void carry_optimizer(const GrowthPlan& plan, T5Model& grown, bool reset) {
+        std::map<std::string, at::Tensor> state;
+        int64_t steps = 0;
+        if (!reset && optimizer_ && !optimizer_->first_moment_slot().empty()) {
+            steps = optimizer_->steps_taken();
+            for (const std::string slot : {optimizer_->first_moment_slot(), optimizer_->second_moment_slot()}) {
+                TensorMap moments;
+                const std::string prefix = slot + "/";
+                for (const auto& [key, tensor] : optimizer_->state()) {
+                    if (key.rfind(prefix, 0) == 0) moments[key.substr(prefix.size())] = tensor.cpu();
+                }
+                if (moments.size() != parameters_.size()) continue;  // no step taken yet
+                const GrowthState kind = slot == optimizer_->first_moment_slot() ? GrowthState::first_moment : GrowthState::second_moment;
+                for (auto& [name, tensor] : grow_tensors(plan, moments, kind)) state[prefix + name] = tensor;
+            }
+        }
+        model_ = grown;
+        new_optimizer();
+        if (!state.empty()) optimizer_->load_state(state, steps);
+        state_.optimizer_steps = optimizer_->steps_taken();
+    }
+
+    void new_optimizer() {
+        parameters_.clear();
+        for (const auto& item : model_->named_parameters()) parameters_.emplace_back(item.key(), item.value());
+        optimizer_ = make_optimizer(spec_.optimizer, parameters_);
+    }
+
+    // --- Checkpoints
+
+    fs::path run_dir() const { return fs::path(run_.directory); }
+
+    void save_checkpoint(const std::string& kind) {
+        report("checkpoint");
+        metrics_->flush();
+        const std::string name = checkpoint_name(state_.step, state_.stage);
+        const fs::path folder = run_dir() / "checkpoints" / name;
+        const fs::path temporary = run_dir() / "checkpoints" / (name + ".tmp");
+        fs::remove_all(temporary);
+        save_t5_checkpoint(model_, temporary.string(), {{"run", run_.name}, {"step", std::to_string(state_.step)}});
+        NamedTensors tensors;
+        for (const auto& [key, tensor] : optimizer_->state()) tensors.emplace_back(key, tensor);
+        tensors.emplace_back("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
+        save_safetensors((temporary / "optimizer.safetensors").string(), tensors);
+        write_file_atomically((temporary / "trainer_state.json").string(), state_.to_json().dump(1) + "\n");
+        fs::remove_all(folder);
+        fs::rename(temporary, folder);  // the checkpoint appears whole or not at all
+        write_file_atomically((run_dir() / "latest.json").string(),
+                              nlohmann::json{{"checkpoint", (fs::path("checkpoints") / name).string()}}.dump() + "\n");
+        store_.add_checkpoint({run_.id, state_.stage, state_.step, folder.string(), kind});
+        if (kind == "interval") prune_checkpoints();
+    }
+
+    // Keeps the newest interval checkpoints (stage ends and the final one stay).
+    void prune_checkpoints() {
+        std::vector<std::string> interval;
+        for (const auto& checkpoint : store_.checkpoints(run_.id)) {
+            if (checkpoint.kind == "interval" && fs::exists(checkpoint.path)) interval.push_back(checkpoint.path);
+        }
+        for (size_t i = 0; i + spec_.keep_checkpoints < interval.size(); ++i) fs::remove_all(interval[i]);
+    }
+
+    void restore_latest() {
+        const std::string latest = (run_dir() / "latest.json").string();
+        if (!fs::exists(latest)) {  // killed before its first checkpoint: start over
+            store_.rewind_run(run_.id, 0, /*including_growth_at_step=*/true);
+            state_.data = data_.train->start(spec_.seed);
+            begin_first_stage();
+            return;
+        }
+        const fs::path folder = run_dir() / read_json_file(latest).at("checkpoint").get<std::string>();
+        state_ = TrainingState::from_json(read_json_file((folder / "trainer_state.json").string()),
+                                          (folder / "trainer_state.json").string());
+        if (state_.data.dataset != data_.train->fingerprint()) {
+            throw std::runtime_error(folder.string() + ": the checkpoint was made with other data (corpus, tokenizer or "
+                                     "span settings changed since); the run cannot continue on this data");
+        }
+        model_ = load_t5_checkpoint(folder.string());
+        model_->to(device_);
+        new_optimizer();
+        SafetensorsFile file((folder / "optimizer.safetensors").string());
+        std::map<std::string, at::Tensor> state;
+        for (const auto& name : file.names()) {
+            if (name != "rng/cpu") state[name] = file.load(name);
+        }
+        optimizer_->load_state(state, state_.optimizer_steps);
+        at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the default one
+        generator.set_state(file.load("rng/cpu"));
+        // A growth that follows a stage end is replayed: drop what the killed attempt recorded.
+        store_.rewind_run(run_.id, state_.step, /*including_growth_at_step=*/state_.stage_done);
+        last_validated_step_ = state_.step;
+    }
+
+    std::string pause() {
+        metrics_->flush();
+        return "paused";
+    }
+
+    // --- Progress
+
+    std::string current_size() const { return spec_.pipeline.stages[state_.stage].size; }
+
+    void report(const std::string& phase, double loss = 0, double tokens_per_s = 0) {
+        if (!hooks_.progress) return;
+        RunProgress p;
+        p.run = run_.name, p.phase = phase, p.stage = state_.stage;
+        p.stages = static_cast<int>(spec_.pipeline.stages.size());
+        p.size = spec_.pipeline.stages.empty() ? "" : current_size();
+        p.step = state_.step, p.stage_step = state_.step - state_.stage_start_step, p.train_loss = loss;
+        p.tokens_per_s = tokens_per_s;
+        if (data_.train) {
+            p.stage_steps = budget_steps(state_.stage);
+            if (p.stage_steps > 0) p.stage_eta_s = step_seconds_ * static_cast<double>(p.stage_steps - p.stage_step);
+            p.run_eta_s = run_eta(p.stage_eta_s);
+        }
+        hooks_.progress(p);
+    }
+
+    double run_eta(double stage_eta) const {
+        if (stage_eta < 0) return -1;
+        double eta = stage_eta;
+        for (size_t s = state_.stage + 1; s < spec_.pipeline.stages.size(); ++s) {
+            const int64_t steps = budget_steps(static_cast<int>(s));
+            if (steps < 0) return -1;
+            // Later stages are larger: scale the step time by their FLOPs.
+            const SpanLengths& l = data_.train->lengths();
+            const double ratio = training_flops_per_step(stage_config(static_cast<int>(s)), 1, l.input_length, l.target_length) /
+                                 training_flops_per_step(model_->config(), 1, l.input_length, l.target_length);
+            eta += step_seconds_ * ratio * static_cast<double>(steps);
+        }
+        return eta;
+    }
+
+    const ExperimentSpec& spec_;
+    Store& store_;
+    RunRecord run_;
+    TrainerHooks hooks_;
+    at::Device device_;
+    PreparedData data_;
+    int64_t vocab_size_ = 0;
+    std::vector<TensorBatch> validation_;
+    std::unique_ptr<MetricsWriter> metrics_;
+    TrainingState state_;
+    T5Model model_{nullptr};
+    NamedParameters parameters_;
+    std::unique_ptr<Optimizer> optimizer_;
+    int64_t last_validated_step_ = -1;
+    double step_seconds_ = 0;
+};
+
+std::string unique_run_name(Store& store, const std::string& base) {
+    if (!store.find_run(base)) return base;
+    for (int n = 2;; ++n) {
+        const std::string name = base + "-" + std::to_string(n);
+        if (!store.find_run(name)) return name;
+    }
+}
+
+std::string host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
+// Runs the trainer, keeping the run's status in the store whatever happens.
+std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& run, const TrainerHooks& hooks, bool resume) {
+    store.set_run_status(run.id, "running");
+    try {
+        PipelineTrainer trainer(spec, store, run, hooks);
+        const std::string status = trainer.run(resume);
+        store.set_run_status(run.id, status);
+        return status;
+    } catch (const c10::Error& error) {
+        const std::string message = error.what_without_backtrace();
+        const bool memory = message.find("out of memory") != std::string::npos;
+        store.set_run_status(run.id, "failed", message);
+        if (memory) throw TrainingFailure("out of memory with batch " + std::to_string(spec.batch_size) + " x " +
+                                          std::to_string(spec.data.span.input_length) + " tokens: " + message);
+        throw TrainingFailure(message);
+    } catch (const std::exception& error) {
+        store.set_run_status(run.id, "failed", error.what());
+        throw;
+    }
+}
+
+void apply_runtime(const ExperimentSpec& spec, const RunOptions& options, RunRecord& run) {
+    configure_threads(options.threads >= 0 ? options.threads : spec.threads);
+    run.device = resolve_device_name(options.device.empty() ? spec.device : options.device);
+    if (spec.precision != "fp32") {
+        throw std::runtime_error(spec.source + ": field 'precision': \"" + spec.precision +
+                                 "\" is not available in this build; use \"fp32\"");
+    }
+}
+
+}  // namespace
+
+std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOptions& options, const TrainerHooks& hooks,
+                           int64_t* run_id) {
+    RunRecord run;
+    apply_runtime(spec, options, run);
+    run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
+    run.name = options.name.empty() ? unique_run_name(store, spec.name) : options.name;
+    run.pipeline = spec.pipeline.name();
+    run.status = "queued";
+    run.seed = static_cast<int64_t>(spec.seed);
+    run.host = host_name();
+    const RuntimeInfo info = collect_runtime_info();
+    run.app_version = info.app_version, run.libtorch_version = info.libtorch_version;
+    const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
+    run.directory = fs::absolute(runs_dir / run.name).string();
+    fs::create_directories(run.directory);
+    write_file_atomically(run.directory + "/experiment.json",
+                          nlohmann::json{{"source", spec.source}, {"folder", fs::absolute(spec.source).parent_path().string()},
+                                         {"experiment", spec.json}}
+                                  .dump(1) + "\n");
+    run.id = store.create_run(run);
+    if (run_id) *run_id = run.id;
+    return execute(spec, store, run, hooks, /*resume=*/false);
+}
+
+std::string resume_run(const std::string& name, Store& store, const TrainerHooks& hooks, const RunOptions& options) {
+    const auto found = store.find_run(name);
+    if (!found) throw std::runtime_error(store.path() + ": no run named '" + name + "'");
+    RunRecord run = *found;
+    if (run.status == "done") throw std::runtime_error("run '" + run.name + "' is finished; nothing to resume");
+    const std::string saved = run.directory + "/experiment.json";
+    const nlohmann::json record = read_json_file(saved);
+    const ExperimentSpec spec = ExperimentSpec::from_json(record.at("experiment"), record.at("source").get<std::string>(),
+                                                          record.at("folder").get<std::string>());
+    apply_runtime(spec, options, run);
+    return execute(spec, store, run, hooks, /*resume=*/true);
+}
+
+}  // namespace gs
