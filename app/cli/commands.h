@@ -18,6 +18,11 @@ int run_grow(const Words& words);
 int run_bench_grow(const Words& words);
 int run_prepare(const Words& words);
 int run_bench_data(const Words& words);
+int run_run(const Words& words);
+int run_resume(const Words& words);
+int run_list(const Words& words);
+int run_show(const Words& words);
+int run_export(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
 void apply_thread_option(const Arguments& args);

@@ -36,6 +36,16 @@ const std::vector<Command>& commands() {
          "      [--aki-variant literal|whole-unit] [--noise X] [--probe-seed N] [--threads N] [--json]\n"
          "      writes a grown checkpoint (with its maps in growth.json); prints the probe loss before and after",
          gs::cli::run_grow},
+        {"run",
+         "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--quiet] [--dry-run]\n"
+         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan",
+         gs::cli::run_run},
+        {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--quiet]\n      continues a run from its last checkpoint",
+         gs::cli::run_resume},
+        {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
+        {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
+        {"export", "export [--db FILE] [--out FILE.csv] [--reference RUN]\n      the results table as CSV",
+         gs::cli::run_export},
         {"bench-grow",
          "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"
          "      [--repeats N] [--threads N] [--json]\n"

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <cstdlib>
 
 #include "core/io/hash.h"
 
@@ -94,6 +96,8 @@ namespace {
 // Respects the permission bits even for root (who could write anyway): a database the user
 // made read-only stays untouched.
 const std::string& writable_path(const std::string& path) {
+    const std::string folder = std::filesystem::path(path).parent_path().string();
+    if (!folder.empty()) std::filesystem::create_directories(folder);
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && ((info.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0)) {
         throw StoreError(path + ": the database is read-only; nothing was changed");
@@ -102,6 +106,13 @@ const std::string& writable_path(const std::string& path) {
 }
 
 }  // namespace
+
+std::string default_database_path() {
+    const char* data_home = std::getenv("XDG_DATA_HOME");
+    const char* home = std::getenv("HOME");
+    const std::string base = data_home && *data_home ? data_home : std::string(home ? home : ".") + "/.local/share";
+    return base + "/growthstudio/workspace.db";
+}
 
 Store::Store(const std::string& path) : db_(writable_path(path), /*create=*/true) { migrate(); }
 

@@ -88,6 +88,9 @@ struct RunSummary {
     std::map<std::string, double> results;  // "task/metric" -> value
 };
 
+// $XDG_DATA_HOME/growthstudio/workspace.db (~/.local/share/growthstudio/workspace.db).
+std::string default_database_path();
+
 class Store {
 public:
     // Opens or creates the database and migrates it. A file from a newer version, a file that

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -260,7 +262,8 @@ private:
             }
             train_step(batches);
             if (state_.step % spec_.validation_interval == 0) record_validation();
-            if (state_.step % spec_.checkpoint_interval == 0) save_checkpoint("interval");
+            // The stage's last step is saved by finish_stage() as its stage-end checkpoint.
+            if (state_.step % spec_.checkpoint_interval == 0 && !budget_spent(stage, target)) save_checkpoint("interval");
         }
         return true;
     }
@@ -461,9 +464,13 @@ private:
     // Keeps the newest interval checkpoints (stage ends and the final one stay).
     void prune_checkpoints() {
         std::vector<std::string> interval;
+        std::set<std::string> kept;
         for (const auto& checkpoint : store_.checkpoints(run_.id)) {
+            if (checkpoint.kind != "interval") kept.insert(checkpoint.path);
             if (checkpoint.kind == "interval" && fs::exists(checkpoint.path)) interval.push_back(checkpoint.path);
         }
+        interval.erase(std::remove_if(interval.begin(), interval.end(), [&](const std::string& p) { return kept.count(p) > 0; }),
+                       interval.end());
         for (size_t i = 0; i + spec_.keep_checkpoints < interval.size(); ++i) fs::remove_all(interval[i]);
     }
 

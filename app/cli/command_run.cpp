@@ -1,0 +1,198 @@
+// run, resume, list, show and export: experiments against the workspace database.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "app/cli/arguments.h"
+#include "app/cli/commands.h"
+#include "core/bench/train_benchmark.h"
+#include "core/io/files.h"
+#include "core/model/t5_cost.h"
+#include "core/store/results_table.h"
+#include "core/train/trainer.h"
+
+namespace gs::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void request_stop(int) { g_stop = 1; }
+
+std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
+
+std::string duration_text(double seconds) {
+    if (seconds < 0) return "?";
+    std::ostringstream out;
+    const auto s = static_cast<int64_t>(seconds);
+    out << s / 3600 << ":" << std::setw(2) << std::setfill('0') << s / 60 % 60 << ":" << std::setw(2) << s % 60;
+    return out.str();
+}
+
+// One line rewritten in place on a terminal; a log line every 30 s (and each phase change) when not.
+TrainerHooks terminal_hooks(bool quiet) {
+    TrainerHooks hooks;
+    hooks.stop_requested = [] { return g_stop != 0; };
+    if (quiet) return hooks;
+    const bool terminal = isatty(STDERR_FILENO);
+    auto last_log = std::make_shared<std::chrono::steady_clock::time_point>();
+    auto last_phase = std::make_shared<std::string>();
+    hooks.progress = [=](const RunProgress& p) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!terminal && p.phase == *last_phase && now - *last_log < std::chrono::seconds(30)) return;
+        *last_log = now;
+        *last_phase = p.phase;
+        std::ostringstream line;
+        line << p.run << " | stage " << p.stage + 1 << "/" << p.stages << " " << p.size << " | " << p.phase << " | step "
+             << p.step << " (stage " << p.stage_step;
+        if (p.stage_steps > 0) line << "/" << p.stage_steps;
+        line << ")";
+        if (p.phase == "training") {
+            line << std::fixed << std::setprecision(4) << " | loss " << p.train_loss << std::setprecision(0) << " | "
+                 << p.tokens_per_s << " tok/s | ETA stage " << duration_text(p.stage_eta_s) << ", run "
+                 << duration_text(p.run_eta_s);
+        }
+        if (terminal) {
+            std::cerr << "\r\033[K" << line.str() << std::flush;
+        } else {
+            std::cerr << line.str() << "\n";
+        }
+    };
+    return hooks;
+}
+
+RunOptions run_options(const Arguments& args) {
+    RunOptions options;
+    options.name = args.text("name");
+    options.runs_dir = args.text("runs-dir");
+    options.device = args.text("device");
+    options.threads = static_cast<int>(args.integer("threads", -1));
+    return options;
+}
+
+void print_plan(const ExperimentSpec& spec) {
+    std::cout << "experiment  " << spec.name << " (" << spec.source << ")\n"
+              << "pipeline    " << spec.pipeline.name() << "   budgets " << spec.pipeline.budget_notation() << "\n";
+    const SpanLengths lengths = compute_span_lengths(spec.data.span);
+    const int64_t rows = spec.batch_size * spec.gradient_accumulation;
+    const double peak = measure_matmul_peak("cpu", false);
+    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
+        const Stage& stage = spec.pipeline.stages[i];
+        T5Config config = stage.config;
+        config.vocab_size = 32128;  // the tokenizer decides; T5's size for the estimate
+        const double flops = training_flops_per_step(config, rows, lengths.input_length, lengths.target_length);
+        std::cout << "stage " << i + 1 << "     " << std::left << std::setw(4) << stage.size << std::right
+                  << config.num_layers << "+" << config.num_decoder_layers << " layers, d_model " << config.d_model
+                  << ", " << config.num_heads << " heads, d_ff " << config.d_ff << ", " << std::fixed
+                  << std::setprecision(1) << static_cast<double>(count_parameters(config)) / 1e6 << "M parameters";
+        if (stage.pretrained) {
+            std::cout << "   pre-trained: " << stage.source << "\n";
+            continue;
+        }
+        std::cout << "   budget " << stage.budget.notation() << "   " << std::setprecision(2) << flops / 1e12
+                  << " TFLOP/step, ~" << std::setprecision(2) << flops / (0.5 * peak)
+                  << " s/step at half the measured CPU matmul peak\n";
+        if (i + 1 < spec.pipeline.stages.size()) {
+            std::cout << "  then      " << spec.pipeline.transitions[i].notation() << "\n";
+        }
+    }
+    std::cout << "batches     " << spec.batch_size << " x " << spec.gradient_accumulation << " x (" << lengths.input_length
+              << " -> " << lengths.target_length << " tokens), validation every " << spec.validation_interval
+              << " steps on " << spec.validation_batches << " batches, checkpoint every " << spec.checkpoint_interval
+              << " steps\n";
+}
+
+int finish(const std::string& run, const std::string& status) {
+    std::cerr << "\n" << run << ": " << status;
+    if (status == "paused") std::cerr << " (continue with: growthstudio-cli resume " << run << ")";
+    std::cerr << "\n";
+    return status == "done" ? 0 : 3;
+}
+
+}  // namespace
+
+int run_run(const Words& words) {
+    Arguments args(words, {{"db", "name", "runs-dir", "device", "threads"}, {"dry-run", "quiet"}});
+    if (args.positional().size() != 1) throw UsageError("expected one experiment file");
+    const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
+    if (args.has("dry-run")) {
+        print_plan(spec);
+        return 0;
+    }
+    Store store(database_of(args));
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    int64_t run_id = 0;
+    const std::string status = run_experiment(spec, store, run_options(args), terminal_hooks(args.has("quiet")), &run_id);
+    return finish(store.find_run(std::to_string(run_id))->name, status);
+}
+
+int run_resume(const Words& words) {
+    Arguments args(words, {{"db", "device", "threads"}, {"quiet"}});
+    if (args.positional().size() != 1) throw UsageError("expected one run name");
+    Store store(database_of(args));
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    const std::string run = args.positional()[0];
+    return finish(run, resume_run(run, store, terminal_hooks(args.has("quiet")), run_options(args)));
+}
+
+int run_list(const Words& words) {
+    Arguments args(words, {{"db"}, {}});
+    Store store(database_of(args));
+    std::cout << std::left << std::setw(28) << "run" << std::setw(20) << "pipeline" << std::setw(10) << "status"
+              << std::right << std::setw(10) << "step" << std::setw(12) << "hours" << std::setw(12) << "valid loss\n";
+    for (const auto& s : store.summaries()) {
+        std::cout << std::left << std::setw(28) << s.run.name << std::setw(20) << s.run.pipeline << std::setw(10)
+                  << s.run.status << std::right << std::setw(10) << s.step << std::setw(12) << std::fixed
+                  << std::setprecision(4) << s.wall_seconds / 3600 << std::setw(11)
+                  << (s.valid_loss ? std::to_string(*s.valid_loss).substr(0, 6) : "-") << "\n";
+    }
+    return 0;
+}
+
+int run_show(const Words& words) {
+    Arguments args(words, {{"db"}, {}});
+    if (args.positional().size() != 1) throw UsageError("expected one run name");
+    Store store(database_of(args));
+    const auto run = store.find_run(args.positional()[0]);
+    if (!run) throw std::runtime_error(store.path() + ": no run named '" + args.positional()[0] + "'");
+    std::cout << "run        " << run->name << " (#" << run->id << ")\npipeline   " << run->pipeline << "\nstatus     "
+              << run->status << (run->error.empty() ? "" : ": " + run->error) << "\ndevice     " << run->device
+              << " on " << run->host << ", LibTorch " << run->libtorch_version << ", GrowthStudio " << run->app_version
+              << "\nseed       " << run->seed << "\nstarted    " << run->started_at << "\nended      " << run->ended_at
+              << "\nfolder     " << run->directory << "\n";
+    for (const auto& stage : store.stages(run->id)) {
+        std::cout << "stage " << stage.stage_index + 1 << "    " << stage.size << ", " << stage.parameters
+                  << " parameters, budget " << stage.budget << ", steps " << stage.start_step << "-"
+                  << (stage.end_step ? std::to_string(*stage.end_step) : "") << "\n";
+    }
+    for (const auto& event : store.growth_events(run->id)) {
+        std::cout << "growth     " << event.op << " at step " << event.step << std::fixed << std::setprecision(4)
+                  << ": valid loss " << event.valid_loss_before.value_or(NAN) << " -> "
+                  << event.valid_loss_after.value_or(NAN) << ", probe max |logit difference| "
+                  << event.probe_max_logit_difference << ", " << event.seconds << " s\n";
+    }
+    for (const auto& checkpoint : store.checkpoints(run->id)) {
+        std::cout << "checkpoint " << checkpoint.kind << " at step " << checkpoint.step << ": " << checkpoint.path << "\n";
+    }
+    return 0;
+}
+
+int run_export(const Words& words) {
+    Arguments args(words, {{"db", "out", "reference"}, {}});
+    Store store(database_of(args));
+    const std::string csv = results_csv(build_results_table(store, args.text("reference")));
+    if (args.has("out")) {
+        write_file_atomically(args.text("out"), csv);
+    } else {
+        std::cout << csv;
+    }
+    return 0;
+}
+
+}  // namespace gs::cli

@@ -1,0 +1,197 @@
+// Experiment files and the trainer, driven through growthstudio-cli as a user runs it: a two-stage
+// T_d_S pipeline on the bundled Korean corpus stores its curves, growth event and checkpoints; a
+// run killed with SIGKILL resumes with exactly the losses of an uninterrupted one.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/io/files.h"
+#include "core/model/checkpoint.h"
+#include "core/store/store.h"
+#include "core/train/experiment.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+    int exit_code;
+    std::string output;
+};
+
+Outcome cli(const std::string& arguments, const fs::path& folder) {
+    const std::string command = "cd '" + folder.string() + "' && " + GS_CLI_PATH + " " + arguments + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string output;
+    std::array<char, 4096> buffer{};
+    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// A copy of the test experiment in a fresh folder: its cache and runs stay there.
+fs::path experiment_folder(const test::TempDir& dir) {
+    fs::copy_file(test::data_path("experiments/tiny_T_d_S.json"), dir.path() / "experiment.json");
+    return dir.path();
+}
+
+std::vector<std::pair<int64_t, double>> train_curve(const std::string& database) {
+    Store store(database);
+    std::vector<std::pair<int64_t, double>> curve;
+    for (const auto& row : store.metrics(store.find_run("tiny-T_d_S")->id)) {
+        if (row.train_loss) curve.emplace_back(row.step, *row.train_loss);
+    }
+    return curve;
+}
+
+TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
+    test::TempDir dir;
+    const fs::path folder = experiment_folder(dir);
+    const Outcome run = cli("run experiment.json --db ws.db --quiet", folder);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    Store store((folder / "ws.db").string());
+    const auto record = store.find_run("tiny-T_d_S");
+    ASSERT_TRUE(record);
+    EXPECT_EQ(record->status, "done");
+    EXPECT_EQ(record->pipeline, "T_d_S");
+    const auto curve = train_curve((folder / "ws.db").string());
+    ASSERT_EQ(curve.size(), 80u);
+    EXPECT_EQ(curve.front().first, 1);
+    EXPECT_EQ(curve.back().first, 80);
+    EXPECT_LT(curve.back().second, curve.front().second - 1.0);  // it learns
+
+    const auto events = store.growth_events(record->id);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].op, "d");
+    EXPECT_EQ(events[0].step, 40);
+    ASSERT_TRUE(events[0].valid_loss_before && events[0].valid_loss_after);
+    EXPECT_GT(events[0].probe_max_logit_difference, 0.0);  // stacking changes the function
+
+    const auto stages = store.stages(record->id);
+    ASSERT_EQ(stages.size(), 2u);
+    EXPECT_EQ(stages[0].end_step, 40);
+    EXPECT_EQ(stages[1].end_step, 80);
+    const auto checkpoints = store.checkpoints(record->id);
+    ASSERT_FALSE(checkpoints.empty());
+    EXPECT_EQ(checkpoints.back().kind, "final");
+    T5Model final_model = load_t5_checkpoint(checkpoints.back().path);  // an HF folder
+    EXPECT_EQ(final_model->config().num_layers, 4);
+    EXPECT_EQ(final_model->config().d_model, 64);
+    const auto summary = store.summaries().at(0);
+    EXPECT_EQ(summary.step, 80);
+    ASSERT_TRUE(summary.valid_loss);
+
+    const Outcome csv = cli("export --db ws.db", folder);
+    ASSERT_EQ(csv.exit_code, 0) << csv.output;
+    EXPECT_NE(csv.output.find("1,T_d_S,40steps-40steps,"), std::string::npos) << csv.output;
+}
+
+TEST(Trainer, AKilledRunResumesWithTheSameLosses) {
+    test::TempDir dir;
+    const fs::path folder = experiment_folder(dir);
+    ASSERT_EQ(cli("run experiment.json --db reference.db --runs-dir reference --quiet", folder).exit_code, 0);
+    const auto reference = train_curve((folder / "reference.db").string());
+
+    const std::string database = (folder / "killed.db").string();
+    const pid_t child = fork();
+    if (child == 0) {
+        if (chdir(folder.c_str()) != 0) _exit(100);
+        execl(GS_CLI_PATH, GS_CLI_PATH, "run", "experiment.json", "--db", "killed.db", "--runs-dir", "killed", "--quiet",
+              static_cast<char*>(nullptr));
+        _exit(101);
+    }
+    // Kill it in the second stage, between checkpoints.
+    size_t seen = 0;
+    for (int i = 0; i < 3000 && seen < 55; ++i) {
+        usleep(5000);
+        if (fs::exists(database)) {
+            try {
+                seen = train_curve(database).size();
+            } catch (const std::exception&) {  // the run row may not exist yet
+            }
+        }
+    }
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    ASSERT_GE(seen, 55u);
+    ASSERT_LT(train_curve(database).size(), 80u) << "the run finished before it was killed";
+
+    const Outcome resumed = cli("resume tiny-T_d_S --db killed.db --quiet", folder);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_EQ(train_curve(database), reference);  // every step once, with the very same loss
+    Store store(database);
+    EXPECT_EQ(store.growth_events(store.find_run("tiny-T_d_S")->id).size(), 1u);
+}
+
+TEST(Trainer, BadInputGivesClearErrorsAndKeepsTheStore) {
+    test::TempDir dir;
+    const fs::path folder = experiment_folder(dir);
+    write_file_atomically((folder / "broken.json").string(), "{\n  \"format\": \"growthstudio-experiment\",\n  \"version\": 1,\n  \"name\": x\n}\n");
+    Outcome r = cli("run broken.json --db ws.db", folder);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("broken.json:4:"), std::string::npos) << r.output;
+
+    nlohmann::json json = read_json_file((folder / "experiment.json").string());
+    json["data"]["corpus"] = "no/such/corpus";
+    write_file_atomically((folder / "missing.json").string(), json.dump(1));
+    r = cli("run missing.json --db ws.db", folder);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("no/such/corpus"), std::string::npos) << r.output;
+
+    ASSERT_EQ(cli("run experiment.json --db ws.db --quiet", folder).exit_code, 0);
+    chmod((folder / "ws.db").c_str(), 0444);
+    r = cli("run experiment.json --db ws.db --quiet", folder);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("the database is read-only; nothing was changed"), std::string::npos) << r.output;
+    chmod((folder / "ws.db").c_str(), 0644);
+    Store store((folder / "ws.db").string());
+    EXPECT_EQ(store.summaries().size(), 2u);  // the failed missing-corpus run and the finished one
+    EXPECT_EQ(store.find_run("tiny-T_d_S-2")->status, "done");
+}
+
+std::string spec_error(const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json json = read_json_file(test::data_path("experiments/tiny_T_d_S.json"));
+    edit(json);
+    try {
+        ExperimentSpec::from_json(json, "x.json", "/tmp");
+    } catch (const std::invalid_argument& error) {
+        return error.what();
+    }
+    return "";
+}
+
+TEST(Experiment, ErrorsNameTheFieldAndWhatWasExpected) {
+    EXPECT_EQ(spec_error([](nlohmann::json&) {}), "");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["batch_size"] = 0; }),
+              "x.json: field 'batch_size': expected a whole number >= 1");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["data"]["split"] = "199"; }),
+              "x.json: field 'data.split': '199' is not TRAIN:VALIDATION with both parts above 0, e.g. 199:1");
+    EXPECT_NE(spec_error([](nlohmann::json& j) { j["batchsize"] = 8; }).find("x.json: field 'batchsize': unknown field"),
+              std::string::npos);
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["pipeline"] = "T_q_S"; }),
+              "x.json: field 'pipeline': pipeline 'T_q_S': growth operator 'q': unknown letter 'q' (expected d = depth, "
+              "f = width by FPI, a = width by AKI)");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["pipeline"] = "T_f_S"; }),
+              "x.json: field 'pipeline': operator 'f' from stage 1 (T) to stage 2 (S): operator 'f' cannot change "
+              "num_layers (2 -> 4); depth needs d (df, da)");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["budgets"] = "40steps"; }),
+              "x.json: field 'budgets': budget '40steps' has 1 value(s) but pipeline T_d_S trains 2 stage(s) (T, S)");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["sizes"]["S"]["num_heads"] = "four"; }),
+              "x.json: field 'sizes.S.num_heads': expected a whole number >= 1");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["schedule"]["kind"] = "step"; }),
+              "x.json: field 'schedule.kind': expected cosine, linear, inverse-sqrt or constant");
+    EXPECT_EQ(spec_error([](nlohmann::json& j) { j["version"] = 2; }),
+              "x.json: field 'version': expected 1 (this build reads version 1)");
+}
+
+}  // namespace
+}  // namespace gs
