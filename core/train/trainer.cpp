@@ -205,7 +205,32 @@ private:
         return model;
     }
 
+    bool schedule_restarts_at(int stage) const {
+        if (stage == 0) return true;
+        return spec_.pipeline.transitions[stage - 1].from_pretrained || spec_.restart_schedule_on_growth;
+    }
+
+    // The schedule of the segment of stages that `stage` belongs to: without a total_steps in
+    // the experiment, the decay spans the budgets of the stages up to the next restart.
+    ScheduleSettings schedule_for(int stage) const {
+        ScheduleSettings schedule = spec_.schedule;
+        if (schedule.total_steps > 0) return schedule;
+        int first = stage;
+        while (!schedule_restarts_at(first)) --first;
+        int64_t total = 0;
+        for (int s = first; s < static_cast<int>(spec_.pipeline.stages.size()); ++s) {
+            if (s > first && schedule_restarts_at(s)) break;
+            if (spec_.pipeline.stages[s].pretrained) continue;
+            const int64_t steps = budget_steps(s);
+            if (steps < 0) return schedule;  // a time or loss budget: no known end, no decay
+            total += steps;
+        }
+        schedule.total_steps = total;
+        return schedule;
+    }
+
     void start_stage(int stage) {
+        schedule_ = schedule_for(stage);
         state_.stage = stage;
         state_.stage_done = false;
         state_.stage_start_step = state_.step;
@@ -295,7 +320,7 @@ private:
         }
         const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
         const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
-        const double lr = spec_.schedule.rate(state_.schedule_step);
+        const double lr = schedule_.rate(state_.schedule_step);
         const bool finite = std::isfinite(loss) && std::isfinite(gradient_norm);
         if (!finite && !spec_.skip_nonfinite_steps) {
             throw TrainingFailure("step " + std::to_string(state_.step + 1) + " (stage " + current_size() +
@@ -395,7 +420,7 @@ private:
         grown->to(device_);
         const bool fresh = transition.from_pretrained;
         carry_optimizer(plan, grown, fresh || !spec_.grow_optimizer_state);
-        if (fresh || spec_.restart_schedule_on_growth) state_.schedule_step = 0;
+        if (schedule_restarts_at(stage)) state_.schedule_step = 0;
         start_stage(stage);
         event.valid_loss_after = validate();
         event.seconds = seconds_since(start);
@@ -491,6 +516,7 @@ private:
         }
         model_ = load_t5_checkpoint(folder.string());
         model_->to(device_);
+        schedule_ = schedule_for(state_.stage);
         new_optimizer();
         SafetensorsFile file((folder / "optimizer.safetensors").string());
         std::map<std::string, at::Tensor> state;
@@ -558,6 +584,7 @@ private:
     T5Model model_{nullptr};
     NamedParameters parameters_;
     std::unique_ptr<Optimizer> optimizer_;
+    ScheduleSettings schedule_;
     int64_t last_validated_step_ = -1;
     double step_seconds_ = 0;
 };

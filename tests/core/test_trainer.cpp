@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "core/io/files.h"
 #include "core/model/checkpoint.h"
@@ -68,6 +70,16 @@ TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
     EXPECT_EQ(curve.front().first, 1);
     EXPECT_EQ(curve.back().first, 80);
     EXPECT_LT(curve.back().second, curve.front().second - 1.0);  // it learns
+    // One cosine schedule over both stages' budgets (80 steps, 10 of warm-up from 0).
+    std::vector<double> rates;
+    for (const auto& row : store.metrics(record->id)) {
+        if (row.learning_rate) rates.push_back(*row.learning_rate);
+    }
+    ASSERT_EQ(rates.size(), 80u);
+    EXPECT_DOUBLE_EQ(rates[0], 0.0);
+    EXPECT_DOUBLE_EQ(rates[10], 0.02);
+    EXPECT_NEAR(rates[45], 1e-5 + (0.02 - 1e-5) * 0.5 * (1 + std::cos(M_PI * 35.0 / 70.0)), 1e-12);
+    EXPECT_LT(rates[79], 1e-4);
 
     const auto events = store.growth_events(record->id);
     ASSERT_EQ(events.size(), 1u);
@@ -156,6 +168,26 @@ TEST(Trainer, BadInputGivesClearErrorsAndKeepsTheStore) {
     Store store((folder / "ws.db").string());
     EXPECT_EQ(store.summaries().size(), 2u);  // the failed missing-corpus run and the finished one
     EXPECT_EQ(store.find_run("tiny-T_d_S-2")->status, "done");
+}
+
+TEST(Experiment, EveryBundledExperimentFileIsValid) {
+    const fs::path root = fs::path(GS_TEST_DATA_DIR).parent_path().parent_path() / "experiments";
+    const std::set<std::string> table2 = {"T", "S", "S_a_B", "T_d_S_a_B", "T_da_B", "B", "S_init-a_B", "T_init-d_S_a_B",
+                                          "S_init-f_B", "T_init-da_B"};
+    for (const auto& folder : {"cpu", "paper"}) {
+        std::set<std::string> names;
+        int files = 0;
+        for (const auto& entry : fs::directory_iterator(root / folder)) {
+            const ExperimentSpec spec = ExperimentSpec::load(entry.path().string());
+            names.insert(spec.pipeline.name());
+            ++files;
+            if (spec.name.find("-steps") != std::string::npos || spec.name.find("28000") != std::string::npos) {
+                EXPECT_EQ(spec.pipeline.stages.back().budget.kind, Budget::Kind::steps) << entry.path();
+            }
+        }
+        EXPECT_EQ(files, 11) << folder;  // Table 2's eleven rows (S_init-a_B twice, with two budgets)
+        EXPECT_EQ(names, table2) << folder;
+    }
 }
 
 std::string spec_error(const std::function<void(nlohmann::json&)>& edit) {
