@@ -82,19 +82,23 @@ PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTraining
     return {tokenizer, false, true, seconds_since(start)};
 }
 
+bool same_model_at(const std::string& path, const Tokenizer& tokenizer) {
+    try {
+        return fs::exists(path) && Tokenizer::load(path).fingerprint() == tokenizer.fingerprint();
+    } catch (const std::exception&) {
+        return false;  // unreadable: overwritten below
+    }
+}
+
 PreparedTokenizer copy_model(const std::string& dir, const std::string& model_path) {
     const auto start = std::chrono::steady_clock::now();
     Tokenizer tokenizer = Tokenizer::load(model_path);
     const std::string target = tokenizer_model_path(dir);
-    bool reused = false;
-    if (fs::exists(target) && fs::equivalent(target, model_path)) {
-        reused = true;
-    } else {
-        tokenizer.save(target);
-        std::error_code ignored;
-        fs::remove(record_path(dir), ignored);  // not a trained tokenizer any more
-    }
-    return {tokenizer, reused, false, seconds_since(start)};
+    if (same_model_at(target, tokenizer)) return {tokenizer, true, false, seconds_since(start)};
+    tokenizer.save(target);
+    std::error_code ignored;
+    fs::remove(record_path(dir), ignored);  // not a trained tokenizer any more
+    return {tokenizer, false, false, seconds_since(start)};
 }
 
 }  // namespace
