@@ -14,7 +14,7 @@ namespace gs::cli {
 namespace {
 
 ArgumentSpec prepare_spec() {
-    ArgumentSpec spec{{"tokenizer", "out", "threads", "character-coverage", "model-type", "sentences"},
+    ArgumentSpec spec{{"tokenizer", "out", "threads", "character-coverage", "model-type", "sentences", "training-mb"},
                       {"byte-fallback", "json", "quiet"}};
     for (const auto& name : kCorpusOptionNames) spec.options.insert(name);
     for (const auto& name : kSpanOptionNames) spec.options.insert(name);
@@ -33,6 +33,7 @@ TokenizerChoice tokenizer_choice_from(const Arguments& args) {
         choice.train->model_type = args.text("model-type", choice.train->model_type);
         choice.train->byte_fallback = args.has("byte-fallback");
         choice.train->input_sentence_size = args.integer("sentences", choice.train->input_sentence_size);
+        choice.training_megabytes = real_number(args, "training-mb", choice.training_megabytes);
         choice.train->num_threads = static_cast<int>(args.integer("threads", 0));
     }
     return choice;

@@ -55,7 +55,7 @@ const std::vector<Command>& commands() {
          "prepare [--corpus] PATH... --tokenizer train:VOCAB|FILE.model --out DIR [--layout line|blank]\n"
          "      [--json-field text] [--on-bad-input stop|skip] [--split 199:1] [--split-seed S] [--threads N]\n"
          "      [--character-coverage 0.9995] [--model-type unigram] [--byte-fallback] [--sentences N]\n"
-         "      [--input-len 512] [--noise-density 0.15] [--mean-span 3] [--quiet] [--json]\n"
+         "      [--training-mb 200] [--input-len 512] [--noise-density 0.15] [--mean-span 3] [--quiet] [--json]\n"
          "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus)",
          gs::cli::run_prepare},
         {"bench-data",

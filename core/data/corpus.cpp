@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/hashing.h"
+
 namespace gs {
 namespace fs = std::filesystem;
 
@@ -338,6 +340,19 @@ bool CorpusReader::next(Document& document) {
 }
 
 bool TrainingSentences::next(std::string& sentence) {
+    while (next_piece(sentence)) {
+        if (sampled(sentence)) return true;
+    }
+    return false;
+}
+
+bool TrainingSentences::sampled(const std::string& sentence) const {
+    if (share_ >= 1.0) return true;
+    constexpr uint64_t kScale = 1 << 30;
+    return hash_text(sentence, seed_) % kScale < static_cast<uint64_t>(share_ * kScale);
+}
+
+bool TrainingSentences::next_piece(std::string& sentence) {
     for (;;) {
         if (!has_document_ || position_ >= document_.text.size()) {
             if (!reader_.next(document_)) return false;

@@ -84,14 +84,23 @@ private:
 
 // Splits documents into sentencepiece training sentences: one per line, lines longer than
 // `max_bytes` cut at a space (or a character boundary) so that the trainer does not drop them.
+// With `share` below 1, keeps about that share of the sentences, chosen by a seeded hash of
+// their text: sentencepiece holds every sentence it is given (and ~10x that while training),
+// so a large corpus is sampled before it reaches the trainer.
 class TrainingSentences {
 public:
-    explicit TrainingSentences(CorpusReader& reader, size_t max_bytes = 4000) : reader_(reader), max_bytes_(max_bytes) {}
+    explicit TrainingSentences(CorpusReader& reader, size_t max_bytes = 4000, double share = 1.0, uint64_t seed = 0)
+        : reader_(reader), max_bytes_(max_bytes), share_(share), seed_(seed) {}
     bool next(std::string& sentence);
 
 private:
+    bool next_piece(std::string& sentence);
+    bool sampled(const std::string& sentence) const;
+
     CorpusReader& reader_;
     size_t max_bytes_;
+    double share_;
+    uint64_t seed_;
     Document document_;
     size_t position_ = 0;
     bool has_document_ = false;

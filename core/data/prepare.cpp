@@ -17,7 +17,7 @@ namespace {
 
 std::string record_path(const std::string& dir) { return dir + "/tokenizer.json"; }
 
-json describe_training(const TokenizerTrainingOptions& options, const CorpusOptions& corpus) {
+json describe_training(const TokenizerTrainingOptions& options, double megabytes, const CorpusOptions& corpus) {
     json files = json::array();
     for (const auto& file : list_corpus_files(corpus)) {
         files.push_back({{"path", file.path}, {"size", file.size}, {"modified_ns", file.modified_ns}});
@@ -28,6 +28,7 @@ json describe_training(const TokenizerTrainingOptions& options, const CorpusOpti
             {"normalization", options.normalization},
             {"byte_fallback", options.byte_fallback},
             {"input_sentence_size", options.input_sentence_size},
+            {"training_megabytes", megabytes},
             {"seed", options.seed},
             {"corpus", files},
             {"layout", corpus.layout == TextLayout::line_per_document ? "line" : "blank"},
@@ -65,13 +66,14 @@ ProgressCallback corpus_share(const ProgressCallback& progress, const CorpusRead
     };
 }
 
-PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTrainingOptions& options,
+PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTrainingOptions& options, double megabytes,
                                  const CorpusOptions& corpus, const ProgressCallback& progress) {
     const auto start = std::chrono::steady_clock::now();
-    const json training = describe_training(options, corpus);
+    const json training = describe_training(options, megabytes, corpus);
     if (auto earlier = earlier_training(dir, training)) return {*earlier, true, false, seconds_since(start)};
     CorpusReader reader(corpus);
-    TrainingSentences sentences(reader);
+    const double share = std::min(1.0, megabytes * 1e6 / std::max<double>(reader.total_bytes(), 1));
+    TrainingSentences sentences(reader, 4000, share, options.seed);
     Tokenizer tokenizer = Tokenizer::train(options, [&](std::string& s) { return sentences.next(s); },
                                            corpus_share(progress, reader));
     tokenizer.save(tokenizer_model_path(dir));
@@ -80,19 +82,23 @@ PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTraining
     return {tokenizer, false, true, seconds_since(start)};
 }
 
+bool same_model_at(const std::string& path, const Tokenizer& tokenizer) {
+    try {
+        return fs::exists(path) && Tokenizer::load(path).fingerprint() == tokenizer.fingerprint();
+    } catch (const std::exception&) {
+        return false;  // unreadable: overwritten below
+    }
+}
+
 PreparedTokenizer copy_model(const std::string& dir, const std::string& model_path) {
     const auto start = std::chrono::steady_clock::now();
     Tokenizer tokenizer = Tokenizer::load(model_path);
     const std::string target = tokenizer_model_path(dir);
-    bool reused = false;
-    if (fs::exists(target) && fs::equivalent(target, model_path)) {
-        reused = true;
-    } else {
-        tokenizer.save(target);
-        std::error_code ignored;
-        fs::remove(record_path(dir), ignored);  // not a trained tokenizer any more
-    }
-    return {tokenizer, reused, false, seconds_since(start)};
+    if (same_model_at(target, tokenizer)) return {tokenizer, true, false, seconds_since(start)};
+    tokenizer.save(target);
+    std::error_code ignored;
+    fs::remove(record_path(dir), ignored);  // not a trained tokenizer any more
+    return {tokenizer, false, false, seconds_since(start)};
 }
 
 }  // namespace
@@ -123,7 +129,7 @@ std::string tokenizer_model_path(const std::string& cache_dir) { return cache_di
 PreparedTokenizer prepare_tokenizer(const std::string& cache_dir, const TokenizerChoice& choice,
                                     const CorpusOptions& corpus, const ProgressCallback& progress) {
     fs::create_directories(cache_dir);
-    if (choice.train) return train_or_reuse(cache_dir, *choice.train, corpus, progress);
+    if (choice.train) return train_or_reuse(cache_dir, *choice.train, choice.training_megabytes, corpus, progress);
     return copy_model(cache_dir, choice.model_path);
 }
 

@@ -13,7 +13,10 @@ namespace gs {
 
 struct TokenizerChoice {
     std::string model_path;                          // an existing .model file, or
-    std::optional<TokenizerTrainingOptions> train;   // train one from the corpus
+    std::optional<TokenizerTrainingOptions> train;   // train one from the corpus,
+    // on a sample of about this many megabytes of it (a corpus file's size on disk counts, so
+    // gzip files give more text than this). Training needs about 10x its input in memory.
+    double training_megabytes = 200;
 };
 
 // "train:VOCAB" (VOCAB sentencepiece pieces, sentinels not counted) or a .model file.

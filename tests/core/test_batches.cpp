@@ -8,6 +8,8 @@
 
 #include "core/data/batch_tensors.h"
 #include "core/data/batches.h"
+#include "core/data/corpus.h"
+#include "core/data/pretraining_data.h"
 #include "core/data/token_cache.h"
 #include "core/data/token_file.h"
 #include "data_test_support.h"
@@ -140,6 +142,46 @@ TEST_F(Batches, TensorsAreInt64WithTheBatchShape) {
     EXPECT_EQ(tensors.input_ids.scalar_type(), at::kLong);
     EXPECT_EQ(tensors.labels[1][113].item<int64_t>(), Tokenizer::kEosId);
     EXPECT_EQ(tensors.input_ids[0][5].item<int64_t>(), batch.inputs[5]);
+}
+
+TEST(PretrainingData, OpensWhatPrepareWrote) {
+    test::TempDir dir;
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    TokenCacheOptions options;
+    options.corpus.paths = {test::korean_corpus_path()};
+    options.split = {9, 1, 0};  // enough validation text for a few rows
+    prepare_token_cache(dir.file("cache"), tokenizer, options);
+    tokenizer.save(dir.file("cache/spiece.model"));
+    const auto data = PretrainingData::open(dir.file("cache"), {});
+    EXPECT_EQ(data->tokenizer().fingerprint(), tokenizer.fingerprint());
+    EXPECT_GT(data->train().rows(), 0u);
+    ASSERT_NE(data->validation(), nullptr);
+    EXPECT_GT(data->validation()->rows(), 0u);
+    EXPECT_EQ(data->train().batch(data->train().start(0), 2).targets.size(), 2u * 114);
+}
+
+TEST(PretrainingData, RefusesTokenFilesOfAnotherTokenizer) {
+    test::TempDir dir;
+    TokenCacheOptions options;
+    options.corpus.paths = {test::korean_corpus_path()};
+    prepare_token_cache(dir.file("cache"), test::korean_tokenizer(), options);
+    test::write_text(dir.file("text.txt"), "가나다 라마바 사아자 차카타 파하\n");
+    CorpusOptions corpus;
+    corpus.paths = {dir.file("text.txt")};
+    CorpusReader reader(corpus);
+    TrainingSentences sentences(reader);
+    TokenizerTrainingOptions small;
+    small.vocab_size = 20;
+    small.model_type = "char";
+    small.character_coverage = 1.0;
+    Tokenizer::train(small, [&](std::string& s) { return sentences.next(s); }).save(dir.file("cache/spiece.model"));
+    try {
+        PretrainingData::open(dir.file("cache"), {});
+        FAIL() << "opened token files of another tokenizer";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("train.tokens: tokenized with another tokenizer"), std::string::npos)
+            << error.what();
+    }
 }
 
 TEST(RowPermutation, IsABijection) {

@@ -159,6 +159,26 @@ TEST(Corpus, TrainingSentencesAreLinesCutAtSpaces) {
     EXPECT_EQ(read, (std::vector<std::string>{"가나 다라", "마바사", "아자차", "카타파"}));
 }
 
+TEST(Corpus, TrainingSentencesSampledBySeededHash) {
+    test::TempDir dir;
+    std::string text;
+    for (int i = 0; i < 4000; ++i) text += "문장 " + std::to_string(i) + "\n";
+    test::write_text(dir.file("a.txt"), text);
+    auto sample = [&](double share, uint64_t seed) {
+        CorpusReader reader(corpus_of({dir.file("a.txt")}));
+        TrainingSentences sentences(reader, 4000, share, seed);
+        std::vector<std::string> kept;
+        std::string sentence;
+        while (sentences.next(sentence)) kept.push_back(sentence);
+        return kept;
+    };
+    const auto quarter = sample(0.25, 1);
+    EXPECT_NEAR(static_cast<double>(quarter.size()), 1000, 4 * std::sqrt(4000 * 0.25 * 0.75));
+    EXPECT_EQ(sample(0.25, 1), quarter);
+    EXPECT_NE(sample(0.25, 2), quarter);
+    EXPECT_EQ(sample(1.0, 1).size(), 4000u);
+}
+
 TEST(Split, DeterministicSeededAndAboutTheRatio) {
     SplitOptions split;  // 199:1
     int validation = 0;
