@@ -1,10 +1,13 @@
 #include "core/train/experiment.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
 
 #include "core/io/files.h"
+#include "core/io/hash.h"
 
 namespace gs {
 
@@ -108,8 +111,22 @@ bool parse_ratio(const std::string& text, SplitOptions& split) {
     return split.train_parts > 0 && split.validation_parts > 0;
 }
 
-DataSpec read_data(const nlohmann::json& json, const std::string& source, const std::string& folder,
-                   const std::string& name) {
+// One cache per distinct corpus, tokenizer and split, shared by the experiments that use them:
+// $XDG_CACHE_HOME/growthstudio/data/HASH (~/.cache/...), never inside the experiment's folder.
+std::string default_cache_dir(const DataSpec& data) {
+    std::string identity = data.tokenizer + "|" + std::to_string(data.split.train_parts) + ":" +
+                           std::to_string(data.split.validation_parts) + "|" + std::to_string(data.split.seed) + "|" +
+                           std::to_string(static_cast<int>(data.corpus.layout)) + "|" + data.corpus.json_field;
+    for (const auto& path : data.corpus.paths) identity += "|" + fs::absolute(path).string();
+    const char* cache_home = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    const std::string base = cache_home && *cache_home ? cache_home : std::string(home ? home : ".") + "/.cache";
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(identity)));
+    return base + "/growthstudio/data/" + hash;
+}
+
+DataSpec read_data(const nlohmann::json& json, const std::string& source, const std::string& folder) {
     const Fields f(json, source, "data",
                    {"corpus", "layout", "json_field", "on_bad_input", "tokenizer", "split", "split_seed",
                     "input_length", "noise_density", "mean_span_length", "cache_dir"});
@@ -150,9 +167,8 @@ DataSpec read_data(const nlohmann::json& json, const std::string& source, const 
     f.number("mean_span_length", data.span.mean_span_length, 1.0);
     if (data.span.noise_density <= 0 || data.span.noise_density >= 1) f.fail("noise_density", "expected a number in (0, 1)");
     f.nested("input_length", [&] { return compute_span_lengths(data.span); });
-    data.cache_dir = folder + "/.growthstudio/cache/" + name;
     f.text("cache_dir", data.cache_dir);
-    data.cache_dir = resolve(folder, data.cache_dir);
+    data.cache_dir = data.cache_dir.empty() ? default_cache_dir(data) : resolve(folder, data.cache_dir);
     return data;
 }
 
@@ -248,7 +264,7 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     if (version != kVersion) f.fail("version", "expected " + std::to_string(kVersion) + " (this build reads version 1)");
     f.text("name", spec.name);
     if (spec.name.empty()) f.fail("name", "expected a non-empty name");
-    spec.data = read_data(f.has("data") ? f.at("data") : nlohmann::json::object(), source, folder, spec.name);
+    spec.data = read_data(f.has("data") ? f.at("data") : nlohmann::json::object(), source, folder);
     spec.pipeline = read_pipeline(f, source, folder);
     if (f.has("optimizer")) spec.optimizer = f.nested("optimizer", [&] { return OptimizerSettings::from_json(f.at("optimizer"), "optimizer"); });
     if (f.has("schedule")) spec.schedule = f.nested("schedule", [&] { return ScheduleSettings::from_json(f.at("schedule"), "schedule"); });

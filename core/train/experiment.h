@@ -24,7 +24,7 @@ struct DataSpec {
     std::string tokenizer = "train:8000";
     SplitOptions split;
     SpanCorruptionOptions span;
-    std::string cache_dir;         // the tokenizer and token files
+    std::string cache_dir;         // the tokenizer and token files; default: one per data setting in ~/.cache
 };
 
 struct ExperimentSpec {

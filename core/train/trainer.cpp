@@ -16,7 +16,7 @@
 
 #include "core/data/batch_tensors.h"
 #include "core/data/batches.h"
-#include "core/data/token_file.h"
+#include "core/data/pretraining_data.h"
 #include "core/growth/growth_probe.h"
 #include "core/growth/t5_growth.h"
 #include "core/io/files.h"
@@ -85,36 +85,23 @@ struct TrainingState {
     }
 };
 
-// The tokenizer, the token files and the span-corruption view of each split.
-struct PreparedData {
-    std::unique_ptr<Tokenizer> tokenizer;
-    std::unique_ptr<TokenFile> train_tokens, validation_tokens;
-    std::unique_ptr<SpanCorruptionDataset> train, validation;
-};
-
-PreparedData prepare_data(const DataSpec& spec, const ProgressCallback& progress) {
-    PreparedData data;
+// Builds (or reuses) the tokenizer and the token cache, then opens them for training.
+std::unique_ptr<PretrainingData> prepare_data(const DataSpec& spec, const ProgressCallback& progress) {
     CorpusOptions corpus = spec.corpus;
     if (corpus.paths.empty()) corpus.paths.push_back(default_corpus_path());
     fs::create_directories(spec.cache_dir);
-    PreparedTokenizer prepared = prepare_tokenizer(spec.cache_dir, parse_tokenizer_choice(spec.tokenizer), corpus, progress);
-    data.tokenizer = std::make_unique<Tokenizer>(std::move(prepared.tokenizer));
+    const PreparedTokenizer prepared =
+        prepare_tokenizer(spec.cache_dir, parse_tokenizer_choice(spec.tokenizer), corpus, progress);
     TokenCacheOptions cache;
     cache.corpus = corpus;
     cache.split = spec.split;
     cache.progress = progress;
-    prepare_token_cache(spec.cache_dir, *data.tokenizer, cache);
-    data.train_tokens = std::make_unique<TokenFile>(TokenFile::open(train_tokens_path(spec.cache_dir)));
-    data.validation_tokens = std::make_unique<TokenFile>(TokenFile::open(validation_tokens_path(spec.cache_dir)));
-    const int32_t sentinel = data.tokenizer->sentinel_id(0);
-    data.train = std::make_unique<SpanCorruptionDataset>(*data.train_tokens, spec.span, sentinel);
-    data.validation = std::make_unique<SpanCorruptionDataset>(*data.validation_tokens, spec.span, sentinel);
-    for (const auto* split : {data.train.get(), data.validation.get()}) {
-        if (split->rows() == 0) {
-            throw std::runtime_error(spec.cache_dir + ": the " + std::string(split == data.train.get() ? "train" : "validation") +
-                                     " split has fewer tokens than one row of " +
-                                     std::to_string(split->lengths().raw_length) + "; use a larger corpus or a shorter input_length");
-        }
+    prepare_token_cache(spec.cache_dir, prepared.tokenizer, cache);
+    auto data = PretrainingData::open(spec.cache_dir, spec.span);
+    if (!data->validation()) {
+        throw std::runtime_error(spec.cache_dir + ": the validation split has fewer tokens than one row of " +
+                                 std::to_string(data->train().lengths().raw_length) +
+                                 "; give it a larger share (data.split) or use a shorter data.input_length");
     }
     return data;
 }
@@ -134,13 +121,13 @@ public:
     std::string run(bool resume) {
         report("preparing data");
         data_ = prepare_data(spec_.data, {});
-        vocab_size_ = data_.tokenizer->model_vocab_size();
+        vocab_size_ = data_->tokenizer().model_vocab_size();
         validation_ = validation_batches();
         metrics_ = std::make_unique<MetricsWriter>(store_.path());
         if (resume) {
             restore_latest();
         } else {
-            state_.data = data_.train->start(spec_.seed);
+            state_.data = data_->train().start(spec_.seed);
             begin_first_stage();
         }
         while (true) {
@@ -242,7 +229,7 @@ private:
 
     int64_t steps_per_epoch() const {
         const int64_t rows_per_step = spec_.batch_size * spec_.gradient_accumulation;
-        return (static_cast<int64_t>(data_.train->rows()) + rows_per_step - 1) / rows_per_step;
+        return (static_cast<int64_t>(data_->train().rows()) + rows_per_step - 1) / rows_per_step;
     }
 
     // The stage's budget in steps, or -1 for time and loss budgets.
@@ -279,7 +266,7 @@ private:
     bool train_stage() {
         const int stage = state_.stage;
         const std::optional<double> target = target_loss(stage);
-        BatchPrefetcher batches(*data_.train, spec_.batch_size, state_.data);
+        BatchPrefetcher batches(data_->train(), spec_.batch_size, state_.data);
         while (!budget_spent(stage, target)) {
             if (hooks_.stop_requested && hooks_.stop_requested()) {
                 save_checkpoint("interval");
@@ -345,7 +332,7 @@ private:
     void count_step(Clock::time_point start, double loss, double lr, double gradient_norm) {
         const T5Config& config = model_->config();
         const int64_t rows = spec_.batch_size * spec_.gradient_accumulation;
-        const SpanLengths& lengths = data_.train->lengths();
+        const SpanLengths& lengths = data_->train().lengths();
         const double seconds = seconds_since(start);
         ++state_.step;
         ++state_.schedule_step;
@@ -371,9 +358,9 @@ private:
 
     std::vector<TensorBatch> validation_batches() const {
         std::vector<TensorBatch> batches;
-        DataPosition position = data_.validation->start(0);
+        DataPosition position = data_->validation()->start(0);
         for (int64_t b = 0; b < spec_.validation_batches; ++b) {
-            const SpanBatch batch = data_.validation->batch(position, spec_.batch_size);
+            const SpanBatch batch = data_->validation()->batch(position, spec_.batch_size);
             position = batch.next;
             TensorBatch tensors = to_tensors(batch, false);
             batches.push_back({tensors.input_ids.to(device_), tensors.labels.to(device_)});
@@ -503,14 +490,14 @@ private:
         const std::string latest = (run_dir() / "latest.json").string();
         if (!fs::exists(latest)) {  // killed before its first checkpoint: start over
             store_.rewind_run(run_.id, 0, /*including_growth_at_step=*/true);
-            state_.data = data_.train->start(spec_.seed);
+            state_.data = data_->train().start(spec_.seed);
             begin_first_stage();
             return;
         }
         const fs::path folder = run_dir() / read_json_file(latest).at("checkpoint").get<std::string>();
         state_ = TrainingState::from_json(read_json_file((folder / "trainer_state.json").string()),
                                           (folder / "trainer_state.json").string());
-        if (state_.data.dataset != data_.train->fingerprint()) {
+        if (state_.data.dataset != data_->train().fingerprint()) {
             throw std::runtime_error(folder.string() + ": the checkpoint was made with other data (corpus, tokenizer or "
                                      "span settings changed since); the run cannot continue on this data");
         }
@@ -548,7 +535,7 @@ private:
         p.size = spec_.pipeline.stages.empty() ? "" : current_size();
         p.step = state_.step, p.stage_step = state_.step - state_.stage_start_step, p.train_loss = loss;
         p.tokens_per_s = tokens_per_s;
-        if (data_.train) {
+        if (data_) {
             p.stage_steps = budget_steps(state_.stage);
             if (p.stage_steps > 0) p.stage_eta_s = step_seconds_ * static_cast<double>(p.stage_steps - p.stage_step);
             p.run_eta_s = run_eta(p.stage_eta_s);
@@ -563,7 +550,7 @@ private:
             const int64_t steps = budget_steps(static_cast<int>(s));
             if (steps < 0) return -1;
             // Later stages are larger: scale the step time by their FLOPs.
-            const SpanLengths& l = data_.train->lengths();
+            const SpanLengths& l = data_->train().lengths();
             const double ratio = training_flops_per_step(stage_config(static_cast<int>(s)), 1, l.input_length, l.target_length) /
                                  training_flops_per_step(model_->config(), 1, l.input_length, l.target_length);
             eta += step_seconds_ * ratio * static_cast<double>(steps);
@@ -576,7 +563,7 @@ private:
     RunRecord run_;
     TrainerHooks hooks_;
     at::Device device_;
-    PreparedData data_;
+    std::unique_ptr<PretrainingData> data_;
     int64_t vocab_size_ = 0;
     std::vector<TensorBatch> validation_;
     std::unique_ptr<MetricsWriter> metrics_;

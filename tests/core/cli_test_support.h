@@ -15,8 +15,10 @@ struct CliResult {
     std::string output;
 };
 
-inline CliResult run_growthstudio_cli(const std::string& arguments) {
-    const std::string command = std::string(GS_CLI_PATH) + " " + arguments + " 2>&1";
+// `folder`: the working directory ("" keeps the test's own).
+inline CliResult run_growthstudio_cli(const std::string& arguments, const std::string& folder = "") {
+    const std::string cd = folder.empty() ? "" : "cd '" + folder + "' && ";
+    const std::string command = cd + std::string(GS_CLI_PATH) + " " + arguments + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     std::string output;
     std::array<char, 4096> buffer{};

@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
 #include "core/growth/growth_probe.h"
 #include "core/growth/t5_growth.h"
 #include "core/io/safetensors.h"
@@ -19,29 +20,11 @@
 namespace gs {
 namespace {
 
-struct ProcessResult {
-    int exit_code;
-    std::string output;  // stdout and stderr together
-};
+using ProcessResult = test::CliResult;
 
-ProcessResult run_cli(const std::string& arguments) {
-    const std::string command = std::string(GS_CLI_PATH) + " " + arguments + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string output;
-    std::array<char, 4096> buffer{};
-    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-    int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+ProcessResult run_cli(const std::string& arguments) { return test::run_growthstudio_cli(arguments); }
 
-std::string last_line(const std::string& text) {
-    std::istringstream in(text);
-    std::string line, last;
-    while (std::getline(in, line)) {
-        if (!line.empty()) last = line;
-    }
-    return last;
-}
+std::string last_line(const std::string& text) { return test::last_output_line(text); }
 
 const std::string kFixture = "hf_t5/t5-v1_1-gated-untied";
 

@@ -8,12 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <set>
 
+#include "cli_test_support.h"
 #include "core/io/files.h"
 #include "core/model/checkpoint.h"
 #include "core/store/store.h"
@@ -25,20 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-    int exit_code;
-    std::string output;
-};
+using Outcome = test::CliResult;
 
-Outcome cli(const std::string& arguments, const fs::path& folder) {
-    const std::string command = "cd '" + folder.string() + "' && " + GS_CLI_PATH + " " + arguments + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string output;
-    std::array<char, 4096> buffer{};
-    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-    const int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+Outcome cli(const std::string& arguments, const fs::path& folder) { return test::run_growthstudio_cli(arguments, folder.string()); }
 
 // A copy of the test experiment in a fresh folder: its cache and runs stay there.
 fs::path experiment_folder(const test::TempDir& dir) {
@@ -178,6 +166,7 @@ TEST(Experiment, EveryBundledExperimentFileIsValid) {
         std::set<std::string> names;
         int files = 0;
         for (const auto& entry : fs::directory_iterator(root / folder)) {
+            if (entry.path().extension() != ".json") continue;
             const ExperimentSpec spec = ExperimentSpec::load(entry.path().string());
             names.insert(spec.pipeline.name());
             ++files;
