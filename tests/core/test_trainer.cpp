@@ -179,6 +179,30 @@ TEST(Experiment, EveryBundledExperimentFileIsValid) {
     }
 }
 
+TEST(Trainer, ANonFiniteGradientFailsTheRunOrIsSkippedBySetting) {
+    test::TempDir dir;
+    const fs::path folder = experiment_folder(dir);
+    nlohmann::json json = read_json_file((folder / "experiment.json").string());
+    json["optimizer"] = {{"kind", "adamw"}};
+    json["schedule"] = {{"kind", "constant"}, {"peak_lr", 1e8}, {"warmup_steps", 0}};  // diverges at once
+    json["gradient_clip"] = 0;
+    write_file_atomically((folder / "diverge.json").string(), json.dump(1));
+    Outcome r = cli("run diverge.json --db ws.db --quiet", folder);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("step 2 (stage T): the loss is"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("no checkpoint was written after it"), std::string::npos) << r.output;
+    Store store((folder / "ws.db").string());
+    const auto failed = store.find_run("tiny-T_d_S");
+    EXPECT_EQ(failed->status, "failed");
+    EXPECT_TRUE(store.checkpoints(failed->id).empty());
+
+    json["on_nonfinite"] = "skip";
+    json["name"] = "skipping";
+    write_file_atomically((folder / "skip.json").string(), json.dump(1));
+    r = cli("run skip.json --db ws.db --quiet", folder);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 std::string spec_error(const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json json = read_json_file(test::data_path("experiments/tiny_T_d_S.json"));
     edit(json);
