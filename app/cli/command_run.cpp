@@ -1,7 +1,9 @@
 // run, resume, list, show and export: experiments against the workspace database.
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "core/io/files.h"
 #include "core/model/t5_cost.h"
 #include "core/store/results_table.h"
+#include "core/train/metrics_writer.h"
 #include "core/train/trainer.h"
 
 namespace gs::cli {
@@ -192,6 +195,34 @@ int run_export(const Words& words) {
     } else {
         std::cout << csv;
     }
+    return 0;
+}
+
+int run_bench_store(const Words& words) {
+    Arguments args(words, {{"db", "rows"}, {}});
+    const std::string path = args.text("db", "/tmp/growthstudio-bench-store.db");
+    const int64_t rows = args.integer("rows", 20000);
+    std::filesystem::remove(path);
+    Store store(path);
+    RunRecord run;
+    run.name = "bench", run.pipeline = "B";
+    const int64_t run_id = store.create_run(run);
+    MetricsWriter writer(path);
+    // What the training thread pays per step: handing one row to the writer.
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t step = 1; step <= rows; ++step) {
+        MetricRow row;
+        row.run_id = run_id, row.step = step, row.tokens = step * 1000, row.train_loss = 1.0, row.learning_rate = 1e-3;
+        writer.add(row);
+    }
+    const double handed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    writer.flush();
+    const double written = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << std::fixed << std::setprecision(2) << "rows             " << rows << "\n"
+              << "training thread  " << handed / rows * 1e6 << " us per step (handing the row over)\n"
+              << "writer thread    " << rows / written << " rows/s committed (" << written / rows * 1e6
+              << " us per row, in batches)\n";
+    std::filesystem::remove(path);
     return 0;
 }
 

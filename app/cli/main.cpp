@@ -46,6 +46,7 @@ const std::vector<Command>& commands() {
         {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
         {"export", "export [--db FILE] [--out FILE.csv] [--reference RUN]\n      the results table as CSV",
          gs::cli::run_export},
+        {"bench-store", "bench-store [--rows N] [--db FILE]\n      the store's cost per training step", gs::cli::run_bench_store},
         {"bench-grow",
          "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"
          "      [--repeats N] [--threads N] [--json]\n"
