@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include <ATen/ATen.h>
 
@@ -89,6 +90,37 @@ TEST(Tokenizer, RejectsModelsWithOtherSpecialIds) {
         EXPECT_NE(std::string(error.what()).find("pad=-1 eos=2 unk=0 bos=1; T5 needs pad=0 eos=1 unk=2"),
                   std::string::npos) << error.what();
     }
+}
+
+TEST(Tokenizer, AnExternalModelWithT5sIdsLoadsAndEncodesAsSentencepieceDoes) {
+    // A model made the way google made T5's spiece.model (pad 0, eos 1, unk 2, no bos), by
+    // sentencepiece's own tools; its encoding is checked against spm_encode.
+    if (std::system("command -v spm_train > /dev/null && command -v spm_encode > /dev/null") != 0) {
+        GTEST_SKIP() << "spm_train / spm_encode (package sentencepiece) absent";
+    }
+    test::TempDir dir;
+    test::write_text(dir.file("text.txt"), "가상호스트 설정은 서버 설정 파일에서 합니다.\n아파치 웹서버 문서를 읽습니다.\n"
+                                           "설정 파일의 지시어를 확인하세요.\n서버를 다시 시작합니다.\n");
+    const std::string train = "spm_train --input=" + dir.file("text.txt") + " --model_prefix=" + dir.file("google") +
+                              " --vocab_size=40 --model_type=unigram --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1"
+                              " --minloglevel=2 > /dev/null 2>&1";
+    ASSERT_EQ(std::system(train.c_str()), 0);
+    const Tokenizer tokenizer = Tokenizer::load(dir.file("google.model"));
+    EXPECT_EQ(tokenizer.piece_count(), 40);
+    EXPECT_EQ(tokenizer.size(), 140);
+    EXPECT_EQ(tokenizer.model_vocab_size(), 256);
+    EXPECT_EQ(tokenizer.sentinel_id(0), 139);
+    EXPECT_EQ(tokenizer.sentinel_id(99), 40);
+    const std::string sentence = "서버 설정 파일을 다시 확인합니다.";
+    test::write_text(dir.file("sentence.txt"), sentence + "\n");
+    const std::string encode = "spm_encode --model=" + dir.file("google.model") + " --output_format=id < " +
+                               dir.file("sentence.txt") + " > " + dir.file("ids.txt");
+    ASSERT_EQ(std::system(encode.c_str()), 0);
+    std::ifstream in(dir.file("ids.txt"));
+    std::vector<int32_t> expected;
+    for (int32_t id; in >> id;) expected.push_back(id);
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(tokenizer.encode(sentence), expected);
 }
 
 TEST(Tokenizer, TrainingCanBeCancelledWhileReading) {
