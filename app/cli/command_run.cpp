@@ -1,6 +1,7 @@
 // run, resume, list, show and export: experiments against the workspace database.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -36,6 +37,12 @@ std::string duration_text(double seconds) {
     return out.str();
 }
 
+std::string progress_bar(double fraction) {
+    const int width = 20;
+    const int filled = static_cast<int>(std::min(1.0, std::max(0.0, fraction)) * width);
+    return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
+}
+
 // One line rewritten in place on a terminal; a log line every 30 s (and each phase change) when not.
 TrainerHooks terminal_hooks(bool quiet) {
     TrainerHooks hooks;
@@ -50,6 +57,7 @@ TrainerHooks terminal_hooks(bool quiet) {
         *last_log = now;
         *last_phase = p.phase;
         std::ostringstream line;
+        if (terminal && p.stage_steps > 0) line << progress_bar(static_cast<double>(p.stage_step) / p.stage_steps) << " ";
         line << p.run << " | stage " << p.stage + 1 << "/" << p.stages << " " << p.size << " | " << p.phase << " | step "
              << p.step << " (stage " << p.stage_step;
         if (p.stage_steps > 0) line << "/" << p.stage_steps;
