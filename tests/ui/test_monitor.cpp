@@ -1,0 +1,133 @@
+// The learning-curve view and the results table on a workspace with a Base run and a grown run.
+#include <QComboBox>
+#include <QFile>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <qcustomplot.h>
+
+#include "core/io/files.h"
+#include "core/store/results_table.h"
+#include "ui/monitor/curves_view.h"
+#include "ui/monitor/results_view.h"
+
+using namespace gs;
+
+namespace {
+
+MetricRow row(int64_t run, int64_t stage, int64_t step, std::optional<double> valid, double hours_per_step = 0.01) {
+    MetricRow r;
+    r.run_id = run, r.stage_index = stage, r.step = step, r.tokens = step * 1000, r.flops = step * 1e12;
+    r.wall_seconds = step * hours_per_step * 3600;
+    r.train_loss = valid ? *valid + 0.1 : 3.0;
+    r.valid_loss = valid;
+    return r;
+}
+
+// B: 100 steps (1 h) down to 2.0. S_a_B: Small for 40 steps, grows (a) into Base, reaches 2.0
+// at step 50 (0.5 h) and ends at 1.5.
+std::string make_workspace(const QTemporaryDir& dir) {
+    const std::string path = dir.filePath("ws.db").toStdString();
+    Store store(path);
+    RunRecord base;
+    base.name = "B", base.pipeline = "B";
+    const int64_t b = store.create_run(base);
+    store.add_stage({b, 0, "B", "{}", "5", 300000000, 0, 100});
+    store.add_metrics({row(b, 0, 50, 3.0), row(b, 0, 100, 2.0)});
+    store.set_run_status(b, "done");
+    RunRecord grown;
+    grown.name = "S_a_B", grown.pipeline = "S_a_B";
+    const int64_t g = store.create_run(grown);
+    store.add_stage({g, 0, "S", "{}", "2", 100000000, 0, 40});
+    store.add_stage({g, 1, "B", "{}", "3", 300000000, 40, 60});
+    std::vector<MetricRow> rows = {row(g, 0, 20, 3.0), row(g, 0, 40, 2.4), row(g, 1, 40, 2.6), row(g, 1, 60, 1.4)};
+    for (int step = 1; step <= 60; ++step) rows.push_back(row(g, step <= 40 ? 0 : 1, step, std::nullopt));
+    store.add_metrics(rows);
+    GrowthEventRecord event;
+    event.run_id = g, event.stage_index = 1, event.step = 40, event.op = "a";
+    store.add_growth_event(event);
+    store.set_run_status(g, "done");
+    return path;
+}
+
+}  // namespace
+
+class MonitorTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void curvesAgainstTheBaseRun() {
+        QTemporaryDir dir;
+        ui::CurvesView view;
+        view.resize(1000, 600);
+        view.load(make_workspace(dir));
+        QCOMPARE(view.referenceBox()->currentText(), QString("B"));  // the finished Base run by default
+        QCOMPARE(view.runList()->count(), 2);
+        const Curve curve = view.shownCurve("S_a_B");
+        QCOMPARE(curve.size(), size_t(4));
+        QCOMPARE(curve[1].x, 0.4);  // hours
+        QCOMPARE(view.markerLabels(), QStringList{"S_a_B: S→B (a)"});
+        // 2.6 at 0.4 h to 1.4 at 0.6 h crosses 2.0 at 0.5 h: half of B's hour.
+        QVERIFY2(view.figuresText().contains("S_a_B reaches it at 0.5 (50.0 % of B)"), qPrintable(view.figuresText()));
+
+        view.setAxis(CurveAxis::step);
+        QCOMPARE(view.shownCurve("S_a_B")[3].x, 60.0);
+        QVERIFY(view.figuresText().contains("reaches it at 50 (50.0 % of B)"));
+        view.setAlignToStageStart(true);
+        QCOMPARE(view.shownCurve("S_a_B")[3].x, 20.0);  // Base stage started at step 40
+        view.setAlignToStageStart(false);
+
+        view.setSmoothing(0.5);
+        QCOMPARE(view.shownCurve("B")[1].y, (0.25 * 3.0 + 0.5 * 2.0) / 0.75);
+        view.setSmoothing(0.0);
+        view.setKind(CurveKind::training);
+        QCOMPARE(view.shownCurve("S_a_B").size(), size_t(64));
+        view.setKind(CurveKind::validation);
+        view.setLogY(true);
+        QCOMPARE(view.plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+
+        view.setRunShown("S_a_B", false);
+        view.setReference("");
+        QVERIFY(view.figuresText().contains("Choose a reference run"));
+    }
+
+    void curvesExportAsImagesAndCsv() {
+        QTemporaryDir dir;
+        ui::CurvesView view;
+        view.resize(1000, 600);
+        view.load(make_workspace(dir));
+        for (const QString suffix : {"png", "svg", "pdf"}) {
+            const QString path = dir.filePath("curves." + suffix);
+            QVERIFY(view.exportImage(path));
+            QVERIFY2(QFileInfo(path).size() > 1000, qPrintable(path));
+        }
+        QVERIFY(read_text_file(dir.filePath("curves.svg").toStdString()).find("<svg") != std::string::npos);
+        view.setAxis(CurveAxis::step);
+        QVERIFY(view.exportCsv(dir.filePath("curves.csv")));
+        const std::string csv = read_text_file(dir.filePath("curves.csv").toStdString());
+        QCOMPARE(QString::fromStdString(csv.substr(0, csv.find('\n'))), QString("step,B,S_a_B"));
+    }
+
+    void resultsTableSortsFiltersAndExports() {
+        QTemporaryDir dir;
+        const std::string database = make_workspace(dir);
+        ui::ResultsView view;
+        view.load(database);
+        QCOMPARE(view.proxy()->rowCount(), 2);
+        view.table()->sortByColumn(6, Qt::AscendingOrder);  // valid loss
+        QCOMPARE(view.proxy()->index(0, 0).data().toString(), QString("S_a_B"));
+        QCOMPARE(view.proxy()->index(0, 7).data().toString(), QString("0.500"));  // reached B's loss at 0.5 h
+        QTest::keyClicks(view.filter(), "s_a");
+        QCOMPARE(view.proxy()->rowCount(), 1);
+        QVERIFY(view.exportCsv(dir.filePath("results.csv")));
+        Store store(database);
+        QCOMPARE(read_text_file(dir.filePath("results.csv").toStdString()), results_csv(build_results_table(store)));
+    }
+};
+
+QTEST_MAIN(MonitorTest)
+#include "test_monitor.moc"

@@ -1,0 +1,435 @@
+#include "ui/monitor/curves_view.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSlider>
+#include <QSvgGenerator>
+#include <QTimer>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <qcustomplot.h>
+
+#include "core/io/files.h"
+
+namespace gs::ui {
+
+namespace {
+
+const QList<QColor> kPalette = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44), QColor(148, 103, 189),
+                                QColor(255, 127, 14), QColor(140, 86, 75),  QColor(227, 119, 194), QColor(23, 190, 207)};
+
+// Downsampling keeps about this many buckets per curve: plenty for a screen, spikes kept.
+constexpr size_t kBuckets = 800;
+
+QVector<double> xs(const Curve& curve) {
+    QVector<double> values;
+    for (const auto& p : curve) values.push_back(p.x);
+    return values;
+}
+
+QVector<double> ys(const Curve& curve) {
+    QVector<double> values;
+    for (const auto& p : curve) values.push_back(p.y);
+    return values;
+}
+
+// Stage k of a run is drawn in the run's colour, a little lighter at each later stage.
+QColor stage_colour(const QColor& base, int64_t stage) { return base.lighter(100 + 25 * static_cast<int>(stage)); }
+
+}  // namespace
+
+CurvesView::CurvesView(QWidget* parent) : QWidget(parent) {
+    plot_ = new QCustomPlot(this);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->legend->setVisible(true);
+    plot_->yAxis->setLabel(tr("validation loss"));
+    plot_->setMinimumSize(480, 320);
+    connect(plot_, &QCustomPlot::mouseMove, this, &CurvesView::showTooltip);
+    buildControls();
+    live_ = new QTimer(this);
+    live_->setInterval(2000);  // running runs: the database is read again every 2 s
+    connect(live_, &QTimer::timeout, this, &CurvesView::reload);
+}
+
+void CurvesView::buildControls() {
+    runs_ = new QListWidget(this);
+    runs_->setMaximumWidth(220);
+    connect(runs_, &QListWidget::itemChanged, this, [this] { replot(); });
+    reference_ = new QComboBox(this);
+    connect(reference_, &QComboBox::currentTextChanged, this, [this] { replot(); });
+    axis_box_ = new QComboBox(this);
+    for (CurveAxis axis : {CurveAxis::hours, CurveAxis::step, CurveAxis::tokens, CurveAxis::flops}) {
+        axis_box_->addItem(QString::fromStdString(axis_label(axis)), static_cast<int>(axis));
+    }
+    connect(axis_box_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            [this] { setAxis(static_cast<CurveAxis>(axis_box_->currentData().toInt())); });
+    kind_box_ = new QComboBox(this);
+    kind_box_->addItems({tr("validation loss"), tr("training loss")});
+    connect(kind_box_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            [this](int index) { setKind(index == 0 ? CurveKind::validation : CurveKind::training); });
+    log_y_ = new QCheckBox(tr("log loss axis"), this);
+    connect(log_y_, &QCheckBox::toggled, this, &CurvesView::setLogY);
+    align_box_ = new QCheckBox(tr("align to stage start"), this);
+    connect(align_box_, &QCheckBox::toggled, this, &CurvesView::setAlignToStageStart);
+    smoothing_slider_ = new QSlider(Qt::Horizontal, this);
+    smoothing_slider_->setRange(0, 99);
+    smoothing_label_ = new QLabel(this);
+    connect(smoothing_slider_, &QSlider::valueChanged, this, [this](int value) { setSmoothing(value / 100.0); });
+    auto* exportButton = new QPushButton(tr("Export…"), this);
+    connect(exportButton, &QPushButton::clicked, this, &CurvesView::chooseExport);
+    figures_ = new QLabel(this);
+    figures_->setWordWrap(true);
+    figures_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Reference"), reference_);
+    form->addRow(tr("X axis"), axis_box_);
+    form->addRow(tr("Curve"), kind_box_);
+    form->addRow(log_y_);
+    form->addRow(align_box_);
+    form->addRow(tr("Smoothing"), smoothing_slider_);
+    form->addRow(QString(), smoothing_label_);
+    form->addRow(exportButton);
+    auto* side = new QVBoxLayout;
+    side->addWidget(new QLabel(tr("Runs"), this));
+    side->addWidget(runs_, 1);
+    side->addLayout(form);
+    auto* main = new QVBoxLayout;
+    main->addWidget(plot_, 1);
+    main->addWidget(figures_);
+    auto* layout = new QHBoxLayout(this);
+    layout->addLayout(side);
+    layout->addLayout(main, 1);
+    setSmoothing(0.0);
+}
+
+void CurvesView::load(const std::string& database_path) {
+    database_path_ = database_path;
+    reload();
+}
+
+void CurvesView::reload() {
+    if (database_path_.empty()) return;
+    Store store(database_path_);
+    const std::vector<RunSummary> summaries = store.summaries();
+    bool running = false;
+    QString base;
+    data_.clear();
+    for (const auto& summary : summaries) {
+        const QString name = QString::fromStdString(summary.run.name);
+        data_[name] = {summary.run.name, store.metrics(summary.run.id), store.growth_events(summary.run.id),
+                       store.stages(summary.run.id)};
+        running = running || summary.run.status == "running";
+        if (summary.run.pipeline == "B" && summary.run.status == "done") base = name;
+    }
+    const QSignalBlocker block_runs(runs_), block_reference(reference_);
+    const QString reference = reference_->currentText().isEmpty() ? base : reference_->currentText();
+    for (const auto& [name, run] : data_) {
+        if (!runs_->findItems(name, Qt::MatchExactly).isEmpty()) continue;
+        auto* item = new QListWidgetItem(name, runs_);
+        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        item->setCheckState(Qt::Checked);
+        reference_->addItem(name);
+    }
+    if (reference_->findText(QString()) < 0) reference_->insertItem(0, QString());  // "no reference"
+    reference_->setCurrentText(reference);
+    if (running && !live_->isActive()) live_->start();
+    if (!running) live_->stop();
+    replot();
+}
+
+void CurvesView::setReference(const QString& run) { reference_->setCurrentText(run); }
+
+void CurvesView::setAxis(CurveAxis axis) {
+    axis_ = axis;
+    const QSignalBlocker block(axis_box_);
+    axis_box_->setCurrentIndex(axis_box_->findData(static_cast<int>(axis)));
+    replot();
+}
+
+void CurvesView::setKind(CurveKind kind) {
+    kind_ = kind;
+    const QSignalBlocker block(kind_box_);
+    kind_box_->setCurrentIndex(kind == CurveKind::validation ? 0 : 1);
+    plot_->yAxis->setLabel(kind == CurveKind::validation ? tr("validation loss") : tr("training loss"));
+    replot();
+}
+
+void CurvesView::setSmoothing(double weight) {
+    smoothing_ = std::clamp(weight, 0.0, 0.99);
+    const QSignalBlocker block(smoothing_slider_);
+    smoothing_slider_->setValue(static_cast<int>(std::lround(smoothing_ * 100)));
+    smoothing_label_->setText(smoothing_ == 0 ? tr("off (raw curves)") : tr("EMA %1, raw curve faint").arg(smoothing_, 0, 'f', 2));
+    replot();
+}
+
+void CurvesView::setLogY(bool on) {
+    const QSignalBlocker block(log_y_);
+    log_y_->setChecked(on);
+    plot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    if (on) {
+        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    } else {
+        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    }
+    replot();
+}
+
+void CurvesView::setAlignToStageStart(bool on) {
+    align_ = on;
+    const QSignalBlocker block(align_box_);
+    align_box_->setChecked(on);
+    replot();
+}
+
+void CurvesView::setRunShown(const QString& run, bool shown) {
+    for (auto* item : runs_->findItems(run, Qt::MatchExactly)) item->setCheckState(shown ? Qt::Checked : Qt::Unchecked);
+}
+
+std::vector<QString> CurvesView::shownRuns() const {
+    std::vector<QString> shown;
+    for (int i = 0; i < runs_->count(); ++i) {
+        if (runs_->item(i)->checkState() == Qt::Checked) shown.push_back(runs_->item(i)->text());
+    }
+    const QString reference = reference_->currentText();
+    if (!reference.isEmpty() && data_.count(reference) &&
+        std::find(shown.begin(), shown.end(), reference) == shown.end()) {
+        shown.push_back(reference);  // the reference stays pinned
+    }
+    return shown;
+}
+
+Curve CurvesView::curveOf(const RunData& run) const { return extract_curve(run.rows, axis_, kind_, align_); }
+
+Curve CurvesView::shownCurve(const QString& run) const {
+    auto it = data_.find(run);
+    if (it == data_.end()) return {};
+    const Curve raw = curveOf(it->second);
+    return smoothing_ > 0 ? smooth_ema(raw, smoothing_) : raw;
+}
+
+void CurvesView::replot() {
+    plot_->clearGraphs();
+    plot_->clearItems();
+    marker_labels_.clear();
+    int colour = 0;
+    const QString reference = reference_->currentText();
+    for (const QString& name : shownRuns()) {
+        const bool is_reference = name == reference;
+        const QColor c = is_reference ? QColor(Qt::black) : kPalette[colour++ % kPalette.size()];
+        plotRun(data_.at(name), c, is_reference);
+        addGrowthMarkers(data_.at(name), c);
+    }
+    plot_->xAxis->setLabel(QString::fromStdString(axis_label(axis_)) + (align_ ? tr(" since stage start") : QString()));
+    plot_->rescaleAxes();
+    updateFigures();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+// One graph per stage (coloured by stage), the smoothed curve on top of the faint raw one.
+void CurvesView::plotRun(const RunData& run, const QColor& colour, bool reference) {
+    const QString name = QString::fromStdString(run.name);
+    std::map<int64_t, std::vector<MetricRow>> by_stage;
+    for (const auto& row : run.rows) by_stage[row.stage_index].push_back(row);
+    bool first = true;
+    for (const auto& [stage, rows] : by_stage) {
+        const Curve aligned = downsample_min_max(extract_curve(rows, axis_, kind_, align_), kBuckets);
+        const QColor c = stage_colour(colour, stage);
+        if (smoothing_ > 0) {
+            QCPGraph* faint = plot_->addGraph();
+            faint->setData(xs(aligned), ys(aligned), true);
+            QColor light = c;
+            light.setAlpha(60);
+            faint->setPen(QPen(light, 1));
+            faint->removeFromLegend();
+        }
+        QCPGraph* graph = plot_->addGraph();
+        const Curve shown = smoothing_ > 0 ? smooth_ema(aligned, smoothing_) : aligned;
+        graph->setData(xs(shown), ys(shown), true);
+        QPen pen(c, reference ? 2.5 : 2);
+        if (reference) pen.setStyle(Qt::DashLine);
+        graph->setPen(pen);
+        if (kind_ == CurveKind::validation) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        graph->setName(first ? name + (reference ? tr(" (reference)") : QString()) : QString());
+        graph->setProperty("run", name);
+        graph->setProperty("stage", static_cast<qlonglong>(stage));
+        if (!first) graph->removeFromLegend();
+        first = false;
+    }
+}
+
+double CurvesView::axisValueAtStep(const RunData& run, int64_t step) const {
+    for (const auto& row : run.rows) {
+        if (row.step < step) continue;
+        switch (axis_) {
+            case CurveAxis::step: return static_cast<double>(row.step);
+            case CurveAxis::tokens: return static_cast<double>(row.tokens);
+            case CurveAxis::flops: return row.flops;
+            case CurveAxis::hours: return row.wall_seconds / 3600.0;
+        }
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
+void CurvesView::addGrowthMarkers(const RunData& run, const QColor& colour) {
+    if (align_) return;  // stage starts are x = 0 then: the markers would pile up there
+    for (const auto& event : run.growth) {
+        const double x = axisValueAtStep(run, event.step);
+        if (std::isnan(x)) continue;
+        std::string from = "?", to = "?";
+        for (const auto& stage : run.stages) {
+            if (stage.stage_index == event.stage_index - 1) from = stage.size;
+            if (stage.stage_index == event.stage_index) to = stage.size;
+        }
+        const QString label = QString("%1→%2 (%3)").arg(QString::fromStdString(from), QString::fromStdString(to),
+                                                         QString::fromStdString(event.op));
+        auto* line = new QCPItemStraightLine(plot_);
+        line->point1->setCoords(x, 0);
+        line->point2->setCoords(x, 1);
+        line->setPen(QPen(colour, 1, Qt::DotLine));
+        auto* text = new QCPItemText(plot_);
+        text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        text->position->setCoords(x, 0.02 + 0.05 * (marker_labels_.size() % 4));
+        text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+        text->setText(" " + label);
+        text->setColor(colour);
+        marker_labels_ << QString::fromStdString(run.name) + ": " + label;
+    }
+}
+
+// When each run first reaches the reference's final loss, on the current axis (raw curves:
+// never on whatever smoothing the display uses).
+void CurvesView::updateFigures() {
+    const QString reference = reference_->currentText();
+    if (reference.isEmpty() || !data_.count(reference)) {
+        figures_->setText(tr("Choose a reference run to compare the runs with it."));
+        return;
+    }
+    const RunData& base = data_.at(reference);
+    const Curve base_curve = extract_curve(base.rows, axis_, CurveKind::validation);
+    if (base_curve.empty()) {
+        figures_->setText(tr("%1 has no validation loss yet.").arg(reference));
+        return;
+    }
+    const double target = base_curve.back().y;
+    const double base_total = base_curve.back().x;
+    QStringList lines;
+    lines << tr("%1's final validation loss: %2 at %3 %4").arg(reference).arg(target, 0, 'f', 4).arg(base_total, 0, 'g', 4)
+                 .arg(QString::fromStdString(axis_label(axis_)));
+    markReferenceLoss(target);
+    for (const QString& name : shownRuns()) {
+        if (name == reference) continue;
+        const auto reach = first_reach(extract_curve(data_.at(name).rows, axis_, CurveKind::validation), target);
+        if (reach) markReach(*reach, target);
+        lines << (reach ? tr("%1 reaches it at %2 (%3 % of %4)")
+                              .arg(name)
+                              .arg(*reach, 0, 'g', 4)
+                              .arg(100.0 * *reach / base_total, 0, 'f', 1)
+                              .arg(reference)
+                        : tr("%1 has not reached it").arg(name));
+    }
+    figures_->setText(lines.join("\n"));
+}
+
+// The reference's final loss as a faint horizontal line, so that crossings read at a glance.
+void CurvesView::markReferenceLoss(double target) {
+    if (kind_ != CurveKind::validation) return;
+    auto* line = new QCPItemStraightLine(plot_);
+    line->point1->setCoords(0, target);
+    line->point2->setCoords(1, target);
+    line->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashDotLine));
+}
+
+void CurvesView::markReach(double x, double target) {
+    if (kind_ != CurveKind::validation || align_) return;
+    QCPGraph* point = plot_->addGraph();
+    point->setData({x}, {target});
+    point->setLineStyle(QCPGraph::lsNone);
+    point->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCrossCircle, Qt::black, 9));
+    point->removeFromLegend();
+}
+
+QString CurvesView::figuresText() const { return figures_->text(); }
+
+void CurvesView::showTooltip(QMouseEvent* event) {
+    QCPGraph* nearest = nullptr;
+    double best = 12;  // pixels
+    for (int i = 0; i < plot_->graphCount(); ++i) {
+        QCPGraph* graph = plot_->graph(i);
+        if (graph->pen().color().alpha() < 255 || !graph->property("run").isValid()) continue;  // faint raw curves, marks
+        const double distance = graph->selectTest(event->pos(), false);
+        if (distance >= 0 && distance < best) best = distance, nearest = graph;
+    }
+    if (!nearest) return QToolTip::hideText();
+    const double x = plot_->xAxis->pixelToCoord(event->pos().x());
+    auto it = nearest->data()->findBegin(x);
+    if (it == nearest->data()->constEnd()) return;
+    const QString run = nearest->property("run").toString();
+    const int64_t stage = nearest->property("stage").toLongLong();
+    qlonglong parameters = 0;
+    for (const auto& s : data_.at(run).stages) {
+        if (s.stage_index == stage) parameters = s.parameters;
+    }
+    QToolTip::showText(event->globalPosition().toPoint(),
+                       tr("%1, stage %2\n%3: %4\nloss %5\n%6M parameters")
+                           .arg(run)
+                           .arg(stage + 1)
+                           .arg(QString::fromStdString(axis_label(axis_)))
+                           .arg(it->key, 0, 'g', 5)
+                           .arg(it->value, 0, 'f', 4)
+                           .arg(parameters / 1e6, 0, 'f', 1),
+                       plot_);
+}
+
+bool CurvesView::exportImage(const QString& path) {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == "png") return plot_->savePng(path, 1200, 750, 1.0);
+    if (suffix == "pdf") return plot_->savePdf(path, 1200, 750);
+    if (suffix != "svg") return false;
+    QSvgGenerator svg;
+    svg.setFileName(path);
+    svg.setSize(QSize(1200, 750));
+    svg.setViewBox(QRect(0, 0, 1200, 750));
+    svg.setTitle(tr("GrowthStudio learning curves"));
+    QCPPainter painter;
+    if (!painter.begin(&svg)) return false;
+    plot_->toPainter(&painter, 1200, 750);
+    painter.end();
+    return true;
+}
+
+bool CurvesView::exportCsv(const QString& path) {
+    std::vector<std::string> names;
+    std::vector<Curve> curves;
+    for (const QString& name : shownRuns()) {
+        names.push_back(name.toStdString());
+        curves.push_back(curveOf(data_.at(name)));
+    }
+    write_file_atomically(path.toStdString(), curves_csv(axis_label(axis_), names, curves, common_grid(curves, 200)));
+    return true;
+}
+
+void CurvesView::chooseExport() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export the curves"), "curves.png",
+                                                      tr("Images (*.png *.svg *.pdf);;Curves as CSV (*.csv)"));
+    if (path.isEmpty()) return;
+    if (path.endsWith(".csv", Qt::CaseInsensitive)) {
+        exportCsv(path);
+    } else {
+        exportImage(path);
+    }
+}
+
+}  // namespace gs::ui

@@ -1,0 +1,120 @@
+#include "ui/monitor/results_view.h"
+
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QStandardItemModel>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include <optional>
+
+#include "core/io/files.h"
+#include "core/store/results_table.h"
+
+namespace gs::ui {
+
+namespace {
+
+// A cell that sorts by its number, shows it rounded, and stays empty when there is none.
+QStandardItem* number_item(const std::optional<double>& value, int decimals) {
+    auto* item = new QStandardItem(value ? QString::number(*value, 'f', decimals) : QString());
+    if (value) item->setData(*value, Qt::UserRole);
+    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    return item;
+}
+
+QStandardItem* text_item(const std::string& text) {
+    auto* item = new QStandardItem(QString::fromStdString(text));
+    item->setData(QString::fromStdString(text), Qt::UserRole);
+    return item;
+}
+
+QList<QStandardItem*> row_items(const ResultsRow& r) {
+    return {text_item(r.run),
+            text_item(r.pipeline),
+            text_item(r.status),
+            text_item(r.budget),
+            number_item(r.train_hours, 3),
+            number_item(r.ratio_to_reference_pct, 1),
+            number_item(r.valid_loss, 4),
+            number_item(r.reach.hours, 3),
+            number_item(r.reach_ratio_pct, 1),
+            number_item(r.klue_nli_accuracy, 2),
+            number_item(r.korquad_ext_em, 2),
+            number_item(r.korquad_ext_f1, 2),
+            number_item(r.korquad_gen_em, 2),
+            number_item(r.korquad_gen_f1, 2),
+            number_item(r.summarization_rouge_l_f1, 2),
+            number_item(r.average_score, 2)};
+}
+
+}  // namespace
+
+ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
+    model_ = new QStandardItemModel(this);
+    model_->setHorizontalHeaderLabels({tr("Run"), tr("Pipeline"), tr("Status"), tr("Budget"), tr("Time (h)"),
+                                       tr("% of reference"), tr("Valid loss"), tr("Reached ref. loss (h)"),
+                                       tr("Reach, % of ref."), tr("KLUE-NLI acc"), tr("KorQuAD ext EM"),
+                                       tr("KorQuAD ext F1"), tr("KorQuAD gen EM"), tr("KorQuAD gen F1"),
+                                       tr("Summ. Rouge-L F1"), tr("Average")});
+    proxy_ = new QSortFilterProxyModel(this);
+    proxy_->setSourceModel(model_);
+    proxy_->setSortRole(Qt::UserRole);  // numbers sort as numbers
+    proxy_->setFilterKeyColumn(-1);
+    proxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    table_ = new QTableView(this);
+    table_->setModel(proxy_);
+    table_->setSortingEnabled(true);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->verticalHeader()->hide();
+
+    filter_ = new QLineEdit(this);
+    filter_->setPlaceholderText(tr("Filter runs (name, pipeline, status…)"));
+    filter_->setClearButtonEnabled(true);
+    connect(filter_, &QLineEdit::textChanged, proxy_, &QSortFilterProxyModel::setFilterFixedString);
+    reference_ = new QLabel(this);
+    auto* exportButton = new QPushButton(tr("Export CSV…"), this);
+    connect(exportButton, &QPushButton::clicked, this, &ResultsView::chooseExportFile);
+
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(filter_, 1);
+    bar->addWidget(reference_);
+    bar->addWidget(exportButton);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(bar);
+    layout->addWidget(table_);
+}
+
+void ResultsView::load(const std::string& database_path, const std::string& reference_run) {
+    database_path_ = database_path;
+    reference_run_ = reference_run;
+    model_->removeRows(0, model_->rowCount());
+    Store store(database_path);
+    const ResultsTable results = build_results_table(store, reference_run);
+    for (const ResultsRow& row : results.rows) model_->appendRow(row_items(row));
+    reference_->setText(results.reference_run.empty()
+                            ? tr("No finished Base run to compare with")
+                            : tr("Reference: %1 (final valid loss %2)")
+                                  .arg(QString::fromStdString(results.reference_run))
+                                  .arg(results.reference_loss ? QString::number(*results.reference_loss, 'f', 4) : "?"));
+}
+
+bool ResultsView::exportCsv(const QString& path) {
+    if (database_path_.empty()) return false;
+    Store store(database_path_);
+    write_file_atomically(path.toStdString(), results_csv(build_results_table(store, reference_run_)));
+    return true;
+}
+
+void ResultsView::chooseExportFile() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export the results table"), "results.csv", "CSV (*.csv)");
+    if (!path.isEmpty()) exportCsv(path);
+}
+
+}  // namespace gs::ui

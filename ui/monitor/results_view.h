@@ -1,0 +1,43 @@
+// The results table: one row per run with the study's Table 2 columns, the ratio of its time to
+// the reference run's, and when it first reached the reference's final validation loss.
+// Sortable, filterable, exported as CSV.
+#pragma once
+
+#include <QWidget>
+
+#include <string>
+
+class QLineEdit;
+class QLabel;
+class QSortFilterProxyModel;
+class QStandardItemModel;
+class QTableView;
+
+namespace gs::ui {
+
+class ResultsView : public QWidget {
+    Q_OBJECT
+public:
+    explicit ResultsView(QWidget* parent = nullptr);
+
+    // Reads the table from the workspace database (nothing shown when it cannot be opened).
+    void load(const std::string& database_path, const std::string& reference_run = "");
+    bool exportCsv(const QString& path);
+
+    QTableView* table() const { return table_; }
+    QLineEdit* filter() const { return filter_; }
+    QSortFilterProxyModel* proxy() const { return proxy_; }
+
+private:
+    void chooseExportFile();
+
+    std::string database_path_;
+    std::string reference_run_;
+    QStandardItemModel* model_ = nullptr;
+    QSortFilterProxyModel* proxy_ = nullptr;
+    QTableView* table_ = nullptr;
+    QLineEdit* filter_ = nullptr;
+    QLabel* reference_ = nullptr;
+};
+
+}  // namespace gs::ui
