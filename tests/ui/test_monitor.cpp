@@ -2,6 +2,9 @@
 #include <QComboBox>
 #include <QFile>
 #include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
 #include <QListWidget>
 #include <QSortFilterProxyModel>
 #include <QTableView>
@@ -14,6 +17,8 @@
 #include "core/store/results_table.h"
 #include "ui/monitor/curves_view.h"
 #include "ui/monitor/results_view.h"
+#include "ui/monitor/run_panel.h"
+#include "ui/monitor/run_queue.h"
 
 using namespace gs;
 
@@ -126,6 +131,60 @@ private slots:
         QVERIFY(view.exportCsv(dir.filePath("results.csv")));
         Store store(database);
         QCOMPARE(read_text_file(dir.filePath("results.csv").toStdString()), results_csv(build_results_table(store)));
+    }
+
+    // A real T_d_S run from the panel, on the training thread: the GUI stays responsive and gets
+    // a few batched updates, not one per step.
+    void runsInTheBackgroundWithBatchedProgress() {
+        QTemporaryDir dir;
+        const QString experiment = copyExperiment(dir);
+        const QString database = dir.filePath("ws.db");
+        ui::RunQueue queue(database);
+        ui::RunPanel panel(&queue, database);
+        QSignalSpy updates(&queue, &ui::RunQueue::statusChanged);
+        QSignalSpy finished(&queue, &ui::RunQueue::finished);
+        panel.runExperiment(experiment);
+        QVERIFY(queue.busy());
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
+        const auto status = finished.takeFirst().at(0).value<ui::RunStatus>();
+        QCOMPARE(status.state, QString("done"));
+        QVERIFY2(updates.count() < 80, qPrintable(QString::number(updates.count())));  // 80 steps, fewer updates
+        QVERIFY(panel.stateLabel()->text().contains("done"));
+        Store store(database.toStdString());
+        QCOMPARE(store.find_run("tiny-T_d_S")->status, std::string("done"));
+    }
+
+    void pauseThenResumeFinishesTheRun() {
+        QTemporaryDir dir;
+        const QString experiment = copyExperiment(dir);
+        const QString database = dir.filePath("ws.db");
+        ui::RunQueue queue(database);
+        ui::RunPanel panel(&queue, database);
+        QSignalSpy finished(&queue, &ui::RunQueue::finished);
+        panel.runExperiment(experiment);
+        QTRY_VERIFY_WITH_TIMEOUT(queue.current().step >= 10, 120000);
+        QVERIFY(panel.pauseButton()->isEnabled());
+        QTest::mouseClick(panel.pauseButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("paused"));
+        QCOMPARE(panel.resumable()->count(), 1);
+        panel.resumable()->setCurrentRow(0);
+        QTest::mouseClick(panel.resumeButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("done"));
+        Store store(database.toStdString());
+        const auto run = store.find_run("tiny-T_d_S");
+        int train_rows = 0;
+        for (const auto& row : store.metrics(run->id)) train_rows += row.train_loss ? 1 : 0;
+        QCOMPARE(train_rows, 80);  // every step once across the pause
+        QCOMPARE(panel.resumable()->count(), 0);
+    }
+
+private:
+    static QString copyExperiment(const QTemporaryDir& dir) {
+        const QString target = dir.filePath("experiment.json");
+        QFile::copy(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json", target);
+        return target;
     }
 };
 

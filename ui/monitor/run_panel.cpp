@@ -1,0 +1,133 @@
+#include "ui/monitor/run_panel.h"
+
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+#include "core/store/store.h"
+
+namespace gs::ui {
+
+QString formatDuration(double seconds) {
+    if (seconds < 0) return QObject::tr("unknown");
+    const auto s = static_cast<qint64>(seconds);
+    return QString("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'));
+}
+
+RunPanel::RunPanel(RunQueue* queue, QString databasePath, QWidget* parent)
+    : QWidget(parent), queue_(queue), database_(std::move(databasePath)) {
+    state_ = new QLabel(tr("No run in progress"), this);
+    QFont bold = state_->font();
+    bold.setBold(true);
+    state_->setFont(bold);
+    details_ = new QLabel(this);
+    details_->setWordWrap(true);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 1000);
+    queued_ = new QListWidget(this);
+    queued_->setMaximumHeight(80);
+    resumable_ = new QListWidget(this);
+    resumable_->setMaximumHeight(100);
+    error_ = new QPlainTextEdit(this);
+    error_->setReadOnly(true);
+    error_->setMaximumHeight(70);
+    error_->setPlaceholderText(tr("The last error appears here in full."));
+
+    auto* run = new QPushButton(tr("Run experiment…"), this);
+    pause_ = new QPushButton(tr("Pause"), this);
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    resume_ = new QPushButton(tr("Resume selected"), this);
+    pause_->setToolTip(tr("Checkpoint the run and stop it; Resume continues it"));
+    connect(run, &QPushButton::clicked, this, &RunPanel::chooseExperiment);
+    connect(pause_, &QPushButton::clicked, queue_, &RunQueue::pauseCurrent);
+    connect(cancel_, &QPushButton::clicked, queue_, &RunQueue::cancelCurrent);
+    connect(resume_, &QPushButton::clicked, this, &RunPanel::resumeSelected);
+    connect(queue_, &RunQueue::statusChanged, this, &RunPanel::show);
+    connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
+        show(status);
+        refreshResumable();
+    });
+
+    auto* buttons = new QGridLayout;
+    buttons->addWidget(run, 0, 0);
+    buttons->addWidget(pause_, 0, 1);
+    buttons->addWidget(cancel_, 0, 2);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(buttons);
+    layout->addWidget(state_);
+    layout->addWidget(progress_);
+    layout->addWidget(details_);
+    layout->addWidget(error_);
+    layout->addWidget(new QLabel(tr("Queued"), this));
+    layout->addWidget(queued_);
+    layout->addWidget(new QLabel(tr("Paused, killed or failed runs"), this));
+    layout->addWidget(resumable_);
+    layout->addWidget(resume_);
+    layout->addStretch(1);
+    pause_->setEnabled(false);
+    cancel_->setEnabled(false);
+    refreshResumable();
+}
+
+void RunPanel::runExperiment(const QString& path) {
+    queue_->enqueueExperiment(path);
+    queued_->clear();
+    queued_->addItems(queue_->queued());
+}
+
+void RunPanel::chooseExperiment() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Run an experiment"), QString(), tr("Experiments (*.json)"));
+    if (!path.isEmpty()) runExperiment(path);
+}
+
+void RunPanel::resumeSelected() {
+    if (!resumable_->currentItem()) return;
+    queue_->enqueueResume(resumable_->currentItem()->text());
+    queued_->clear();
+    queued_->addItems(queue_->queued());
+}
+
+// Runs that can continue: paused, failed, or marked running by a process that is gone.
+void RunPanel::refreshResumable() {
+    resumable_->clear();
+    Store store(database_.toStdString());
+    const QString current = queue_->busy() ? queue_->current().run : QString();
+    for (const auto& summary : store.summaries()) {
+        const QString name = QString::fromStdString(summary.run.name);
+        const std::string& status = summary.run.status;
+        if ((status == "paused" || status == "failed" || status == "running") && name != current) {
+            resumable_->addItem(name);
+        }
+    }
+}
+
+void RunPanel::show(const RunStatus& s) {
+    const bool active = s.state == "running" || s.state == "preparing";
+    pause_->setEnabled(active);
+    cancel_->setEnabled(active);
+    state_->setText(tr("%1 — %2").arg(s.run.isEmpty() ? s.job : s.run, s.state));
+    if (s.stageSteps > 0) {
+        progress_->setValue(static_cast<int>(1000.0 * s.stageStep / s.stageSteps));
+        progress_->setFormat(tr("stage %1/%2 %3: step %4 of %5").arg(s.stage + 1).arg(s.stages).arg(s.size).arg(s.stageStep).arg(s.stageSteps));
+    } else {
+        progress_->setValue(s.state == "done" ? 1000 : 0);
+        progress_->setFormat(tr("stage %1/%2 %3: step %4").arg(s.stage + 1).arg(s.stages).arg(s.size).arg(s.stageStep));
+    }
+    details_->setText(tr("%1 · step %2 · loss %3 · %4 tokens/s · ETA stage %5, run %6")
+                          .arg(s.phase)
+                          .arg(s.step)
+                          .arg(s.trainLoss, 0, 'f', 4)
+                          .arg(s.tokensPerSecond, 0, 'f', 0)
+                          .arg(formatDuration(s.stageEtaSeconds), formatDuration(s.runEtaSeconds)));
+    if (!s.error.isEmpty()) error_->setPlainText(s.error);
+    queued_->clear();
+    queued_->addItems(queue_->queued());
+    emit runChanged();
+}
+
+}  // namespace gs::ui

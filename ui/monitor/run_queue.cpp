@@ -1,0 +1,139 @@
+#include "ui/monitor/run_queue.h"
+
+#include <QTimer>
+
+#include "core/store/store.h"
+#include "core/train/trainer.h"
+
+namespace gs::ui {
+
+RunQueue::RunQueue(QString databasePath, QObject* parent) : QObject(parent), database_(std::move(databasePath)) {
+    qRegisterMetaType<gs::ui::RunStatus>();
+    timer_ = new QTimer(this);
+    timer_->setInterval(250);
+    connect(timer_, &QTimer::timeout, this, &RunQueue::publish);
+}
+
+RunQueue::~RunQueue() {
+    stop_ = true;
+    if (worker_.joinable()) worker_.join();
+}
+
+void RunQueue::enqueueExperiment(const QString& experimentPath) {
+    jobs_.push_back({experimentPath, {}});
+    if (!running_) startNext();
+}
+
+void RunQueue::enqueueResume(const QString& runName) {
+    jobs_.push_back({{}, runName});
+    if (!running_) startNext();
+}
+
+void RunQueue::pauseCurrent() { stop_ = true; }
+
+void RunQueue::cancelCurrent() {
+    cancel_ = true;
+    stop_ = true;
+}
+
+bool RunQueue::busy() const { return running_; }
+
+QStringList RunQueue::queued() const {
+    QStringList names;
+    for (const Job& job : jobs_) names << (job.path.isEmpty() ? job.resume : job.path);
+    return names;
+}
+
+RunStatus RunQueue::current() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return status_;
+}
+
+void RunQueue::startNext() {
+    if (worker_.joinable()) worker_.join();
+    if (jobs_.empty()) {
+        running_ = false;
+        timer_->stop();
+        return;
+    }
+    const Job job = jobs_.front();
+    jobs_.pop_front();
+    running_ = true;
+    stop_ = false;
+    cancel_ = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_ = RunStatus{};
+        status_.job = job.path.isEmpty() ? job.resume : job.path;
+        status_.run = job.resume;
+        status_.state = "preparing";
+        status_dirty_ = true;
+        finished_ = false;
+    }
+    timer_->start();
+    worker_ = std::thread([this, job] { work(job); });
+}
+
+// The training thread: it touches no widget and no QObject, only the shared status.
+void RunQueue::work(const Job& job) {
+    TrainerHooks hooks;
+    hooks.stop_requested = [this] { return stop_.load(); };
+    hooks.progress = [this](const RunProgress& p) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_.run = QString::fromStdString(p.run);
+        status_.state = p.phase == "preparing data" ? "preparing" : "running";
+        status_.phase = QString::fromStdString(p.phase);
+        status_.stage = p.stage, status_.stages = p.stages, status_.size = QString::fromStdString(p.size);
+        status_.step = p.step, status_.stageStep = p.stage_step, status_.stageSteps = p.stage_steps;
+        if (p.phase == "training") status_.trainLoss = p.train_loss, status_.tokensPerSecond = p.tokens_per_s;
+        status_.stageEtaSeconds = p.stage_eta_s, status_.runEtaSeconds = p.run_eta_s;
+        status_dirty_ = true;
+    };
+    QString state, error;
+    try {
+        Store store(database_.toStdString());
+        const std::string result =
+            job.path.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
+                               : run_experiment(ExperimentSpec::load(job.path.toStdString()), store, {}, hooks);
+        state = QString::fromStdString(result);
+        if (state == "paused" && cancel_) {
+            const auto run = store.find_run(current().run.toStdString());
+            if (run) store.set_run_status(run->id, "cancelled");
+            state = "cancelled";
+        }
+    } catch (const std::exception& e) {
+        state = "failed";
+        error = QString::fromUtf8(e.what());
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.state = state;
+    status_.error = error;
+    status_dirty_ = true;
+    finished_ = true;
+}
+
+// On the GUI thread, from the timer: at most four updates a second, whatever the step rate.
+void RunQueue::publish() {
+    RunStatus status;
+    bool dirty, ended;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status = status_;
+        dirty = status_dirty_;
+        ended = finished_;
+        status_dirty_ = false;
+    }
+    if (dirty) emit statusChanged(status);
+    if (ended) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            finished_ = false;
+        }
+        if (worker_.joinable()) worker_.join();
+        running_ = false;
+        emit finished(status);
+        startNext();
+    }
+}
+
+}  // namespace gs::ui
