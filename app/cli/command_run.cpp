@@ -175,7 +175,8 @@ int run_show(const Words& words) {
     std::cout << "run        " << run->name << " (#" << run->id << ")\npipeline   " << run->pipeline << "\nstatus     "
               << run->status << (run->error.empty() ? "" : ": " + run->error) << "\ndevice     " << run->device
               << " on " << run->host << ", LibTorch " << run->libtorch_version << ", GrowthStudio " << run->app_version
-              << "\nseed       " << run->seed << "\nstarted    " << run->started_at << "\nended      " << run->ended_at
+              << "\nseed       " << run->seed << "\nexperiment " << (run->git_commit.empty() ? "not in a git checkout" : "git " + run->git_commit)
+              << "\nstarted    " << run->started_at << "\nended      " << run->ended_at
               << "\nfolder     " << run->directory << "\n";
     for (const auto& stage : store.stages(run->id)) {
         std::cout << "stage " << stage.stage_index + 1 << "    " << stage.size << ", " << stage.parameters

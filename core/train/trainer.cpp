@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <cmath>
 #include <filesystem>
@@ -584,6 +585,28 @@ std::string unique_run_name(Store& store, const std::string& base) {
     }
 }
 
+// The commit of the git checkout holding the experiment file, "+dirty" when it has changes; ""
+// outside a checkout.
+std::string experiment_commit(const std::string& experiment_path) {
+    if (experiment_path.empty()) return "";
+    const std::string folder = fs::absolute(experiment_path).parent_path().string();
+    auto capture = [](const std::string& command) {
+        std::string output;
+        if (FILE* pipe = popen(command.c_str(), "r")) {
+            char buffer[256];
+            while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
+            pclose(pipe);
+        }
+        while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+        return output;
+    };
+    const std::string quoted = "'" + folder + "'";
+    const std::string commit = capture("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
+    if (commit.empty()) return "";
+    const bool dirty = !capture("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
+    return commit + (dirty ? "+dirty" : "");
+}
+
 std::string host_name() {
     char name[256] = {};
     gethostname(name, sizeof name - 1);
@@ -633,7 +656,8 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
     run.seed = static_cast<int64_t>(spec.seed);
     run.host = host_name();
     const RuntimeInfo info = collect_runtime_info();
-    run.app_version = info.app_version, run.libtorch_version = info.libtorch_version;
+    run.app_version = info.app_version, run.libtorch_version = info.libtorch_version, run.cuda_version = info.cuda_version;
+    run.git_commit = experiment_commit(spec.source);
     const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
     run.directory = fs::absolute(runs_dir / run.name).string();
     fs::create_directories(run.directory);

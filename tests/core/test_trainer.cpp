@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -46,6 +48,14 @@ std::vector<std::pair<int64_t, double>> train_curve(const std::string& database)
 TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
     test::TempDir dir;
     const fs::path folder = experiment_folder(dir);
+    // The experiment in a git checkout: the run records its commit.
+    const std::string git = "cd '" + folder.string() + "' && git init -q && git add experiment.json && "
+                            "git -c user.email=test@example.org -c user.name=test commit -qm experiment";
+    ASSERT_EQ(std::system(git.c_str()), 0);
+    FILE* pipe = popen(("git -C '" + folder.string() + "' rev-parse HEAD").c_str(), "r");
+    char head[64] = {};
+    ASSERT_TRUE(pipe && fgets(head, sizeof head, pipe));
+    pclose(pipe);
     const Outcome run = cli("run experiment.json --db ws.db --quiet", folder);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     Store store((folder / "ws.db").string());
@@ -53,6 +63,7 @@ TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
     ASSERT_TRUE(record);
     EXPECT_EQ(record->status, "done");
     EXPECT_EQ(record->pipeline, "T_d_S");
+    EXPECT_EQ(record->git_commit + "\n", std::string(head));
     const auto curve = train_curve((folder / "ws.db").string());
     ASSERT_EQ(curve.size(), 80u);
     EXPECT_EQ(curve.front().first, 1);
