@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/hashing.h"
-#include "core/data/random.h"
+#include "core/common/random.h"
 #include "core/data/token_file.h"
 #include "core/tokenizer/tokenizer.h"
 

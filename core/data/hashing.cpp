@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/data/random.h"
+#include "core/common/random.h"
 
 namespace gs {
 

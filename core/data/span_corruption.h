@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/data/random.h"
+#include "core/common/random.h"
 
 namespace gs {
 

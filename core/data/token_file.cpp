@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "core/data/hashing.h"
-#include "core/data/random.h"
+#include "core/common/random.h"
 #include "core/io/files.h"
 
 namespace gs {

@@ -4,13 +4,13 @@
 
 #include <ATen/ATen.h>
 
-#include "core/growth/index_map.h"
+#include "core/common/random.h"
 
 namespace gs {
 
 namespace {
 
-at::Tensor random_tokens(SplitMix64& random, int64_t vocab_size, int64_t rows, int64_t columns) {
+at::Tensor random_tokens(Random& random, int64_t vocab_size, int64_t rows, int64_t columns) {
     const int64_t first_ordinary = vocab_size > 3 ? 3 : 0;  // skip pad, eos and unk
     std::vector<int64_t> ids(rows * columns);
     for (auto& id : ids) id = first_ordinary + static_cast<int64_t>(random.below(vocab_size - first_ordinary));
@@ -27,7 +27,7 @@ at::Tensor probe_logits(T5Model& model, const ProbeBatch& probe) {
 
 ProbeBatch make_probe_batch(int64_t vocab_size, uint64_t seed, int64_t batch, int64_t input_length,
                             int64_t target_length) {
-    SplitMix64 random(seed);
+    Random random(seed);
     ProbeBatch probe;
     probe.input_ids = random_tokens(random, vocab_size, batch, input_length);
     probe.labels = random_tokens(random, vocab_size, batch, target_length);

@@ -3,28 +3,10 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "core/io/hash.h"
+#include "core/common/hash.h"
+#include "core/common/random.h"
 
 namespace gs {
-
-uint64_t SplitMix64::next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t SplitMix64::below(uint64_t bound) {
-    // Rejection sampling: drop the top partial range so every residue is equally likely.
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t value;
-    do {
-        value = next();
-    } while (value >= limit);
-    return value % bound;
-}
-
-double SplitMix64::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 uint64_t stable_hash(const std::string& text, uint64_t seed) { return fnv1a64(text, seed); }
 
@@ -47,7 +29,7 @@ IndexMap IndexMap::identity(int64_t size) {
 namespace {
 
 // Fisher-Yates with the portable generator.
-std::vector<int64_t> permutation(int64_t size, SplitMix64& random) {
+std::vector<int64_t> permutation(int64_t size, Random& random) {
     std::vector<int64_t> order(size);
     std::iota(order.begin(), order.end(), 0);
     for (int64_t i = size - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
@@ -63,7 +45,7 @@ IndexMap IndexMap::sample(int64_t source, int64_t target, MapSampling sampling, 
     }
     std::vector<int64_t> source_of(target);
     std::iota(source_of.begin(), source_of.begin() + source, 0);
-    SplitMix64 random(seed);
+    Random random(seed);
     std::vector<int64_t> round;
     for (int64_t j = source; j < target; ++j) {
         if (sampling == MapSampling::uniform) {

@@ -8,20 +8,6 @@
 
 namespace gs {
 
-// splitmix64: tiny, fast and identical everywhere (std:: distributions are not).
-class SplitMix64 {
-public:
-    explicit SplitMix64(uint64_t seed) : state_(seed) {}
-    uint64_t next();
-    // Uniform in [0, bound) without modulo bias.
-    uint64_t below(uint64_t bound);
-    // Uniform in [0, 1).
-    double uniform();
-
-private:
-    uint64_t state_;
-};
-
 // A stable 64-bit hash (FNV-1a) to derive one independent seed per map from the user's seed.
 uint64_t stable_hash(const std::string& text, uint64_t seed = 0);
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <cstdlib>
 
-#include "core/io/hash.h"
+#include "core/common/hash.h"
 
 namespace gs {
 
@@ -106,6 +106,15 @@ const std::string& writable_path(const std::string& path) {
 }
 
 }  // namespace
+
+template <typename Row, typename Read>
+std::vector<Row> Store::query(const std::string& sql, const std::vector<SqlValue>& parameters, Read read) {
+    SqlStatement statement = db_.prepare(sql);
+    statement.bind(parameters);
+    std::vector<Row> rows;
+    while (statement.step()) rows.push_back(read(statement));
+    return rows;
+}
 
 std::string default_database_path() {
     const char* data_home = std::getenv("XDG_DATA_HOME");
@@ -231,19 +240,16 @@ void Store::end_stage(int64_t run_id, int64_t stage_index, int64_t end_step) {
 }
 
 std::vector<StageRecord> Store::stages(int64_t run_id) {
-    SqlStatement s = db_.prepare(
+    return query<StageRecord>(
         "SELECT stage_index, size, config_json, budget, parameters, start_step, end_step FROM stages WHERE run_id = ? "
-        "ORDER BY stage_index");
-    s.bind({run_id});
-    std::vector<StageRecord> rows;
-    while (s.step()) {
-        StageRecord st;
-        st.run_id = run_id, st.stage_index = s.integer(0), st.size = s.text(1), st.config_json = s.text(2);
-        st.budget = s.text(3), st.parameters = s.integer(4), st.start_step = s.integer(5);
-        if (!s.is_null(6)) st.end_step = s.integer(6);
-        rows.push_back(st);
-    }
-    return rows;
+        "ORDER BY stage_index",
+        {run_id}, [&](const SqlStatement& s) {
+            StageRecord st;
+            st.run_id = run_id, st.stage_index = s.integer(0), st.size = s.text(1), st.config_json = s.text(2);
+            st.budget = s.text(3), st.parameters = s.integer(4), st.start_step = s.integer(5);
+            if (!s.is_null(6)) st.end_step = s.integer(6);
+            return st;
+        });
 }
 
 void Store::add_metrics(const std::vector<MetricRow>& rows) {
@@ -261,20 +267,17 @@ void Store::add_metrics(const std::vector<MetricRow>& rows) {
 }
 
 std::vector<MetricRow> Store::metrics(int64_t run_id) {
-    SqlStatement s = db_.prepare(
+    return query<MetricRow>(
         "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds FROM metrics WHERE run_id = ? ORDER BY step, rowid");
-    s.bind({run_id});
-    std::vector<MetricRow> rows;
-    while (s.step()) {
-        MetricRow m;
-        m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
-        m.flops = s.real(3), m.wall_seconds = s.real(4), m.train_loss = s.optional_real(5);
-        m.valid_loss = s.optional_real(6), m.learning_rate = s.optional_real(7), m.gradient_norm = s.optional_real(8);
-        m.step_seconds = s.optional_real(9);
-        rows.push_back(m);
-    }
-    return rows;
+        "step_seconds FROM metrics WHERE run_id = ? ORDER BY step, rowid",
+        {run_id}, [&](const SqlStatement& s) {
+            MetricRow m;
+            m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
+            m.flops = s.real(3), m.wall_seconds = s.real(4), m.train_loss = s.optional_real(5);
+            m.valid_loss = s.optional_real(6), m.learning_rate = s.optional_real(7);
+            m.gradient_norm = s.optional_real(8), m.step_seconds = s.optional_real(9);
+            return m;
+        });
 }
 
 void Store::add_growth_event(const GrowthEventRecord& e) {
@@ -287,20 +290,17 @@ void Store::add_growth_event(const GrowthEventRecord& e) {
 }
 
 std::vector<GrowthEventRecord> Store::growth_events(int64_t run_id) {
-    SqlStatement s = db_.prepare(
+    return query<GrowthEventRecord>(
         "SELECT stage_index, step, operator, valid_loss_before, valid_loss_after, probe_loss_before, probe_loss_after, "
-        "probe_max_logit_difference, seconds, plan_json FROM growth_events WHERE run_id = ? ORDER BY step, id");
-    s.bind({run_id});
-    std::vector<GrowthEventRecord> rows;
-    while (s.step()) {
-        GrowthEventRecord e;
-        e.run_id = run_id, e.stage_index = s.integer(0), e.step = s.integer(1), e.op = s.text(2);
-        e.valid_loss_before = s.optional_real(3), e.valid_loss_after = s.optional_real(4);
-        e.probe_loss_before = s.real(5), e.probe_loss_after = s.real(6), e.probe_max_logit_difference = s.real(7);
-        e.seconds = s.real(8), e.plan_json = s.text(9);
-        rows.push_back(e);
-    }
-    return rows;
+        "probe_max_logit_difference, seconds, plan_json FROM growth_events WHERE run_id = ? ORDER BY step, id",
+        {run_id}, [&](const SqlStatement& s) {
+            GrowthEventRecord e;
+            e.run_id = run_id, e.stage_index = s.integer(0), e.step = s.integer(1), e.op = s.text(2);
+            e.valid_loss_before = s.optional_real(3), e.valid_loss_after = s.optional_real(4);
+            e.probe_loss_before = s.real(5), e.probe_loss_after = s.real(6), e.probe_max_logit_difference = s.real(7);
+            e.seconds = s.real(8), e.plan_json = s.text(9);
+            return e;
+        });
 }
 
 void Store::add_checkpoint(const CheckpointRecord& c) {
@@ -310,11 +310,9 @@ void Store::add_checkpoint(const CheckpointRecord& c) {
 }
 
 std::vector<CheckpointRecord> Store::checkpoints(int64_t run_id) {
-    SqlStatement s = db_.prepare("SELECT stage_index, step, path, kind FROM checkpoints WHERE run_id = ? ORDER BY step, id");
-    s.bind({run_id});
-    std::vector<CheckpointRecord> rows;
-    while (s.step()) rows.push_back({run_id, s.integer(0), s.integer(1), s.text(2), s.text(3)});
-    return rows;
+    return query<CheckpointRecord>(
+        "SELECT stage_index, step, path, kind FROM checkpoints WHERE run_id = ? ORDER BY step, id", {run_id},
+        [&](const SqlStatement& s) { return CheckpointRecord{run_id, s.integer(0), s.integer(1), s.text(2), s.text(3)}; });
 }
 
 void Store::add_result(const ResultRecord& r) {

@@ -127,6 +127,9 @@ public:
 
 private:
     void migrate();
+    // Runs `sql` with `parameters` and turns each result row into a Row with `read`.
+    template <typename Row, typename Read>
+    std::vector<Row> query(const std::string& sql, const std::vector<SqlValue>& parameters, Read read);
     RunRecord read_run(SqlStatement& statement);
 
     SqlDatabase db_;

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/io/files.h"
-#include "core/io/hash.h"
+#include "core/common/hash.h"
 
 namespace gs {
 

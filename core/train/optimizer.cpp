@@ -27,14 +27,21 @@ public:
     std::string second_moment_slot() const override { return "exp_avg_sq"; }
 
 protected:
-    void update(at::Tensor& p, const at::Tensor& g, std::map<std::string, at::Tensor>& slots, double lr) override {
-        const auto& s = settings_;
+    // Adam's running averages of the gradient and of its square, updated in place.
+    std::pair<at::Tensor, at::Tensor> update_moments(const at::Tensor& p, const at::Tensor& g,
+                                                     std::map<std::string, at::Tensor>& slots) const {
         at::Tensor& m = slot(slots, "exp_avg", p);
         at::Tensor& v = slot(slots, "exp_avg_sq", p);
-        const double t = static_cast<double>(steps_);
+        m.mul_(settings_.beta1).add_(g, 1 - settings_.beta1);
+        v.mul_(settings_.beta2).addcmul_(g, g, 1 - settings_.beta2);
+        return {m, v};
+    }
+
+    void update(at::Tensor& p, const at::Tensor& g, std::map<std::string, at::Tensor>& slots, double lr) override {
+        const auto& s = settings_;
         if (s.weight_decay > 0) p.mul_(1 - lr * s.weight_decay);
-        m.mul_(s.beta1).add_(g, 1 - s.beta1);
-        v.mul_(s.beta2).addcmul_(g, g, 1 - s.beta2);
+        auto [m, v] = update_moments(p, g, slots);
+        const double t = static_cast<double>(steps_);
         const double correction1 = 1 - std::pow(s.beta1, t);
         const double correction2 = 1 - std::pow(s.beta2, t);
         const at::Tensor denominator = (v.sqrt() / std::sqrt(correction2)).add_(s.eps);
@@ -50,11 +57,8 @@ public:
 protected:
     void update(at::Tensor& p, const at::Tensor& g, std::map<std::string, at::Tensor>& slots, double lr) override {
         const auto& s = settings_;
-        at::Tensor& m = slot(slots, "exp_avg", p);
-        at::Tensor& v = slot(slots, "exp_avg_sq", p);
+        auto [m, v] = update_moments(p, g, slots);
         const double t = static_cast<double>(steps_);
-        m.mul_(s.beta1).add_(g, 1 - s.beta1);
-        v.mul_(s.beta2).addcmul_(g, g, 1 - s.beta2);
         const double step_size =
             lr * std::sqrt(1 - std::pow(s.beta2, t)) / (1 - std::pow(s.beta1, t)) * std::max(1e-3, rms(p));
         p.addcdiv_(m, v.sqrt().add_(s.eps), -step_size);
