@@ -196,14 +196,36 @@ int run_show(const Words& words) {
 }
 
 int run_export(const Words& words) {
-    Arguments args(words, {{"db", "out", "reference"}, {}});
+    Arguments args(words, {{"db", "out", "reference", "format"}, {}});
     Store store(database_of(args));
-    const std::string csv = results_csv(build_results_table(store, args.text("reference")));
-    if (args.has("out")) {
-        write_file_atomically(args.text("out"), csv);
+    const ResultsTable table = build_results_table(store, args.text("reference"));
+    const std::string format = args.text("format", "csv");
+    std::string text;
+    if (format == "csv") {
+        text = results_csv(table);
+    } else if (format == "md") {
+        text = results_markdown(table);
+    } else if (format == "tex") {
+        text = results_latex(table);
     } else {
-        std::cout << csv;
+        throw UsageError("option --format: '" + format + "', expected csv, md or tex");
     }
+    if (args.has("out")) {
+        write_file_atomically(args.text("out"), text);
+    } else {
+        std::cout << text;
+    }
+    return 0;
+}
+
+int run_import_results(const Words& words) {
+    Arguments args(words, {{"db", "csv", "label"}, {}});
+    const std::string csv = args.required("csv");
+    const std::string label = args.text("label", std::filesystem::path(csv).stem().string());
+    const std::vector<ExternalResult> rows = read_results_csv(csv, label);  // all checked before the store is touched
+    Store store(database_of(args));
+    store.replace_external_results(label, rows);
+    std::cout << rows.size() << " rows imported as '" << label << "' into " << store.path() << "\n";
     return 0;
 }
 

@@ -23,6 +23,7 @@ int run_resume(const Words& words);
 int run_list(const Words& words);
 int run_show(const Words& words);
 int run_export(const Words& words);
+int run_import_results(const Words& words);
 int run_bench_store(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.

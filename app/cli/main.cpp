@@ -44,8 +44,11 @@ const std::vector<Command>& commands() {
          gs::cli::run_resume},
         {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
         {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
-        {"export", "export [--db FILE] [--out FILE.csv] [--reference RUN]\n      the results table as CSV",
+        {"export", "export [--db FILE] [--format csv|md|tex] [--out FILE] [--reference RUN]\n      the results table",
          gs::cli::run_export},
+        {"import-results", "import-results --csv FILE [--label NAME] [--db FILE]\n"
+         "      results from elsewhere (columns of the study's Table 2), shown beside the runs as a marked set",
+         gs::cli::run_import_results},
         {"bench-store", "bench-store [--rows N] [--db FILE]\n      the store's cost per training step", gs::cli::run_bench_store},
         {"bench-grow",
          "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"

@@ -1,7 +1,13 @@
 #include "core/store/results_table.h"
 
+#include <functional>
 #include <iomanip>
+#include <map>
+#include <set>
 #include <sstream>
+#include <stdexcept>
+
+#include "core/io/files.h"
 
 namespace gs {
 
@@ -34,35 +40,48 @@ ResultsRow row_of(Store& store, const RunSummary& s) {
     row.korquad_gen_em = score(s, "korquad-gen/em");
     row.korquad_gen_f1 = score(s, "korquad-gen/f1");
     row.summarization_rouge_l_f1 = score(s, "summarization/rouge-l-f1");
-    if (row.klue_nli_accuracy && row.korquad_ext_f1 && row.korquad_gen_f1 && row.summarization_rouge_l_f1) {
-        row.average_score = (*row.klue_nli_accuracy + *row.korquad_ext_f1 + *row.korquad_gen_f1 +
-                             *row.summarization_rouge_l_f1) / 4.0;
-    }
+    row.average_score = study_average(row);
+    row.seed = s.run.seed, row.started_at = s.run.started_at;
+    row.experiment_hash = s.run.experiment_id > 0 ? store.experiment_hash(s.run.experiment_id) : "";
     return row;
 }
 
-std::string cell(const std::optional<double>& value, int precision) {
-    if (!value) return "";
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(precision) << *value;
-    return out.str();
+ResultsRow row_of(const ExternalResult& r) {
+    ResultsRow row;
+    row.source = r.source, row.run = r.model, row.pipeline = r.model, row.status = "external", row.budget = r.budget;
+    row.train_hours = r.train_time_h, row.valid_loss = r.valid_loss;
+    row.klue_nli_accuracy = r.klue_nli_accuracy, row.korquad_ext_em = r.korquad_ext_em;
+    row.korquad_ext_f1 = r.korquad_ext_f1, row.korquad_gen_em = r.korquad_gen_em;
+    row.korquad_gen_f1 = r.korquad_gen_f1, row.summarization_rouge_l_f1 = r.summarization_rouge_l_f1;
+    row.average_score = study_average(row);
+    return row;
 }
 
-std::string scientific(const std::optional<double>& value) {
-    if (!value) return "";
-    std::ostringstream out;
-    out << std::scientific << std::setprecision(4) << *value;
-    return out.str();
-}
-
-std::string quoted(const std::string& text) {
-    if (text.find_first_of(",\"\n") == std::string::npos) return text;
-    std::string out = "\"";
-    for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
+// Imported rows compare with the Base row of their own set.
+void add_external_rows(Store& store, ResultsTable& table) {
+    const std::vector<ExternalResult> external = store.external_results();
+    std::map<std::string, double> base_hours;
+    for (const auto& r : external) {
+        if (r.model == "B" && r.train_time_h) base_hours[r.source] = *r.train_time_h;
+    }
+    for (const auto& r : external) {
+        ResultsRow row = row_of(r);
+        auto base = base_hours.find(r.source);
+        if (base != base_hours.end() && row.train_hours && base->second > 0) {
+            row.ratio_to_reference_pct = 100.0 * *row.train_hours / base->second;
+        }
+        table.rows.push_back(row);
+    }
 }
 
 }  // namespace
+
+std::optional<double> study_average(const ResultsRow& row) {
+    if (!row.klue_nli_accuracy || !row.korquad_ext_f1 || !row.korquad_gen_f1 || !row.summarization_rouge_l_f1) {
+        return std::nullopt;
+    }
+    return (*row.klue_nli_accuracy + *row.korquad_ext_f1 + *row.korquad_gen_f1 + *row.summarization_rouge_l_f1) / 4.0;
+}
 
 ResultsTable build_results_table(Store& store, const std::string& reference) {
     ResultsTable table;
@@ -85,25 +104,233 @@ ResultsTable build_results_table(Store& store, const std::string& reference) {
         }
         table.rows.push_back(row);
     }
+    add_external_rows(store, table);
     return table;
 }
 
-std::string results_csv(const ResultsTable& table) {
+// --- Export: one column list serves CSV, Markdown and LaTeX.
+
+namespace {
+
+std::string fixed(const std::optional<double>& value, int precision) {
+    if (!value) return "";
     std::ostringstream out;
-    out << "n,model,train_epochs_or_steps,train_time_h,ratio_to_base_pct,valid_loss,klue_nli_acc,korquad_ext_em,"
-           "korquad_ext_f1,korquad_gen_em,korquad_gen_f1,summarization_rougeL_f1,avg_score,run,status,"
-           "reach_base_loss_h,reach_base_loss_steps,reach_base_loss_flops,reach_ratio_pct\n";
-    int n = 0;
-    for (const auto& r : table.rows) {
-        out << ++n << "," << quoted(r.pipeline) << "," << quoted(r.budget) << "," << cell(r.train_hours, 4) << ","
-            << cell(r.ratio_to_reference_pct, 2) << "," << cell(r.valid_loss, 4) << "," << cell(r.klue_nli_accuracy, 2)
-            << "," << cell(r.korquad_ext_em, 2) << "," << cell(r.korquad_ext_f1, 2) << "," << cell(r.korquad_gen_em, 2)
-            << "," << cell(r.korquad_gen_f1, 2) << "," << cell(r.summarization_rouge_l_f1, 2) << ","
-            << cell(r.average_score, 2) << "," << quoted(r.run) << "," << r.status << "," << cell(r.reach.hours, 4)
-            << "," << cell(r.reach.steps, 1) << "," << scientific(r.reach.flops) << "," << cell(r.reach_ratio_pct, 2)
-            << "\n";
-    }
+    out << std::fixed << std::setprecision(precision) << *value;
     return out.str();
+}
+
+std::string scientific(const std::optional<double>& value) {
+    if (!value) return "";
+    std::ostringstream out;
+    out << std::scientific << std::setprecision(4) << *value;
+    return out.str();
+}
+
+struct Column {
+    const char* header;  // CSV header, units in the name
+    const char* title;   // Markdown and LaTeX
+    bool table2;         // one of the study's own columns (shown in Markdown and LaTeX)
+    std::function<std::string(const ResultsRow&, int n)> cell;
+};
+
+const std::vector<Column>& columns() {
+    static const std::vector<Column> list = {
+        {"n", "n", true, [](const ResultsRow&, int n) { return std::to_string(n); }},
+        {"model", "Model", true, [](const ResultsRow& r, int) { return r.pipeline; }},
+        {"train_epochs_or_steps", "Epochs/steps", true, [](const ResultsRow& r, int) { return r.budget; }},
+        {"train_time_h", "Time (h)", true, [](const ResultsRow& r, int) { return fixed(r.train_hours, 4); }},
+        {"ratio_to_base_pct", "Ratio (%)", true, [](const ResultsRow& r, int) { return fixed(r.ratio_to_reference_pct, 2); }},
+        {"valid_loss", "Valid loss", true, [](const ResultsRow& r, int) { return fixed(r.valid_loss, 4); }},
+        {"klue_nli_acc", "NLI acc", true, [](const ResultsRow& r, int) { return fixed(r.klue_nli_accuracy, 2); }},
+        {"korquad_ext_em", "Ext EM", true, [](const ResultsRow& r, int) { return fixed(r.korquad_ext_em, 2); }},
+        {"korquad_ext_f1", "Ext F1", true, [](const ResultsRow& r, int) { return fixed(r.korquad_ext_f1, 2); }},
+        {"korquad_gen_em", "Gen EM", true, [](const ResultsRow& r, int) { return fixed(r.korquad_gen_em, 2); }},
+        {"korquad_gen_f1", "Gen F1", true, [](const ResultsRow& r, int) { return fixed(r.korquad_gen_f1, 2); }},
+        {"summarization_rougeL_f1", "Rouge-L F1", true, [](const ResultsRow& r, int) { return fixed(r.summarization_rouge_l_f1, 2); }},
+        {"avg_score", "Avg", true, [](const ResultsRow& r, int) { return fixed(r.average_score, 2); }},
+        {"source", "Source", false, [](const ResultsRow& r, int) { return r.source; }},
+        {"run", "Run", false, [](const ResultsRow& r, int) { return r.source.empty() ? r.run : ""; }},
+        {"run_id", "Run id", false, [](const ResultsRow& r, int) { return r.run_id ? std::to_string(r.run_id) : ""; }},
+        {"status", "Status", false, [](const ResultsRow& r, int) { return r.status; }},
+        {"seed", "Seed", false, [](const ResultsRow& r, int) { return r.source.empty() ? std::to_string(r.seed) : ""; }},
+        {"started_at", "Started", false, [](const ResultsRow& r, int) { return r.started_at; }},
+        {"experiment_hash", "Experiment hash", false, [](const ResultsRow& r, int) { return r.experiment_hash; }},
+        {"reach_base_loss_h", "Reach (h)", false, [](const ResultsRow& r, int) { return fixed(r.reach.hours, 4); }},
+        {"reach_base_loss_steps", "Reach (steps)", false, [](const ResultsRow& r, int) { return fixed(r.reach.steps, 1); }},
+        {"reach_base_loss_flops", "Reach (FLOPs)", false, [](const ResultsRow& r, int) { return scientific(r.reach.flops); }},
+        {"reach_ratio_pct", "Reach (%)", false, [](const ResultsRow& r, int) { return fixed(r.reach_ratio_pct, 2); }},
+    };
+    return list;
+}
+
+std::string csv_field(const std::string& text) {
+    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+    std::string out = "\"";
+    for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+// Rows, each with its number, written by `line` for every column `keep` accepts.
+std::string render(const ResultsTable& table, bool only_table2,
+                   const std::function<std::string(const std::vector<std::string>&)>& line) {
+    std::vector<std::string> header;
+    for (const auto& c : columns()) {
+        if (!only_table2 || c.table2) header.push_back(only_table2 ? c.title : c.header);
+    }
+    std::string out = line(header);
+    int n = 0;
+    for (const auto& row : table.rows) {
+        ++n;
+        std::vector<std::string> cells;
+        for (const auto& c : columns()) {
+            if (!only_table2 || c.table2) cells.push_back(c.cell(row, n));
+        }
+        out += line(cells);
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& cells, const std::string& separator,
+                   const std::function<std::string(const std::string&)>& escape) {
+    std::string out;
+    for (size_t i = 0; i < cells.size(); ++i) out += (i ? separator : "") + escape(cells[i]);
+    return out;
+}
+
+std::string latex_escape(const std::string& text) {
+    std::string out;
+    for (char c : text) out += (c == '_' || c == '%' || c == '&' || c == '#') ? std::string("\\") + c : std::string(1, c);
+    return out;
+}
+
+}  // namespace
+
+std::string results_csv(const ResultsTable& table) {
+    return render(table, false, [](const std::vector<std::string>& cells) { return joined(cells, ",", csv_field) + "\r\n"; });
+}
+
+std::string results_markdown(const ResultsTable& table) {
+    bool header = true;
+    return render(table, true, [&](const std::vector<std::string>& cells) {
+        std::string line = "| " + joined(cells, " | ", [](const std::string& s) { return s; }) + " |\n";
+        if (header) {
+            line += "|";
+            for (size_t i = 0; i < cells.size(); ++i) line += i < 3 ? "---|" : "---:|";  // numbers right-aligned
+            line += "\n";
+        }
+        header = false;
+        return line;
+    });
+}
+
+std::string results_latex(const ResultsTable& table) {
+    bool header = true;
+    const std::string body = render(table, true, [&](const std::vector<std::string>& cells) {
+        std::string line = joined(cells, " & ", latex_escape) + " \\\\\n";
+        if (header) line += "\\midrule\n";
+        header = false;
+        return line;
+    });
+    size_t count = 0;
+    for (const auto& c : columns()) count += c.table2 ? 1 : 0;
+    return "\\begin{tabular}{lll" + std::string(count - 3, 'r') + "}\n\\toprule\n" + body +
+           "\\bottomrule\n\\end{tabular}\n";
+}
+
+// --- Import
+
+namespace {
+
+// One CSV record (RFC 4180: quoted fields, doubled quotes); no newlines inside fields.
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+            fields.back() += '"';
+            ++i;
+        } else if (c == '"') {
+            quoted = !quoted;
+        } else if (c == ',' && !quoted) {
+            fields.emplace_back();
+        } else if (c != '\r') {
+            fields.back() += c;
+        }
+    }
+    return fields;
+}
+
+using Setter = std::function<void(ExternalResult&, std::optional<double>)>;
+
+const std::map<std::string, Setter>& number_columns() {
+    static const std::map<std::string, Setter> setters = {
+        {"train_time_h", [](ExternalResult& r, std::optional<double> v) { r.train_time_h = v; }},
+        {"valid_loss", [](ExternalResult& r, std::optional<double> v) { r.valid_loss = v; }},
+        {"klue_nli_acc", [](ExternalResult& r, std::optional<double> v) { r.klue_nli_accuracy = v; }},
+        {"korquad_ext_em", [](ExternalResult& r, std::optional<double> v) { r.korquad_ext_em = v; }},
+        {"korquad_ext_f1", [](ExternalResult& r, std::optional<double> v) { r.korquad_ext_f1 = v; }},
+        {"korquad_gen_em", [](ExternalResult& r, std::optional<double> v) { r.korquad_gen_em = v; }},
+        {"korquad_gen_f1", [](ExternalResult& r, std::optional<double> v) { r.korquad_gen_f1 = v; }},
+        {"summarization_rougeL_f1", [](ExternalResult& r, std::optional<double> v) { r.summarization_rouge_l_f1 = v; }},
+    };
+    return setters;
+}
+
+// Derived or provenance columns of an export: read past, never trusted.
+const std::set<std::string> kIgnoredColumns = {"n", "ratio_to_base_pct", "avg_score", "source", "run", "run_id",
+                                               "status", "seed", "started_at", "experiment_hash", "reach_base_loss_h",
+                                               "reach_base_loss_steps", "reach_base_loss_flops", "reach_ratio_pct"};
+
+std::optional<double> number(const std::string& text, const std::string& where) {
+    if (text.empty()) return std::nullopt;
+    try {
+        size_t used = 0;
+        const double value = std::stod(text, &used);
+        if (used == text.size()) return value;
+    } catch (const std::exception&) {
+    }
+    throw std::invalid_argument(where + ": '" + text + "' is not a number");
+}
+
+}  // namespace
+
+std::vector<ExternalResult> read_results_csv(const std::string& path, const std::string& source) {
+    std::istringstream in(read_text_file(path));
+    std::string line;
+    if (!std::getline(in, line)) throw std::invalid_argument(path + ": empty file; expected a header row");
+    const std::vector<std::string> header = csv_fields(line);
+    bool has_model = false;
+    for (size_t c = 0; c < header.size(); ++c) {
+        has_model = has_model || header[c] == "model";
+        if (header[c] != "model" && header[c] != "train_epochs_or_steps" && !number_columns().count(header[c]) &&
+            !kIgnoredColumns.count(header[c])) {
+            throw std::invalid_argument(path + ":1: unknown column '" + header[c] + "' (expected the columns of seed_table2.csv)");
+        }
+    }
+    if (!has_model) throw std::invalid_argument(path + ":1: no 'model' column");
+    std::vector<ExternalResult> rows;
+    for (int number_of_line = 2; std::getline(in, line); ++number_of_line) {
+        if (line.empty() || line == "\r") continue;
+        const std::vector<std::string> fields = csv_fields(line);
+        const std::string where = path + ":" + std::to_string(number_of_line);
+        if (fields.size() != header.size()) {
+            throw std::invalid_argument(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
+                                        std::to_string(header.size()));
+        }
+        ExternalResult row;
+        row.source = source;
+        row.row_index = static_cast<int64_t>(rows.size()) + 1;
+        for (size_t c = 0; c < header.size(); ++c) {
+            if (header[c] == "model") row.model = fields[c];
+            if (header[c] == "train_epochs_or_steps") row.budget = fields[c];
+            auto setter = number_columns().find(header[c]);
+            if (setter != number_columns().end()) setter->second(row, number(fields[c], where + ": column '" + header[c] + "'"));
+        }
+        if (row.model.empty()) throw std::invalid_argument(where + ": column 'model' is empty");
+        rows.push_back(row);
+    }
+    return rows;
 }
 
 }  // namespace gs

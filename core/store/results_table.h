@@ -1,7 +1,8 @@
 // The study's Table 2 computed from the store: per run its budget, training time, time as a share
 // of the reference (Base) run's, validation loss and downstream scores, with the average score
 // defined as the study defines it (mean of KLUE-NLI accuracy, KorQuAD extractive F1, KorQuAD
-// generative F1 and summarisation Rouge-L F1).
+// generative F1 and summarisation Rouge-L F1). Results imported from elsewhere appear beside the
+// workspace's runs, marked with their source; their average and ratio are recomputed too.
 #pragma once
 
 #include <optional>
@@ -14,12 +15,13 @@
 namespace gs {
 
 struct ResultsRow {
+    std::string source;  // "" for this workspace's runs, else the imported set's name
     int64_t run_id = 0;
     std::string run;
     std::string pipeline;
     std::string status;
     std::string budget;  // the study's notation, "2-3"
-    double train_hours = 0;
+    std::optional<double> train_hours;
     std::optional<double> ratio_to_reference_pct;
     std::optional<double> valid_loss;
     std::optional<double> klue_nli_accuracy, korquad_ext_em, korquad_ext_f1, korquad_gen_em, korquad_gen_f1,
@@ -29,10 +31,13 @@ struct ResultsRow {
     // share of the reference run's whole training time.
     ReachFigures reach;
     std::optional<double> reach_ratio_pct;
+    int64_t seed = 0;
+    std::string started_at;
+    std::string experiment_hash;
 };
 
 struct ResultsTable {
-    std::string reference_run;  // "" when none was found
+    std::string reference_run;             // "" when none was found
     std::optional<double> reference_loss;  // its final validation loss
     std::vector<ResultsRow> rows;
 };
@@ -40,10 +45,20 @@ struct ResultsTable {
 // `reference`: a run name; "" picks the latest finished run whose pipeline is "B".
 ResultsTable build_results_table(Store& store, const std::string& reference = "");
 
-// CSV with the columns of the study's seed_table2.csv (n, model, train_epochs_or_steps,
-// train_time_h, ratio_to_base_pct, valid_loss, the downstream scores, avg_score), then the run,
-// its status and when it first reached the reference's final loss (hours, steps, FLOPs, % of the
-// reference's time).
+// The mean of NLI accuracy, Ext F1, Gen F1 and Rouge-L F1, when all four are there.
+std::optional<double> study_average(const ResultsRow& row);
+
+// CSV (RFC 4180, UTF-8, header row): the columns of the study's seed_table2.csv (n, model,
+// train_epochs_or_steps, train_time_h, ratio_to_base_pct, valid_loss, the scores, avg_score),
+// then provenance (source, run, run_id, status, seed, started_at, experiment_hash) and when the
+// run first reached the reference's final loss.
 std::string results_csv(const ResultsTable& table);
+std::string results_markdown(const ResultsTable& table);
+std::string results_latex(const ResultsTable& table);
+
+// Reads a CSV with the columns of seed_table2.csv (or an export of this table) as external
+// results of `source`. avg_score and ratio_to_base_pct are ignored: they are recomputed from
+// the components. Errors name the file, the line and the column.
+std::vector<ExternalResult> read_results_csv(const std::string& path, const std::string& source);
 
 }  // namespace gs

@@ -65,6 +65,16 @@ CREATE TRIGGER metrics_latest AFTER INSERT ON metrics BEGIN
     best_valid_loss = min(coalesce(best_valid_loss, excluded.valid_loss), coalesce(excluded.valid_loss, best_valid_loss));
 END;
 )sql",
+        // Version 2: results imported from elsewhere (a paper's table), one row per model.
+        R"sql(
+DROP TABLE external_results;
+CREATE TABLE external_results (
+  id INTEGER PRIMARY KEY, source TEXT NOT NULL, row_index INTEGER NOT NULL, model TEXT NOT NULL, budget TEXT,
+  train_time_h REAL, valid_loss REAL, klue_nli_acc REAL, korquad_ext_em REAL, korquad_ext_f1 REAL,
+  korquad_gen_em REAL, korquad_gen_f1 REAL, summarization_rouge_l_f1 REAL,
+  imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  UNIQUE (source, row_index));
+)sql",
     };
     return steps;
 }
@@ -319,6 +329,44 @@ void Store::add_result(const ResultRecord& r) {
     db_.prepare("INSERT INTO downstream_results (run_id, task, metric, value, settings_json) VALUES (?, ?, ?, ?, ?)")
         .bind({r.run_id, r.task, r.metric, r.value, r.settings_json})
         .run();
+}
+
+void Store::replace_external_results(const std::string& source, const std::vector<ExternalResult>& rows) {
+    SqlTransaction transaction(db_);
+    db_.prepare("DELETE FROM external_results WHERE source = ?").bind({source}).run();
+    SqlStatement insert = db_.prepare(
+        "INSERT INTO external_results (source, row_index, model, budget, train_time_h, valid_loss, klue_nli_acc, "
+        "korquad_ext_em, korquad_ext_f1, korquad_gen_em, korquad_gen_f1, summarization_rouge_l_f1) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const ExternalResult& r : rows) {
+        insert.bind({source, r.row_index, r.model, r.budget, optional_value(r.train_time_h), optional_value(r.valid_loss),
+                     optional_value(r.klue_nli_accuracy), optional_value(r.korquad_ext_em), optional_value(r.korquad_ext_f1),
+                     optional_value(r.korquad_gen_em), optional_value(r.korquad_gen_f1),
+                     optional_value(r.summarization_rouge_l_f1)})
+            .run();
+    }
+    transaction.commit();
+}
+
+std::vector<ExternalResult> Store::external_results() {
+    return query<ExternalResult>(
+        "SELECT source, row_index, model, budget, train_time_h, valid_loss, klue_nli_acc, korquad_ext_em, "
+        "korquad_ext_f1, korquad_gen_em, korquad_gen_f1, summarization_rouge_l_f1 FROM external_results "
+        "ORDER BY source, row_index",
+        {}, [](const SqlStatement& s) {
+            ExternalResult r;
+            r.source = s.text(0), r.row_index = s.integer(1), r.model = s.text(2), r.budget = s.text(3);
+            r.train_time_h = s.optional_real(4), r.valid_loss = s.optional_real(5);
+            r.klue_nli_accuracy = s.optional_real(6), r.korquad_ext_em = s.optional_real(7);
+            r.korquad_ext_f1 = s.optional_real(8), r.korquad_gen_em = s.optional_real(9);
+            r.korquad_gen_f1 = s.optional_real(10), r.summarization_rouge_l_f1 = s.optional_real(11);
+            return r;
+        });
+}
+
+std::string Store::experiment_hash(int64_t experiment_id) {
+    SqlStatement statement = db_.prepare("SELECT hash FROM experiments WHERE id = ?");
+    return statement.bind({experiment_id}).step() ? statement.text(0) : std::string();
 }
 
 void Store::rewind_run(int64_t run_id, int64_t step, bool including_growth_at_step) {

@@ -77,6 +77,18 @@ struct ResultRecord {
     std::string settings_json;
 };
 
+// A row of results produced elsewhere (a paper's table, another codebase), kept apart from the
+// runs of this workspace and marked as such wherever it is shown.
+struct ExternalResult {
+    std::string source;  // the set it belongs to, e.g. "Ko-bert2BERT Table 2"
+    int64_t row_index = 0;
+    std::string model;   // the pipeline name
+    std::string budget;
+    std::optional<double> train_time_h, valid_loss;
+    std::optional<double> klue_nli_accuracy, korquad_ext_em, korquad_ext_f1, korquad_gen_em, korquad_gen_f1,
+        summarization_rouge_l_f1;
+};
+
 // One row of the results table: a run with its latest figures.
 struct RunSummary {
     RunRecord run;
@@ -119,6 +131,10 @@ public:
     void add_checkpoint(const CheckpointRecord& checkpoint);
     std::vector<CheckpointRecord> checkpoints(int64_t run_id);
     void add_result(const ResultRecord& result);
+    // Replaces the rows of `source` (a re-import does not duplicate them).
+    void replace_external_results(const std::string& source, const std::vector<ExternalResult>& rows);
+    std::vector<ExternalResult> external_results();
+    std::string experiment_hash(int64_t experiment_id);
 
     // A resumed run continues from a checkpoint at `step`: what was recorded after it is
     // dropped, so the curves hold each step once.

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "core/analysis/curves.h"
 #include "core/store/results_table.h"
+#include "core/io/files.h"
 #include "test_support.h"
 
 namespace gs {
@@ -109,9 +111,68 @@ TEST(ResultsTable, RatiosAndTimeToReachTheBaseLoss) {
     EXPECT_DOUBLE_EQ(*g.average_score, (70.0 + 86.0 + 85.0 + 41.0) / 4);
     EXPECT_DOUBLE_EQ(*table.rows.at(0).reach_ratio_pct, 100.0);
     const std::string csv = results_csv(table);
-    EXPECT_NE(csv.find("2,S_a_B,,0.6000,60.00,1.5000,70.00,,86.00,,85.00,41.00,70.50,S_a_B,queued,0.5000,50.0,5.0000e+13,50.00"),
+    EXPECT_NE(csv.find("2,S_a_B,,0.6000,60.00,1.5000,70.00,,86.00,,85.00,41.00,70.50,,S_a_B," + std::to_string(grown_id) +
+                       ",queued,0,"),
               std::string::npos)
         << csv;
+    EXPECT_NE(csv.find(",0.5000,50.0,5.0000e+13,50.00\r\n"), std::string::npos) << csv;
+}
+
+// The study's own table, imported: the averages and ratios recomputed from its components
+// match the published ones to 0.01.
+TEST(ResultsTable, TheStudysTableImportsWithItsOwnAveragesAndRatios) {
+    const std::string shipped = std::string(GS_TEST_DATA_DIR) + "/../../experiments/reference/ko-bert2bert-table2.csv";
+    test::TempDir dir;
+    Store store(dir.file("ws.db"));
+    store.replace_external_results("Table 2", read_results_csv(shipped, "Table 2"));
+    store.replace_external_results("Table 2", read_results_csv(shipped, "Table 2"));  // a re-import replaces
+    const ResultsTable table = build_results_table(store);
+    ASSERT_EQ(table.rows.size(), 11u);
+    std::istringstream published(read_text_file(shipped));
+    std::string line;
+    std::getline(published, line);
+    for (const ResultsRow& row : table.rows) {
+        ASSERT_TRUE(std::getline(published, line));
+        std::vector<std::string> fields;
+        std::stringstream fields_in(line);
+        for (std::string field; std::getline(fields_in, field, ',');) fields.push_back(field);
+        EXPECT_EQ(row.pipeline, fields[1]);
+        EXPECT_EQ(row.source, "Table 2");
+        EXPECT_NEAR(*row.ratio_to_reference_pct, std::stod(fields[4]), 0.01) << row.pipeline;
+        EXPECT_NEAR(*row.average_score, std::stod(fields[12]), 0.01) << row.pipeline;
+    }
+    // An export reads back to the same values.
+    const std::string exported = dir.file("export.csv");
+    write_file_atomically(exported, results_csv(table));
+    const std::vector<ExternalResult> back = read_results_csv(exported, "again");
+    const std::vector<ExternalResult> original = store.external_results();
+    ASSERT_EQ(back.size(), original.size());
+    for (size_t i = 0; i < back.size(); ++i) {
+        EXPECT_EQ(back[i].model, original[i].model);
+        EXPECT_EQ(back[i].budget, original[i].budget);
+        EXPECT_NEAR(*back[i].valid_loss, *original[i].valid_loss, 1e-9);
+        EXPECT_NEAR(*back[i].summarization_rouge_l_f1, *original[i].summarization_rouge_l_f1, 1e-9);
+    }
+    EXPECT_NE(results_markdown(table).find("| 11 | T_init-da_B | 5 | 23.4000 | 100.00 | 0.9870 |"), std::string::npos);
+    EXPECT_NE(results_latex(table).find("T\\_init-da\\_B"), std::string::npos);
+}
+
+TEST(ResultsTable, BadImportsNameTheLineAndColumn) {
+    test::TempDir dir;
+    write_file_atomically(dir.file("typo.csv"), "model,valid_los\nB,1.0\n");
+    try {
+        read_results_csv(dir.file("typo.csv"), "x");
+        FAIL();
+    } catch (const std::invalid_argument& error) {
+        EXPECT_EQ(std::string(error.what()), dir.file("typo.csv") + ":1: unknown column 'valid_los' (expected the columns of seed_table2.csv)");
+    }
+    write_file_atomically(dir.file("bad.csv"), "model,valid_loss\nB,1.0\nS,one\n");
+    try {
+        read_results_csv(dir.file("bad.csv"), "x");
+        FAIL();
+    } catch (const std::invalid_argument& error) {
+        EXPECT_EQ(std::string(error.what()), dir.file("bad.csv") + ":3: column 'valid_loss': 'one' is not a number");
+    }
 }
 
 }  // namespace

@@ -126,11 +126,29 @@ private slots:
         view.table()->sortByColumn(6, Qt::AscendingOrder);  // valid loss
         QCOMPARE(view.proxy()->index(0, 0).data().toString(), QString("S_a_B"));
         QCOMPARE(view.proxy()->index(0, 7).data().toString(), QString("0.500"));  // reached B's loss at 0.5 h
+        QVERIFY(view.proxy()->index(0, 6).data(Qt::FontRole).value<QFont>().bold());  // the best loss
+        QVERIFY(!view.proxy()->index(1, 6).data(Qt::FontRole).value<QFont>().bold());
+        view.setColumnShown(10, false);
+        QVERIFY(view.table()->isColumnHidden(10));
         QTest::keyClicks(view.filter(), "s_a");
         QCOMPARE(view.proxy()->rowCount(), 1);
         QVERIFY(view.exportCsv(dir.filePath("results.csv")));
         Store store(database);
         QCOMPARE(read_text_file(dir.filePath("results.csv").toStdString()), results_csv(build_results_table(store)));
+        // Imported rows are marked as such.
+        ExternalResult paper;
+        paper.source = "paper", paper.row_index = 1, paper.model = "B", paper.valid_loss = 1.0994;
+        store.replace_external_results("paper", {paper});
+        view.filter()->clear();
+        view.load(database);
+        QCOMPARE(view.proxy()->rowCount(), 3);
+        int imported = -1;
+        for (int row = 0; row < 3; ++row) {
+            if (view.proxy()->index(row, 16).data().toString() == "paper") imported = row;
+        }
+        QVERIFY(imported >= 0);
+        QVERIFY(view.proxy()->index(imported, 0).data(Qt::FontRole).value<QFont>().italic());
+        QVERIFY(!view.proxy()->index((imported + 1) % 3, 0).data(Qt::FontRole).value<QFont>().italic());
     }
 
     // A real T_d_S run from the panel, on the training thread: the GUI stays responsive and gets

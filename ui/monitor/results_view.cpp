@@ -5,6 +5,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QStandardItemModel>
@@ -35,7 +36,7 @@ QStandardItem* text_item(const std::string& text) {
 }
 
 QList<QStandardItem*> row_items(const ResultsRow& r) {
-    return {text_item(r.run),
+    QList<QStandardItem*> items = {text_item(r.run),
             text_item(r.pipeline),
             text_item(r.status),
             text_item(r.budget),
@@ -50,7 +51,41 @@ QList<QStandardItem*> row_items(const ResultsRow& r) {
             number_item(r.korquad_gen_em, 2),
             number_item(r.korquad_gen_f1, 2),
             number_item(r.summarization_rouge_l_f1, 2),
-            number_item(r.average_score, 2)};
+            number_item(r.average_score, 2),
+            text_item(r.source)};
+    if (!r.source.empty()) {  // imported rows: marked, never mistaken for this workspace's runs
+        for (auto* item : items) {
+            QFont font = item->font();
+            font.setItalic(true);
+            item->setFont(font);
+            item->setToolTip(QObject::tr("Imported from %1").arg(QString::fromStdString(r.source)));
+        }
+    }
+    return items;
+}
+
+// Columns where a lower value is better (time, ratio, loss); the scores are better higher.
+bool lower_is_better(int column) { return column >= 4 && column <= 8; }
+
+void highlight_best(QStandardItemModel* model) {
+    for (int column = 4; column < model->columnCount() - 1; ++column) {
+        int best = -1;
+        for (int row = 0; row < model->rowCount(); ++row) {
+            const QVariant value = model->item(row, column)->data(Qt::UserRole);
+            if (!value.isValid()) continue;
+            const QVariant current = best < 0 ? QVariant() : model->item(best, column)->data(Qt::UserRole);
+            const bool better = !current.isValid() || (lower_is_better(column) ? value.toDouble() < current.toDouble()
+                                                                               : value.toDouble() > current.toDouble());
+            if (better) best = row;
+        }
+        if (best < 0) continue;
+        QStandardItem* item = model->item(best, column);
+        QFont font = item->font();
+        font.setBold(true);
+        item->setFont(font);
+        item->setBackground(QColor(255, 243, 205));
+        item->setToolTip(QObject::tr("Best in this column"));
+    }
 }
 
 }  // namespace
@@ -61,7 +96,7 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
                                        tr("% of reference"), tr("Valid loss"), tr("Reached ref. loss (h)"),
                                        tr("Reach, % of ref."), tr("KLUE-NLI acc"), tr("KorQuAD ext EM"),
                                        tr("KorQuAD ext F1"), tr("KorQuAD gen EM"), tr("KorQuAD gen F1"),
-                                       tr("Summ. Rouge-L F1"), tr("Average")});
+                                       tr("Summ. Rouge-L F1"), tr("Average"), tr("Source")});
     proxy_ = new QSortFilterProxyModel(this);
     proxy_->setSourceModel(model_);
     proxy_->setSortRole(Qt::UserRole);  // numbers sort as numbers
@@ -73,6 +108,9 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->verticalHeader()->hide();
+    // Columns can be hidden and shown again from the header's context menu.
+    table_->horizontalHeader()->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(table_->horizontalHeader(), &QWidget::customContextMenuRequested, this, &ResultsView::showColumnMenu);
 
     filter_ = new QLineEdit(this);
     filter_->setPlaceholderText(tr("Filter runs (name, pipeline, status…)"));
@@ -98,6 +136,7 @@ void ResultsView::load(const std::string& database_path, const std::string& refe
     Store store(database_path);
     const ResultsTable results = build_results_table(store, reference_run);
     for (const ResultsRow& row : results.rows) model_->appendRow(row_items(row));
+    highlight_best(model_);
     reference_->setText(results.reference_run.empty()
                             ? tr("No finished Base run to compare with")
                             : tr("Reference: %1 (final valid loss %2)")
@@ -110,6 +149,19 @@ bool ResultsView::exportCsv(const QString& path) {
     Store store(database_path_);
     write_file_atomically(path.toStdString(), results_csv(build_results_table(store, reference_run_)));
     return true;
+}
+
+void ResultsView::setColumnShown(int column, bool shown) { table_->setColumnHidden(column, !shown); }
+
+void ResultsView::showColumnMenu(const QPoint& position) {
+    QMenu menu(this);
+    for (int column = 0; column < model_->columnCount(); ++column) {
+        QAction* action = menu.addAction(model_->headerData(column, Qt::Horizontal).toString());
+        action->setCheckable(true);
+        action->setChecked(!table_->isColumnHidden(column));
+        connect(action, &QAction::toggled, this, [this, column](bool on) { setColumnShown(column, on); });
+    }
+    menu.exec(table_->horizontalHeader()->mapToGlobal(position));
 }
 
 void ResultsView::chooseExportFile() {

@@ -23,6 +23,7 @@ public:
     // Reads the table from the workspace database (nothing shown when it cannot be opened).
     void load(const std::string& database_path, const std::string& reference_run = "");
     bool exportCsv(const QString& path);
+    void setColumnShown(int column, bool shown);
 
     QTableView* table() const { return table_; }
     QLineEdit* filter() const { return filter_; }
@@ -30,6 +31,7 @@ public:
 
 private:
     void chooseExportFile();
+    void showColumnMenu(const QPoint& position);
 
     std::string database_path_;
     std::string reference_run_;
