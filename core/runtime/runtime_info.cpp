@@ -1,9 +1,11 @@
 #include "core/runtime/runtime_info.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -122,6 +124,26 @@ std::string resolve_device_name(const std::string& requested) {
         return "cuda:" + std::to_string(index);
     }
     throw std::invalid_argument("device '" + requested + "': expected cpu, cuda, cuda:N or auto");
+}
+
+int64_t memory_in_use_bytes(const std::string& device) {
+    if (device.rfind("cuda", 0) == 0) {
+#ifdef GS_WITH_CUDA
+        const int index = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
+        size_t free_bytes = 0, total_bytes = 0;
+        if (cudaSetDevice(index) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+            return static_cast<int64_t>(total_bytes - free_bytes);
+        }
+#endif
+        return 0;
+    }
+    // /proc/self/statm: size, then resident pages.
+    FILE* file = std::fopen("/proc/self/statm", "r");
+    if (!file) return 0;
+    long long size = 0, resident = 0;
+    const int read = std::fscanf(file, "%lld %lld", &size, &resident);
+    std::fclose(file);
+    return read == 2 ? resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
 }  // namespace gs

@@ -536,6 +536,8 @@ private:
         p.size = spec_.pipeline.stages.empty() ? "" : current_size();
         p.step = state_.step, p.stage_step = state_.step - state_.stage_start_step, p.train_loss = loss;
         p.tokens_per_s = tokens_per_s;
+        p.device = run_.device;
+        p.memory_bytes = memory_in_use_bytes(run_.device);
         if (data_) {
             p.stage_steps = budget_steps(state_.stage);
             if (p.stage_steps > 0) p.stage_eta_s = step_seconds_ * static_cast<double>(p.stage_steps - p.stage_step);

@@ -33,6 +33,8 @@ struct RunProgress {
     double tokens_per_s = 0;
     double stage_eta_s = -1;
     double run_eta_s = -1;
+    std::string device;
+    int64_t memory_bytes = 0;   // in use on the device (resident memory on the CPU)
 };
 
 struct TrainerHooks {

@@ -168,6 +168,8 @@ private slots:
         QCOMPARE(status.state, QString("done"));
         QVERIFY2(updates.count() < 80, qPrintable(QString::number(updates.count())));  // 80 steps, fewer updates
         QVERIFY(panel.stateLabel()->text().contains("done"));
+        QCOMPARE(status.device, QString("cpu"));
+        QVERIFY(status.memoryBytes > 10'000'000);  // this process's resident memory
         Store store(database.toStdString());
         QCOMPARE(store.find_run("tiny-T_d_S")->status, std::string("done"));
     }

@@ -118,12 +118,14 @@ void RunPanel::show(const RunStatus& s) {
         progress_->setValue(s.state == "done" ? 1000 : 0);
         progress_->setFormat(tr("stage %1/%2 %3: step %4").arg(s.stage + 1).arg(s.stages).arg(s.size).arg(s.stageStep));
     }
-    details_->setText(tr("%1 · step %2 · loss %3 · %4 tokens/s · ETA stage %5, run %6")
+    details_->setText(tr("%1 · step %2 · loss %3 · %4 tokens/s · ETA stage %5, run %6 · %7, %8 GB in use")
                           .arg(s.phase)
                           .arg(s.step)
                           .arg(s.trainLoss, 0, 'f', 4)
                           .arg(s.tokensPerSecond, 0, 'f', 0)
-                          .arg(formatDuration(s.stageEtaSeconds), formatDuration(s.runEtaSeconds)));
+                          .arg(formatDuration(s.stageEtaSeconds), formatDuration(s.runEtaSeconds))
+                          .arg(s.device.isEmpty() ? tr("device") : s.device)
+                          .arg(s.memoryBytes / 1e9, 0, 'f', 2));
     if (!s.error.isEmpty()) error_->setPlainText(s.error);
     queued_->clear();
     queued_->addItems(queue_->queued());

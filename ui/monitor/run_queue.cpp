@@ -87,6 +87,7 @@ void RunQueue::work(const Job& job) {
         status_.step = p.step, status_.stageStep = p.stage_step, status_.stageSteps = p.stage_steps;
         if (p.phase == "training") status_.trainLoss = p.train_loss, status_.tokensPerSecond = p.tokens_per_s;
         status_.stageEtaSeconds = p.stage_eta_s, status_.runEtaSeconds = p.run_eta_s;
+        status_.device = QString::fromStdString(p.device), status_.memoryBytes = p.memory_bytes;
         status_dirty_ = true;
     };
     QString state, error;

@@ -33,6 +33,8 @@ struct RunStatus {
     double tokensPerSecond = 0;
     double stageEtaSeconds = -1;
     double runEtaSeconds = -1;
+    QString device;
+    qint64 memoryBytes = 0;
     QString error;
 };
 
