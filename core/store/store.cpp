@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <cstdlib>
@@ -88,6 +89,17 @@ std::string hex(uint64_t value) {
 SqlValue optional_value(const std::optional<double>& value) {
     if (value) return *value;
     return std::monostate{};
+}
+
+// A metrics row from the columns stage_index, step, tokens, flops, wall_seconds, train_loss,
+// valid_loss, learning_rate, gradient_norm, step_seconds.
+MetricRow read_metric(const SqlStatement& s, int64_t run_id) {
+    MetricRow m;
+    m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
+    m.flops = s.real(3), m.wall_seconds = s.real(4), m.train_loss = s.optional_real(5);
+    m.valid_loss = s.optional_real(6), m.learning_rate = s.optional_real(7);
+    m.gradient_norm = s.optional_real(8), m.step_seconds = s.optional_real(9);
+    return m;
 }
 
 SqlValue text_or_null(const std::string& text) {
@@ -280,14 +292,20 @@ std::vector<MetricRow> Store::metrics(int64_t run_id) {
     return query<MetricRow>(
         "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
         "step_seconds FROM metrics WHERE run_id = ? ORDER BY step, rowid",
-        {run_id}, [&](const SqlStatement& s) {
-            MetricRow m;
-            m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
-            m.flops = s.real(3), m.wall_seconds = s.real(4), m.train_loss = s.optional_real(5);
-            m.valid_loss = s.optional_real(6), m.learning_rate = s.optional_real(7);
-            m.gradient_norm = s.optional_real(8), m.step_seconds = s.optional_real(9);
-            return m;
+        {run_id}, [&](const SqlStatement& s) { return read_metric(s, run_id); });
+}
+
+std::vector<MetricRow> Store::metrics_since(int64_t run_id, int64_t& after_rowid) {
+    int64_t last = after_rowid;
+    std::vector<MetricRow> rows = query<MetricRow>(
+        "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
+        "step_seconds, rowid FROM metrics WHERE run_id = ? AND rowid > ? ORDER BY rowid",
+        {run_id, after_rowid}, [&](const SqlStatement& s) {
+            last = std::max(last, s.integer(10));
+            return read_metric(s, run_id);
         });
+    after_rowid = last;
+    return rows;
 }
 
 void Store::add_growth_event(const GrowthEventRecord& e) {

@@ -126,6 +126,9 @@ public:
 
     void add_metrics(const std::vector<MetricRow>& rows);  // one transaction
     std::vector<MetricRow> metrics(int64_t run_id);
+    // The rows stored after `after_rowid` (the value returned by an earlier call), for views
+    // that follow a live run without reading its whole history again.
+    std::vector<MetricRow> metrics_since(int64_t run_id, int64_t& after_rowid);
     void add_growth_event(const GrowthEventRecord& event);
     std::vector<GrowthEventRecord> growth_events(int64_t run_id);
     void add_checkpoint(const CheckpointRecord& checkpoint);

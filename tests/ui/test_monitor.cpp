@@ -159,10 +159,18 @@ private slots:
         const QString database = dir.filePath("ws.db");
         ui::RunQueue queue(database);
         ui::RunPanel panel(&queue, database);
+        ui::CurvesView curves;
+        curves.load(database.toStdString());
+        curves.setLiveInterval(100);
+        curves.setKind(CurveKind::training);
         QSignalSpy updates(&queue, &ui::RunQueue::statusChanged);
         QSignalSpy finished(&queue, &ui::RunQueue::finished);
         panel.runExperiment(experiment);
         QVERIFY(queue.busy());
+        // The chart follows the run while it trains.
+        QTRY_VERIFY_WITH_TIMEOUT(curves.shownCurve("tiny-T_d_S").size() >= 5, 60000);
+        const size_t seen_live = curves.shownCurve("tiny-T_d_S").size();
+        QVERIFY2(queue.busy() && seen_live < 80, qPrintable(QString::number(seen_live)));
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
         const auto status = finished.takeFirst().at(0).value<ui::RunStatus>();
         QCOMPARE(status.state, QString("done"));
@@ -170,6 +178,7 @@ private slots:
         QVERIFY(panel.stateLabel()->text().contains("done"));
         QCOMPARE(status.device, QString("cpu"));
         QVERIFY(status.memoryBytes > 10'000'000);  // this process's resident memory
+        QTRY_COMPARE_WITH_TIMEOUT(curves.shownCurve("tiny-T_d_S").size(), size_t(80), 5000);
         Store store(database.toStdString());
         QCOMPARE(store.find_run("tiny-T_d_S")->status, std::string("done"));
     }

@@ -31,7 +31,7 @@ const QList<QColor> kPalette = {QColor(31, 119, 180), QColor(214, 39, 40), QColo
                                 QColor(255, 127, 14), QColor(140, 86, 75),  QColor(227, 119, 194), QColor(23, 190, 207)};
 
 // Downsampling keeps about this many buckets per curve: plenty for a screen, spikes kept.
-constexpr size_t kBuckets = 800;
+constexpr size_t kBuckets = 250;
 
 QVector<double> xs(const Curve& curve) {
     QVector<double> values;
@@ -53,13 +53,17 @@ QColor stage_colour(const QColor& base, int64_t stage) { return base.lighter(100
 CurvesView::CurvesView(QWidget* parent) : QWidget(parent) {
     plot_ = new QCustomPlot(this);
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    // Dense curves: thin pens drawn as fast polylines, no antialiasing while dragging.
+    plot_->setPlottingHint(QCP::phFastPolylines, true);
+    plot_->setNoAntialiasingOnDrag(true);
+    plot_->setNotAntialiasedElements(QCP::aePlottables);
     plot_->legend->setVisible(true);
     plot_->yAxis->setLabel(tr("validation loss"));
     plot_->setMinimumSize(480, 320);
     connect(plot_, &QCustomPlot::mouseMove, this, &CurvesView::showTooltip);
     buildControls();
     live_ = new QTimer(this);
-    live_->setInterval(2000);  // running runs: the database is read again every 2 s
+    live_->setInterval(2000);  // new rows are read every 2 s (only the new ones), and drawn if any
     connect(live_, &QTimer::timeout, this, &CurvesView::reload);
 }
 
@@ -117,21 +121,35 @@ void CurvesView::buildControls() {
 
 void CurvesView::load(const std::string& database_path) {
     database_path_ = database_path;
+    data_.clear();
     reload();
+    replot();
+    live_->start();
 }
 
 void CurvesView::reload() {
     if (database_path_.empty()) return;
     Store store(database_path_);
     const std::vector<RunSummary> summaries = store.summaries();
-    bool running = false;
+    bool changed = false;
     QString base;
-    data_.clear();
     for (const auto& summary : summaries) {
         const QString name = QString::fromStdString(summary.run.name);
-        data_[name] = {summary.run.name, store.metrics(summary.run.id), store.growth_events(summary.run.id),
-                       store.stages(summary.run.id)};
-        running = running || summary.run.status == "running";
+        RunData& run = data_[name];
+        if (run.id != summary.run.id) run = RunData{summary.run.name, summary.run.id};
+        // A resumed run rewinds its curve: rows past its checkpoint disappear. Start over then.
+        if (!run.rows.empty() && summary.step < run.rows.back().step) run = RunData{summary.run.name, summary.run.id};
+        const std::vector<MetricRow> fresh = store.metrics_since(run.id, run.last_rowid);
+        const bool out_of_order = !fresh.empty() && !run.rows.empty() && fresh.front().step < run.rows.back().step;
+        run.rows.insert(run.rows.end(), fresh.begin(), fresh.end());
+        if (out_of_order) {
+            std::stable_sort(run.rows.begin(), run.rows.end(),
+                             [](const MetricRow& a, const MetricRow& b) { return a.step < b.step; });
+        }
+        changed = changed || !fresh.empty() || run.status != summary.run.status;
+        run.status = summary.run.status;
+        run.growth = store.growth_events(run.id);
+        run.stages = store.stages(run.id);
         if (summary.run.pipeline == "B" && summary.run.status == "done") base = name;
     }
     const QSignalBlocker block_runs(runs_), block_reference(reference_);
@@ -145,10 +163,10 @@ void CurvesView::reload() {
     }
     if (reference_->findText(QString()) < 0) reference_->insertItem(0, QString());  // "no reference"
     reference_->setCurrentText(reference);
-    if (running && !live_->isActive()) live_->start();
-    if (!running) live_->stop();
-    replot();
+    if (changed) replot();
 }
+
+void CurvesView::setLiveInterval(int milliseconds) { live_->setInterval(milliseconds); }
 
 void CurvesView::setReference(const QString& run) { reference_->setCurrentText(run); }
 
@@ -258,7 +276,7 @@ void CurvesView::plotRun(const RunData& run, const QColor& colour, bool referenc
         QCPGraph* graph = plot_->addGraph();
         const Curve shown = smoothing_ > 0 ? smooth_ema(aligned, smoothing_) : aligned;
         graph->setData(xs(shown), ys(shown), true);
-        QPen pen(c, reference ? 2.5 : 2);
+        QPen pen(c, reference ? 2 : 1.5);
         if (reference) pen.setStyle(Qt::DashLine);
         graph->setPen(pen);
         if (kind_ == CurveKind::validation) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));

@@ -38,6 +38,7 @@ public:
     void setLogY(bool on);
     void setAlignToStageStart(bool on);
     void setRunShown(const QString& run, bool shown);
+    void setLiveInterval(int milliseconds);  // how often new rows are read (2 s by default)
 
     bool exportImage(const QString& path);  // .png, .svg or .pdf by the suffix
     bool exportCsv(const QString& path);    // the shown curves on one common x grid
@@ -53,6 +54,9 @@ public:
 private:
     struct RunData {
         std::string name;
+        int64_t id = 0;
+        int64_t last_rowid = 0;  // the rows read so far: a reload fetches only newer ones
+        std::string status;
         std::vector<MetricRow> rows;
         std::vector<GrowthEventRecord> growth;
         std::vector<StageRecord> stages;
