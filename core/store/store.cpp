@@ -288,24 +288,30 @@ void Store::add_metrics(const std::vector<MetricRow>& rows) {
     transaction.commit();
 }
 
-std::vector<MetricRow> Store::metrics(int64_t run_id) {
+std::vector<MetricRow> Store::metrics(int64_t run_id, int64_t up_to_rowid) {
     return query<MetricRow>(
         "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds FROM metrics WHERE run_id = ? ORDER BY step, rowid",
-        {run_id}, [&](const SqlStatement& s) { return read_metric(s, run_id); });
+        "step_seconds FROM metrics WHERE run_id = ? AND rowid <= ? ORDER BY step, rowid",
+        {run_id, up_to_rowid}, [&](const SqlStatement& s) { return read_metric(s, run_id); });
 }
 
-std::vector<MetricRow> Store::metrics_since(int64_t run_id, int64_t& after_rowid) {
+std::vector<MetricRow> Store::metrics_since(int64_t& after_rowid) {
     int64_t last = after_rowid;
     std::vector<MetricRow> rows = query<MetricRow>(
         "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds, rowid FROM metrics WHERE run_id = ? AND rowid > ? ORDER BY rowid",
-        {run_id, after_rowid}, [&](const SqlStatement& s) {
+        "step_seconds, rowid, run_id FROM metrics WHERE rowid > ? ORDER BY rowid",
+        {after_rowid}, [&](const SqlStatement& s) {
             last = std::max(last, s.integer(10));
-            return read_metric(s, run_id);
+            return read_metric(s, s.integer(11));
         });
     after_rowid = last;
     return rows;
+}
+
+int64_t Store::last_metric_rowid() {
+    SqlStatement statement = db_.prepare("SELECT coalesce(max(rowid), 0) FROM metrics");
+    statement.step();
+    return statement.integer(0);
 }
 
 void Store::add_growth_event(const GrowthEventRecord& e) {

@@ -3,6 +3,7 @@
 // versioned (PRAGMA user_version) and migrated forward on open.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -125,10 +126,12 @@ public:
     std::vector<StageRecord> stages(int64_t run_id);
 
     void add_metrics(const std::vector<MetricRow>& rows);  // one transaction
-    std::vector<MetricRow> metrics(int64_t run_id);
-    // The rows stored after `after_rowid` (the value returned by an earlier call), for views
-    // that follow a live run without reading its whole history again.
-    std::vector<MetricRow> metrics_since(int64_t run_id, int64_t& after_rowid);
+    // `up_to_rowid`: only rows stored up to that one (a snapshot consistent with metrics_since).
+    std::vector<MetricRow> metrics(int64_t run_id, int64_t up_to_rowid = INT64_MAX);
+    // The rows of every run stored after `after_rowid` (updated to the last one read), for views
+    // that follow live runs without reading their whole history again.
+    std::vector<MetricRow> metrics_since(int64_t& after_rowid);
+    int64_t last_metric_rowid();
     void add_growth_event(const GrowthEventRecord& event);
     std::vector<GrowthEventRecord> growth_events(int64_t run_id);
     void add_checkpoint(const CheckpointRecord& checkpoint);

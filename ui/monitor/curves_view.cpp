@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include <qcustomplot.h>
 
@@ -30,8 +31,7 @@ namespace {
 const QList<QColor> kPalette = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44), QColor(148, 103, 189),
                                 QColor(255, 127, 14), QColor(140, 86, 75),  QColor(227, 119, 194), QColor(23, 190, 207)};
 
-// Downsampling keeps about this many buckets per curve: plenty for a screen, spikes kept.
-constexpr size_t kBuckets = 250;
+
 
 QVector<double> xs(const Curve& curve) {
     QVector<double> values;
@@ -122,6 +122,8 @@ void CurvesView::buildControls() {
 void CurvesView::load(const std::string& database_path) {
     database_path_ = database_path;
     data_.clear();
+    cache_.clear();
+    last_rowid_ = 0;
     reload();
     replot();
     live_->start();
@@ -130,28 +132,46 @@ void CurvesView::load(const std::string& database_path) {
 void CurvesView::reload() {
     if (database_path_.empty()) return;
     Store store(database_path_);
-    const std::vector<RunSummary> summaries = store.summaries();
     bool changed = false;
     QString base;
-    for (const auto& summary : summaries) {
+    // New rows of every run in one read (only those after the last row seen) ...
+    std::vector<MetricRow> fresh;
+    if (data_.empty()) {
+        last_rowid_ = store.last_metric_rowid();  // the first load reads each run whole, below
+    } else {
+        fresh = store.metrics_since(last_rowid_);
+    }
+    std::map<int64_t, RunData*> by_id;
+    std::set<int64_t> reread;
+    for (const auto& summary : store.summaries()) {
         const QString name = QString::fromStdString(summary.run.name);
         RunData& run = data_[name];
-        if (run.id != summary.run.id) run = RunData{summary.run.name, summary.run.id};
-        // A resumed run rewinds its curve: rows past its checkpoint disappear. Start over then.
-        if (!run.rows.empty() && summary.step < run.rows.back().step) run = RunData{summary.run.name, summary.run.id};
-        const std::vector<MetricRow> fresh = store.metrics_since(run.id, run.last_rowid);
-        const bool out_of_order = !fresh.empty() && !run.rows.empty() && fresh.front().step < run.rows.back().step;
-        run.rows.insert(run.rows.end(), fresh.begin(), fresh.end());
-        if (out_of_order) {
-            std::stable_sort(run.rows.begin(), run.rows.end(),
-                             [](const MetricRow& a, const MetricRow& b) { return a.step < b.step; });
+        const bool rewound = !run.rows.empty() && summary.step < run.rows.back().step;  // a resumed run
+        if (run.id != summary.run.id || rewound) {
+            // ... and a run seen for the first time (or rewound) read whole, up to the same row.
+            run = RunData{summary.run.name, summary.run.id};
+            run.rows = store.metrics(run.id, last_rowid_);
+            reread.insert(run.id);
+            changed = true;
         }
-        changed = changed || !fresh.empty() || run.status != summary.run.status;
-        run.status = summary.run.status;
         run.growth = store.growth_events(run.id);
         run.stages = store.stages(run.id);
+        changed = changed || run.status != summary.run.status;
+        run.status = summary.run.status;
+        by_id[run.id] = &run;
         if (summary.run.pipeline == "B" && summary.run.status == "done") base = name;
     }
+    for (const MetricRow& row : fresh) {
+        auto it = by_id.find(row.run_id);
+        if (it == by_id.end() || reread.count(row.run_id)) continue;
+        it->second->rows.push_back(row);
+        changed = true;
+    }
+    addNewRunsToLists(base);
+    if (changed) replot();
+}
+
+void CurvesView::addNewRunsToLists(const QString& base) {
     const QSignalBlocker block_runs(runs_), block_reference(reference_);
     const QString reference = reference_->currentText().isEmpty() ? base : reference_->currentText();
     for (const auto& [name, run] : data_) {
@@ -163,7 +183,6 @@ void CurvesView::reload() {
     }
     if (reference_->findText(QString()) < 0) reference_->insertItem(0, QString());  // "no reference"
     reference_->setCurrentText(reference);
-    if (changed) replot();
 }
 
 void CurvesView::setLiveInterval(int milliseconds) { live_->setInterval(milliseconds); }
@@ -256,26 +275,54 @@ void CurvesView::replot() {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+// The run's raw validation curve on the current axis (reach figures), cached like the stage curves.
+const Curve& CurvesView::validationCurve(const RunData& run) {
+    const std::string key = std::to_string(run.rows.size()) + "|" + std::to_string(static_cast<int>(axis_));
+    CachedRun& cached = cache_[run.name];
+    if (cached.validation_key != key) {
+        cached.validation = extract_curve(run.rows, axis_, CurveKind::validation);
+        cached.validation_key = key;
+    }
+    return cached.validation;
+}
+
+// Each stage's curve, raw and as shown (smoothed on the raw points, then both downsampled);
+// recomputed only when the run has new rows or a setting changed, so a live append redraws the
+// other runs from the cache.
+const std::map<int64_t, CurvesView::StageCurve>& CurvesView::stageCurves(const RunData& run) {
+    const std::string key = std::to_string(run.rows.size()) + "|" + std::to_string(static_cast<int>(axis_)) + "|" +
+                            std::to_string(static_cast<int>(kind_)) + "|" + std::to_string(align_) + "|" +
+                            std::to_string(smoothing_);
+    CachedRun& cached = cache_[run.name];
+    if (cached.key == key) return cached.stages;
+    cached.key = key;
+    cached.stages.clear();
+    std::map<int64_t, std::vector<MetricRow>> by_stage;
+    for (const auto& row : run.rows) by_stage[row.stage_index].push_back(row);
+    for (const auto& [stage, rows] : by_stage) {
+        const Curve raw = extract_curve(rows, axis_, kind_, align_);
+        const Curve shown = smoothing_ > 0 ? smooth_ema(raw, smoothing_) : raw;
+        cached.stages[stage] = {downsample_min_max(raw, kBuckets), downsample_min_max(shown, kBuckets)};
+    }
+    return cached.stages;
+}
+
 // One graph per stage (coloured by stage), the smoothed curve on top of the faint raw one.
 void CurvesView::plotRun(const RunData& run, const QColor& colour, bool reference) {
     const QString name = QString::fromStdString(run.name);
-    std::map<int64_t, std::vector<MetricRow>> by_stage;
-    for (const auto& row : run.rows) by_stage[row.stage_index].push_back(row);
     bool first = true;
-    for (const auto& [stage, rows] : by_stage) {
-        const Curve aligned = downsample_min_max(extract_curve(rows, axis_, kind_, align_), kBuckets);
+    for (const auto& [stage, curves] : stageCurves(run)) {
         const QColor c = stage_colour(colour, stage);
         if (smoothing_ > 0) {
             QCPGraph* faint = plot_->addGraph();
-            faint->setData(xs(aligned), ys(aligned), true);
+            faint->setData(xs(curves.raw), ys(curves.raw), true);
             QColor light = c;
             light.setAlpha(60);
             faint->setPen(QPen(light, 1));
             faint->removeFromLegend();
         }
         QCPGraph* graph = plot_->addGraph();
-        const Curve shown = smoothing_ > 0 ? smooth_ema(aligned, smoothing_) : aligned;
-        graph->setData(xs(shown), ys(shown), true);
+        graph->setData(xs(curves.shown), ys(curves.shown), true);
         QPen pen(c, reference ? 2 : 1.5);
         if (reference) pen.setStyle(Qt::DashLine);
         graph->setPen(pen);
@@ -336,7 +383,7 @@ void CurvesView::updateFigures() {
         return;
     }
     const RunData& base = data_.at(reference);
-    const Curve base_curve = extract_curve(base.rows, axis_, CurveKind::validation);
+    const Curve& base_curve = validationCurve(base);
     if (base_curve.empty()) {
         figures_->setText(tr("%1 has no validation loss yet.").arg(reference));
         return;
@@ -349,7 +396,7 @@ void CurvesView::updateFigures() {
     markReferenceLoss(target);
     for (const QString& name : shownRuns()) {
         if (name == reference) continue;
-        const auto reach = first_reach(extract_curve(data_.at(name).rows, axis_, CurveKind::validation), target);
+        const auto reach = first_reach(validationCurve(data_.at(name)), target);
         if (reach) markReach(*reach, target);
         lines << (reach ? tr("%1 reaches it at %2 (%3 % of %4)")
                               .arg(name)

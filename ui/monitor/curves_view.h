@@ -55,14 +55,29 @@ private:
     struct RunData {
         std::string name;
         int64_t id = 0;
-        int64_t last_rowid = 0;  // the rows read so far: a reload fetches only newer ones
         std::string status;
         std::vector<MetricRow> rows;
         std::vector<GrowthEventRecord> growth;
         std::vector<StageRecord> stages;
     };
 
+    struct StageCurve {
+        Curve raw;    // downsampled
+        Curve shown;  // smoothed, then downsampled
+    };
+    struct CachedRun {
+        std::string key;  // rows and settings it was computed for
+        std::map<int64_t, StageCurve> stages;
+        std::string validation_key;
+        Curve validation;
+    };
+    // Downsampling keeps about this many buckets per stage curve: enough for a screen, spikes kept.
+    static constexpr size_t kBuckets = 250;
+
+    const std::map<int64_t, StageCurve>& stageCurves(const RunData& run);
+    const Curve& validationCurve(const RunData& run);
     void buildControls();
+    void addNewRunsToLists(const QString& base);
     void replot();
     void plotRun(const RunData& run, const QColor& colour, bool reference);
     void addGrowthMarkers(const RunData& run, const QColor& colour);
@@ -77,6 +92,8 @@ private:
 
     std::string database_path_;
     std::map<QString, RunData> data_;
+    int64_t last_rowid_ = 0;  // the metric rows read so far: a reload fetches only newer ones
+    std::map<std::string, CachedRun> cache_;
     CurveAxis axis_ = CurveAxis::hours;
     CurveKind kind_ = CurveKind::validation;
     double smoothing_ = 0.0;
