@@ -2,26 +2,53 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QStatusBar>
 
+#include "ui/pipeline/pipeline_canvas.h"
+#include "ui/pipeline/pipeline_document.h"
 #include "ui/prepare_data_dialog.h"
 #include "ui/system_panel.h"
 
 namespace gs::ui {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-    setWindowTitle(tr("GrowthStudio"));
+    canvas_ = new PipelineCanvas(this);
+    setCentralWidget(canvas_);
+    // The system overview stays one click away, in a dock the View menu shows.
     system_panel_ = new SystemPanel(this);
-    setCentralWidget(system_panel_);
+    auto* system_dock = new QDockWidget(tr("System"), this);
+    system_dock->setObjectName(QStringLiteral("systemDock"));
+    system_dock->setWidget(system_panel_);
+    addDockWidget(Qt::RightDockWidgetArea, system_dock);
+    system_dock->hide();
     buildMenus();
+    connect(canvas_, &PipelineCanvas::titleChanged, this, &MainWindow::updateTitle);
+    updateTitle();
     statusBar()->showMessage(tr("Ready"));
-    resize(1000, 620);
+    resize(1280, 800);
+}
+
+void MainWindow::updateTitle() {
+    setWindowTitle(canvas_->documentTitle() + QStringLiteral("[*] — ") + tr("GrowthStudio"));
+    setWindowModified(canvas_->document()->isModified());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (canvas_->confirmDiscard()) {
+        event->accept();
+    } else {
+        event->ignore();
+    }
 }
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    QMenu* view = canvas_->addMenus(menuBar(), file);
+    view->addAction(findChild<QDockWidget*>(QStringLiteral("systemDock"))->toggleViewAction());
     file->addAction(tr("&Prepare a corpus…"), this, &MainWindow::showPrepareData);
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);

@@ -6,6 +6,7 @@
 
 #include "core/runtime/runtime_info.h"
 #include "ui/main_window.h"
+#include "ui/pipeline/pipeline_canvas.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -23,10 +24,12 @@ int main(int argc, char** argv) {
                                   QStringLiteral("FILE"));
     parser.addOption(threads);
     parser.addOption(screenshot);
+    parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("An experiment file to open."), QStringLiteral("[FILE]"));
     parser.process(app);
 
     gs::configure_threads(parser.value(threads).toInt());
     gs::ui::MainWindow window;
+    if (!parser.positionalArguments().isEmpty()) window.canvas()->openFile(parser.positionalArguments().front());
     window.show();
     if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);

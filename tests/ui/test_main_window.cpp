@@ -12,7 +12,7 @@ class MainWindowTest : public QObject {
 private slots:
     void showsTheStudyPresetsWithTheirCosts();
     void showsTheEngineVersions();
-    void hasFileAndHelpMenus();
+    void hasTheCanvasMenus();
 };
 
 void MainWindowTest::showsTheStudyPresetsWithTheirCosts() {
@@ -42,11 +42,12 @@ void MainWindowTest::showsTheEngineVersions() {
     QVERIFY(!blas->text().isEmpty());
 }
 
-void MainWindowTest::hasFileAndHelpMenus() {
+void MainWindowTest::hasTheCanvasMenus() {
     gs::ui::MainWindow window;
     QStringList titles;
     for (QAction* action : window.menuBar()->actions()) titles << action->text();
-    QCOMPARE(titles, (QStringList{QStringLiteral("&File"), QStringLiteral("&Help")}));
+    QCOMPARE(titles, (QStringList{QStringLiteral("&File"), QStringLiteral("&Edit"), QStringLiteral("&View"),
+                                  QStringLiteral("&Pipeline"), QStringLiteral("&Help")}));
 }
 
 QTEST_MAIN(MainWindowTest)

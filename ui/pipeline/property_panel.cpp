@@ -1,0 +1,288 @@
+#include "ui/pipeline/property_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "core/model/t5_cost.h"
+#include "ui/pipeline/pipeline_document.h"
+#include "ui/pipeline/pipeline_scene.h"
+
+namespace gs::ui {
+
+namespace {
+
+enum Page { kNothing, kStage, kEdge };
+
+// The budget kinds in the combo box's order.
+const Budget::Kind kBudgetKinds[] = {Budget::Kind::epochs, Budget::Kind::steps, Budget::Kind::seconds,
+                                     Budget::Kind::target_loss, Budget::Kind::reference_loss};
+constexpr double kSecondsPerHour = 3600;
+
+}  // namespace
+
+PropertyPanel::PropertyPanel(PipelineDocument* document, PipelineScene* scene, QWidget* parent)
+    : QStackedWidget(parent), document_(document), scene_(scene) {
+    setObjectName(QStringLiteral("propertyPanel"));
+    auto* hint = new QLabel(tr("Select a stage or a connection to edit it."));
+    hint->setWordWrap(true);
+    hint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    hint->setMargin(8);
+    addWidget(hint);
+    addWidget(buildStagePage());
+    addWidget(buildEdgePage());
+    connect(document_, &PipelineDocument::graphChanged, this, &PropertyPanel::refresh);
+    connect(scene_, &QGraphicsScene::selectionChanged, this, &PropertyPanel::refresh);
+    refresh();
+}
+
+QWidget* PropertyPanel::buildStagePage() {
+    auto* page = new QWidget;
+    auto* layout = new QVBoxLayout(page);
+    layout->addWidget(buildShapeBox());
+    layout->addWidget(buildBudgetBox());
+    layout->addWidget(buildSourceBox());
+    layout->addStretch();
+    return page;
+}
+
+QSpinBox* PropertyPanel::addShapeField(QFormLayout* form, const QString& label, const QString& name, int maximum) {
+    auto* spin = new QSpinBox;
+    spin->setObjectName(name);
+    spin->setRange(1, maximum);
+    connect(spin, &QSpinBox::valueChanged, this, &PropertyPanel::applyShape);
+    form->addRow(label, spin);
+    return spin;
+}
+
+QWidget* PropertyPanel::buildShapeBox() {
+    auto* box = new QGroupBox(tr("Stage"));
+    auto* form = new QFormLayout(box);
+    size_ = new QLineEdit;
+    size_->setObjectName(QStringLiteral("stageSize"));
+    size_->setToolTip(tr("T, S, B or a custom size's name (no '_')"));
+    connect(size_, &QLineEdit::editingFinished, this, &PropertyPanel::applyShape);
+    form->addRow(tr("Size name"), size_);
+    layers_ = addShapeField(form, tr("Encoder layers"), QStringLiteral("numLayers"), 256);
+    decoder_layers_ = addShapeField(form, tr("Decoder layers"), QStringLiteral("numDecoderLayers"), 256);
+    d_model_ = addShapeField(form, tr("d_model"), QStringLiteral("dModel"), 65536);
+    heads_ = addShapeField(form, tr("Heads"), QStringLiteral("numHeads"), 1024);
+    d_kv_ = addShapeField(form, tr("d_kv"), QStringLiteral("dKv"), 4096);
+    d_ff_ = addShapeField(form, tr("d_ff"), QStringLiteral("dFf"), 262144);
+    parameters_ = new QLabel;
+    form->addRow(tr("Parameters"), parameters_);
+    return box;
+}
+
+QWidget* PropertyPanel::buildBudgetBox() {
+    auto* box = new QGroupBox(tr("Training budget"));
+    auto* form = new QFormLayout(box);
+    budget_kind_ = new QComboBox;
+    budget_kind_->setObjectName(QStringLiteral("budgetKind"));
+    budget_kind_->addItems({tr("Epochs"), tr("Steps"), tr("Wall-clock hours"), tr("Until validation loss ≤"),
+                            tr("Until the final loss of run")});
+    budget_value_ = new QDoubleSpinBox;
+    budget_value_->setObjectName(QStringLiteral("budgetValue"));
+    reference_run_ = new QLineEdit(QStringLiteral("B"));
+    reference_run_->setObjectName(QStringLiteral("referenceRun"));
+    reference_run_->setToolTip(tr("A finished run, e.g. the Base pipeline B"));
+    connect(budget_kind_, &QComboBox::currentIndexChanged, this, [this] {
+        updateBudgetRange();
+        applyBudget();
+    });
+    connect(budget_value_, &QDoubleSpinBox::valueChanged, this, &PropertyPanel::applyBudget);
+    connect(reference_run_, &QLineEdit::editingFinished, this, &PropertyPanel::applyBudget);
+    form->addRow(tr("Train for"), budget_kind_);
+    form->addRow(tr("Value"), budget_value_);
+    form->addRow(tr("Run"), reference_run_);
+    return box;
+}
+
+QWidget* PropertyPanel::buildSourceBox() {
+    auto* box = new QGroupBox(tr("Pre-trained model"));
+    auto* layout = new QVBoxLayout(box);
+    pretrained_ = new QCheckBox(tr("A finished model, not trained here (init-)"));
+    pretrained_->setObjectName(QStringLiteral("pretrained"));
+    connect(pretrained_, &QCheckBox::toggled, this, &PropertyPanel::applyPretrained);
+    source_ = new QLineEdit;
+    source_->setObjectName(QStringLiteral("source"));
+    source_->setPlaceholderText(tr("checkpoint folder or run name"));
+    connect(source_, &QLineEdit::editingFinished, this, &PropertyPanel::applyPretrained);
+    auto* browse = new QPushButton(tr("Browse…"));
+    connect(browse, &QPushButton::clicked, this, &PropertyPanel::browseSource);
+    auto* row = new QHBoxLayout;
+    row->addWidget(source_);
+    row->addWidget(browse);
+    layout->addWidget(pretrained_);
+    layout->addLayout(row);
+    return box;
+}
+
+QWidget* PropertyPanel::buildEdgePage() {
+    auto* page = new QWidget;
+    auto* layout = new QVBoxLayout(page);
+    auto* box = new QGroupBox(tr("Growth"));
+    auto* form = new QFormLayout(box);
+    operator_ = new QComboBox;
+    operator_->setObjectName(QStringLiteral("operator"));
+    const std::pair<const char*, QString> operators[] = {
+        {"d", tr("d: depth (progressive stacking)")},
+        {"f", tr("f: width by FPI (function-preserving)")},
+        {"a", tr("a: width by AKI (advanced knowledge)")},
+        {"da", tr("da: width by AKI, then depth")},
+        {"df", tr("df: width by FPI, then depth (fa)")}};
+    for (const auto& [letters, text] : operators) operator_->addItem(text, QString::fromLatin1(letters));
+    connect(operator_, &QComboBox::activated, this, [this] {
+        document_->setOperator(edge_id_, GrowthOperator::parse(operator_->currentData().toString().toStdString()));
+    });
+    init_ = new QCheckBox(tr("Grow from a finished pre-trained model (init-)"));
+    init_->setObjectName(QStringLiteral("initFromPretrained"));
+    init_->setToolTip(tr("Off: the growth happens during training, after the stage before it"));
+    connect(init_, &QCheckBox::toggled, this, [this](bool on) {
+        if (!updating_) document_->setGrowthFromPretrained(edge_id_, on);
+    });
+    suggestion_ = new QLabel;
+    suggestion_->setWordWrap(true);
+    form->addRow(tr("Operator"), operator_);
+    form->addRow(init_);
+    form->addRow(suggestion_);
+    layout->addWidget(box);
+    layout->addStretch();
+    return page;
+}
+
+void PropertyPanel::refresh() {
+    // Showing values fires the widgets' change signals; they must not echo back as edits.
+    updating_ = true;
+    const std::set<int> nodes = scene_->selectedNodes();
+    const std::set<int> edges = scene_->selectedEdges();
+    stage_id_ = nodes.size() == 1 && edges.empty() ? *nodes.begin() : 0;
+    edge_id_ = edges.size() == 1 && nodes.empty() ? *edges.begin() : 0;
+    if (const StageNode* node = document_->graph().node(stage_id_)) {
+        showStage(*node);
+        setCurrentIndex(kStage);
+    } else if (document_->graph().edge(edge_id_)) {
+        showEdge(edge_id_);
+        setCurrentIndex(kEdge);
+    } else {
+        setCurrentIndex(kNothing);
+    }
+    updating_ = false;
+}
+
+void PropertyPanel::showStage(const StageNode& node) {
+    size_->setText(QString::fromStdString(node.size));
+    layers_->setValue(node.config.num_layers);
+    decoder_layers_->setValue(node.config.num_decoder_layers);
+    d_model_->setValue(node.config.d_model);
+    heads_->setValue(node.config.num_heads);
+    d_kv_->setValue(node.config.d_kv);
+    d_ff_->setValue(node.config.d_ff);
+    parameters_->setText(QLocale().toString(static_cast<qlonglong>(count_parameters(node.config))));
+    pretrained_->setChecked(node.pretrained);
+    source_->setText(QString::fromStdString(node.source));
+    source_->setEnabled(node.pretrained);
+    showBudget(node.budget);
+    for (QWidget* widget : {static_cast<QWidget*>(budget_kind_), static_cast<QWidget*>(budget_value_)}) {
+        widget->setEnabled(!node.pretrained);
+    }
+}
+
+void PropertyPanel::showBudget(const Budget& budget) {
+    const auto* kind = std::find(std::begin(kBudgetKinds), std::end(kBudgetKinds), budget.kind);
+    budget_kind_->setCurrentIndex(kind == std::end(kBudgetKinds) ? 0 : int(kind - kBudgetKinds));
+    updateBudgetRange();
+    const double shown = budget.kind == Budget::Kind::seconds ? budget.value / kSecondsPerHour : budget.value;
+    budget_value_->setValue(shown);
+    if (budget.kind == Budget::Kind::reference_loss) {
+        reference_run_->setText(QString::fromStdString(budget.reference_run));
+    }
+}
+
+void PropertyPanel::updateBudgetRange() {
+    const Budget::Kind kind = kBudgetKinds[budget_kind_->currentIndex()];
+    const QSignalBlocker blocker(budget_value_);  // a new range clamps the value: not an edit
+    budget_value_->setDecimals(kind == Budget::Kind::steps ? 0 : kind == Budget::Kind::target_loss ? 4 : 2);
+    budget_value_->setRange(kind == Budget::Kind::target_loss ? 0.0001 : 0.01, 1e9);
+    budget_value_->setVisible(kind != Budget::Kind::reference_loss);
+    reference_run_->setVisible(kind == Budget::Kind::reference_loss);
+}
+
+void PropertyPanel::showEdge(int edge_id) {
+    const PipelineGraph& graph = document_->graph();
+    const GrowthEdge& edge = *graph.edge(edge_id);
+    const StageNode& from = *graph.node(edge.from);
+    const StageNode& to = *graph.node(edge.to);
+    operator_->setCurrentIndex(operator_->findData(QString::fromStdString(edge.op.letters())));
+    init_->setChecked(from.pretrained);
+    suggestion_->setText(tr("%1 → %2; suggested operator: %3")
+                             .arg(QString::fromStdString(from.size), QString::fromStdString(to.size),
+                                  QString::fromStdString(default_operator(from.config, to.config).letters())));
+}
+
+void PropertyPanel::applyShape() {
+    if (updating_) return;
+    const StageNode* node = document_->graph().node(stage_id_);
+    if (!node) return;
+    T5Config config = node->config;
+    config.num_layers = layers_->value();
+    config.num_decoder_layers = decoder_layers_->value();
+    config.d_model = d_model_->value();
+    config.num_heads = heads_->value();
+    config.d_kv = d_kv_->value();
+    config.d_ff = d_ff_->value();
+    document_->setStageShape(stage_id_, size_->text().trimmed().toStdString(), config);
+}
+
+void PropertyPanel::applyBudget() {
+    if (updating_) return;
+    Budget budget;
+    budget.kind = kBudgetKinds[budget_kind_->currentIndex()];
+    budget.value = budget_value_->value();
+    if (budget.kind == Budget::Kind::seconds) budget.value *= kSecondsPerHour;
+    if (budget.kind == Budget::Kind::steps) budget.value = std::max(1.0, std::round(budget.value));
+    if (budget.kind == Budget::Kind::reference_loss) {
+        budget.value = 0;
+        budget.reference_run = reference_run_->text().trimmed().toStdString();
+    }
+    document_->setBudget(stage_id_, budget);
+}
+
+void PropertyPanel::applyPretrained() {
+    if (updating_) return;
+    const StageNode* node = document_->graph().node(stage_id_);
+    if (!node) return;
+    const QString source = source_->text().trimmed();
+    document_->setPretrained(stage_id_, pretrained_->isChecked(),
+                             source.isEmpty() && pretrained_->isChecked() ? node->size : source.toStdString());
+}
+
+void PropertyPanel::browseSource() {
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Pre-trained checkpoint folder"));
+    if (folder.isEmpty() || !document_->graph().node(stage_id_)) return;
+    const QString config_path = QDir(folder).filePath(QStringLiteral("config.json"));
+    if (QFileInfo::exists(config_path)) {
+        try {
+            const StageNode* node = document_->graph().node(stage_id_);
+            document_->setStageShape(stage_id_, node->size, T5Config::load(config_path.toStdString()));
+        } catch (const std::exception&) {
+            // Not a T5 config: the folder is still taken as the source; validation shows the rest.
+        }
+    }
+    document_->setPretrained(stage_id_, true, folder.toStdString());
+}
+
+}  // namespace gs::ui
