@@ -226,6 +226,13 @@ PipelineScene::PipelineScene(PipelineDocument* document, QObject* parent) : QGra
     rebuild();
 }
 
+// The base class deletes the items, which reports selection changes: nobody must hear them.
+PipelineScene::~PipelineScene() {
+    blockSignals(true);
+    stages_.clear();
+    edges_.clear();
+}
+
 void PipelineScene::rebuild() {
     const std::set<int> nodes = selectedNodes();
     const std::set<int> edges = selectedEdges();

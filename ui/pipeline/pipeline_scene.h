@@ -85,6 +85,7 @@ public:
     static constexpr double kGrid = 20;
 
     explicit PipelineScene(PipelineDocument* document, QObject* parent = nullptr);
+    ~PipelineScene() override;
 
     StageItem* stageItem(int node_id) const;
     EdgeItem* edgeItem(int edge_id) const;
