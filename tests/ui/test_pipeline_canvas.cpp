@@ -14,7 +14,11 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QUndoStack>
+#include <QWidgetAction>
 #include <QtTest>
+
+#include <cmath>
 
 #include <fstream>
 
@@ -242,22 +246,270 @@ void PipelineCanvasTest::opensEveryTemplateAndSavesItsJsonUnchanged() {
         }
     }
     QCOMPARE(pipelines, kTable2);
-    // The template menu lists both scales.
-    QMenu* file = window_->findChild<QMenu*>();
-    QVERIFY(file);
 }
 
-void PipelineCanvasTest::undoAndRedoRestoreTheExactGraph() {}
+void PipelineCanvasTest::undoAndRedoRestoreTheExactGraph() {
+    QVERIFY(canvas_->openTemplate(templates("cpu")[7]));  // T_init-d_S_a_B
+    QCOMPARE(canvas_->nameEdit()->text(), QString("T_init-d_S_a_B"));
+    std::vector<PipelineGraph> states{document_->graph()};
+    auto record = [&] { states.push_back(document_->graph()); };
 
-void PipelineCanvasTest::invalidEditsDisableRunWithTheReason() {}
-void PipelineCanvasTest::runSendsTheExperimentJson() {}
-void PipelineCanvasTest::savesReopensAndComparesTheJson() {}
-void PipelineCanvasTest::titleShowsUnsavedChanges() {}
-void PipelineCanvasTest::copiesPastesSelectsAllAndDeletes() {}
-void PipelineCanvasTest::quickAddMenuFiltersAndAdds() {}
-void PipelineCanvasTest::zoomsAndArranges() {}
-void PipelineCanvasTest::showsRunStatesOnTheNodes() {}
-void PipelineCanvasTest::estimatesFlopsAgainstBase() {}
+    const int base = nodeOfSize("B");
+    dropFromPalette("custom", QPointF(700, 400));
+    record();
+    const int custom = nodeOfSize("C1");
+    QVERIFY(custom);
+    dragConnection(base, custom);
+    record();
+    document_->setOperator(document_->graph().edges.back().id, GrowthOperator::parse("df"));
+    record();
+    // A mouse drag moves a stage, snapped to the grid.
+    const QPointF grip = canvas_->scene()->stageItem(base)->sceneBoundingRect().center();
+    QWidget* viewport = canvas_->view()->viewport();
+    const QPoint from = canvas_->view()->mapFromScene(grip);
+    QTest::mousePress(viewport, Qt::LeftButton, {}, from);
+    QTest::mouseMove(viewport, from + QPoint(30, 40));
+    QTest::mouseMove(viewport, from + QPoint(63, 87));
+    QTest::mouseRelease(viewport, Qt::LeftButton, {}, from + QPoint(63, 87));
+    const StageNode& moved = *document_->graph().node(base);
+    QVERIFY(moved.x != states.front().nodes[2].x || moved.y != states.front().nodes[2].y);
+    QCOMPARE(std::fmod(moved.x, PipelineScene::kGrid), 0.0);
+    QCOMPARE(std::fmod(moved.y, PipelineScene::kGrid), 0.0);
+    record();
+    document_->setBudget(nodeOfSize("S"), Budget::parse("loss<=1.5"));
+    record();
+    canvas_->scene()->selectIds({nodeOfSize("T")}, {});
+    canvas_->action("delete")->trigger();
+    QCOMPARE(document_->graph().nodes.size(), size_t(3));
+    record();
+
+    QCOMPARE(document_->undoStack()->count(), int(states.size()) - 1);
+    for (size_t i = states.size() - 1; i > 0; --i) {
+        canvas_->action("undo")->trigger();
+        QVERIFY2(document_->graph() == states[i - 1], qPrintable(QString("undo to state %1").arg(i - 1)));
+        QCOMPARE(canvas_->scene()->items().size(), states[i - 1].nodes.size() + states[i - 1].edges.size());
+    }
+    QVERIFY(!document_->isModified());
+    for (size_t i = 1; i < states.size(); ++i) {
+        canvas_->action("redo")->trigger();
+        QVERIFY2(document_->graph() == states[i], qPrintable(QString("redo to state %1").arg(i)));
+    }
+}
+
+void PipelineCanvasTest::invalidEditsDisableRunWithTheReason() {
+    auto expect_problem = [&](const QString& message) {
+        QVERIFY(!canvas_->runAction()->isEnabled());
+        const QStringList problems = problem_texts(canvas_);
+        QVERIFY2(std::any_of(problems.begin(), problems.end(), [&](const QString& p) { return p.contains(message); }),
+                 qPrintable(problems.join('\n')));
+        QVERIFY(canvas_->runAction()->toolTip().startsWith("Cannot run: "));
+    };
+    build("T_d_S");
+    QVERIFY(canvas_->runAction()->isEnabled());
+    QVERIFY(problem_texts(canvas_).isEmpty());
+
+    build("S_d_T");  // depth that decreases
+    expect_problem("num_layers 12 -> 6: a model may only grow");
+    const int edge = document_->graph().edges.front().id;
+    QVERIFY(canvas_->scene()->edgeItem(edge)->hasProblem());
+    QVERIFY(canvas_->scene()->edgeItem(edge)->toolTip().contains("a model may only grow"));
+
+    build("B_a_S");  // width that shrinks
+    expect_problem("d_model 768 -> 512: a model may only grow");
+
+    build("T_d_S");
+    QVERIFY(canvas_->runAction()->isEnabled());
+    const int small = nodeOfSize("S");
+    clickScene(canvas_->scene()->stageItem(small)->sceneBoundingRect().center());
+    canvas_->propertyPanel()->findChild<QSpinBox*>("numHeads")->setValue(7);  // heads that do not divide
+    expect_problem("num_heads 7 x d_kv 64 = 448 does not match d_model 512");
+    QVERIFY(canvas_->scene()->stageItem(small)->hasProblem());
+    QVERIFY(canvas_->scene()->stageItem(small)->toolTip().contains("does not match d_model 512"));
+    canvas_->action("undo")->trigger();
+    QVERIFY(canvas_->runAction()->isEnabled());
+
+    dragConnection(small, nodeOfSize("T"));  // a cycle
+    expect_problem("closes a cycle");
+    canvas_->action("undo")->trigger();
+    QVERIFY(canvas_->runAction()->isEnabled());
+
+    dropFromPalette("B", QPointF(300, 400));  // two inputs
+    const int base = nodeOfSize("B");
+    dragConnection(small, base);
+    QVERIFY(canvas_->runAction()->isEnabled());
+    dragConnection(nodeOfSize("T"), base);
+    expect_problem("stage B has two inputs: a stage grows from one model only");
+    QVERIFY(canvas_->scene()->stageItem(base)->hasProblem());
+    QCOMPARE(canvas_->nameEdit()->text(), QString());  // no chain, no name
+
+    // Clicking a problem selects what it is about.
+    for (int i = 0; i < canvas_->problemList()->count(); ++i) {
+        if (canvas_->problemList()->item(i)->text().contains("two inputs")) canvas_->problemList()->setCurrentRow(i);
+    }
+    QTest::mouseClick(canvas_->problemList()->viewport(), Qt::LeftButton, {},
+                      canvas_->problemList()->visualItemRect(canvas_->problemList()->currentItem()).center());
+    QCOMPARE(canvas_->scene()->selectedNodes(), std::set<int>{base});
+}
+
+void PipelineCanvasTest::runSendsTheExperimentJson() {
+    QSignalSpy spy(canvas_, &PipelineCanvas::runRequested);
+    build("B_d_T");
+    canvas_->runAction()->trigger();
+    QCOMPARE(spy.count(), 0);  // disabled while there is an error
+    build("S_a_B");
+    canvas_->runAction()->trigger();
+    QCOMPARE(spy.count(), 1);
+    const nlohmann::json json = nlohmann::json::parse(spy.front().front().toString().toStdString());
+    QCOMPARE(QString::fromStdString(json.at("pipeline")), QString("S_a_B"));
+    QCOMPARE(QString::fromStdString(json.at("budgets")), QString("1-1"));
+    QCOMPARE(QString::fromStdString(json.at("format")), QString("growthstudio-experiment"));
+}
+
+void PipelineCanvasTest::savesReopensAndComparesTheJson() {
+    QVERIFY(canvas_->openTemplate(templates("cpu")[3]));  // T_d_S_a_B with CPU-scale sizes
+    document_->setBudget(nodeOfSize("B"), Budget::parse("loss<=[B]"));
+    const int small = nodeOfSize("S");
+    T5Config wider = document_->graph().node(small)->config;
+    wider.d_ff = 512;
+    document_->setStageShape(small, "S", wider);
+    typeName("T_d_S_init-a_B");  // a name typed keeps the budgets
+    QVERIFY(canvas_->nameError()->text().isEmpty());
+    typeName("T_d_S_a_B");
+    typeName("T_d_S_a_B_");  // a parse error leaves the graph as it was
+    QVERIFY(canvas_->nameError()->text().contains("ends with the operator"));
+    QCOMPARE(QString::fromStdString(document_->check().name()), QString("T_d_S_a_B"));
+    QCOMPARE(QString::fromStdString(document_->check().pipeline.budget_notation()), QString("1-1-loss<=[B]"));
+
+    QTemporaryDir folder;
+    const QString path = folder.filePath("grown.json");
+    QVERIFY(canvas_->saveFile(path));
+    const nlohmann::json saved = read_json(path);
+    QVERIFY(saved == document_->experimentJson());
+    QCOMPARE(saved.at("sizes").at("S").at("d_ff").get<int>(), 512);
+    QCOMPARE(QString::fromStdString(saved.at("budgets")), QString("1-1-loss<=[B]"));
+    QCOMPARE(canvas_->recentFiles().front(), path);
+
+    MainWindow second;
+    QVERIFY(second.canvas()->openFile(path));
+    PipelineDocument* reopened = second.canvas()->document();
+    QVERIFY(reopened->experimentJson() == saved);
+    QCOMPARE(reopened->check().pipeline.to_json(), document_->check().pipeline.to_json());
+    QVERIFY(!reopened->isModified());
+}
+
+void PipelineCanvasTest::titleShowsUnsavedChanges() {
+    QTemporaryDir folder;
+    const QString path = folder.filePath("T_d_S.json");
+    build("T_d_S");
+    QVERIFY(window_->windowTitle().startsWith("Untitled[*]"));
+    QVERIFY(window_->isWindowModified());
+    QVERIFY(canvas_->saveFile(path));
+    QVERIFY(window_->windowTitle().startsWith("T_d_S.json[*]"));
+    QVERIFY(!window_->isWindowModified());
+    document_->setBudget(nodeOfSize("S"), Budget::parse("3"));
+    QVERIFY(window_->isWindowModified());
+    canvas_->action("undo")->trigger();
+    QVERIFY(!window_->isWindowModified());
+}
+
+void PipelineCanvasTest::copiesPastesSelectsAllAndDeletes() {
+    build("T_d_S");
+    const PipelineGraph before = document_->graph();
+    canvas_->action("selectAll")->trigger();
+    QCOMPARE(canvas_->scene()->selectedNodes().size(), size_t(2));
+    QCOMPARE(canvas_->scene()->selectedEdges().size(), size_t(1));
+    canvas_->action("copy")->trigger();
+    canvas_->action("paste")->trigger();
+    QCOMPARE(document_->graph().nodes.size(), size_t(4));
+    QCOMPARE(document_->graph().edges.size(), size_t(2));
+    const std::set<int> pasted = canvas_->scene()->selectedNodes();
+    QCOMPARE(pasted.size(), size_t(2));
+    const StageNode& copy = *document_->graph().node(*pasted.begin());
+    QCOMPARE(copy.x, before.nodes[0].x + 40);
+    QCOMPARE(copy.size, before.nodes[0].size);
+    QVERIFY(!canvas_->runAction()->isEnabled());  // two chains: one is not connected
+    canvas_->action("delete")->trigger();
+    QVERIFY(document_->graph().nodes == before.nodes);
+    QVERIFY(document_->graph().edges == before.edges);
+
+    canvas_->scene()->selectIds({nodeOfSize("S")}, {});
+    canvas_->action("cut")->trigger();
+    QCOMPARE(document_->graph().nodes.size(), size_t(1));
+    QVERIFY(document_->graph().edges.empty());
+    canvas_->action("paste")->trigger();
+    QCOMPARE(document_->graph().nodes.size(), size_t(2));
+}
+
+void PipelineCanvasTest::quickAddMenuFiltersAndAdds() {
+    std::unique_ptr<QMenu> menu(canvas_->quickAddMenu(QPointF(200, 200)));
+    auto* search = menu->findChild<QLineEdit*>("quickAddSearch");
+    QVERIFY(search);
+    QTest::keyClicks(search, "base");
+    int visible = 0;
+    for (QAction* action : menu->actions()) visible += action->isVisible() && !qobject_cast<QWidgetAction*>(action);
+    QCOMPARE(visible, 1);
+    QTest::keyClick(search, Qt::Key_Return);
+    QCOMPARE(document_->graph().nodes.size(), size_t(1));
+    QCOMPARE(QString::fromStdString(document_->graph().nodes.front().size), QString("B"));
+    QCOMPARE(canvas_->action("quickAdd")->shortcut(), QKeySequence(Qt::Key_Space));
+}
+
+void PipelineCanvasTest::zoomsAndArranges() {
+    build("T_d_S_a_B");
+    const double zoom = canvas_->view()->zoom();
+    canvas_->action("zoomIn")->trigger();
+    QVERIFY(std::abs(canvas_->view()->zoom() - zoom * 1.25) < 1e-9);
+    canvas_->action("zoomOut")->trigger();
+    QVERIFY(std::abs(canvas_->view()->zoom() - zoom) < 1e-9);
+    const int small = nodeOfSize("S");
+    document_->moveStages({{small, QPointF(900, 700)}});
+    canvas_->action("arrange")->trigger();
+    QCOMPARE(document_->graph().node(small)->x, 280.0);
+    QCOMPARE(document_->graph().node(small)->y, 0.0);
+    QCOMPARE(canvas_->action("arrange")->shortcut(), QKeySequence("Ctrl+L"));
+    QCOMPARE(canvas_->action("fit")->shortcut(), QKeySequence("Ctrl+0"));
+}
+
+void PipelineCanvasTest::showsRunStatesOnTheNodes() {
+    build("T_init-d_S_a_B");
+    const std::vector<int> chain = document_->check().chain_nodes;
+    canvas_->setStageState(0, StageRunState::done);
+    canvas_->setStageState(1, StageRunState::training, 0.4);
+    canvas_->setStageState(2, StageRunState::failed, 0, "out of memory at batch 16 x 512");
+    canvas_->setStageState(7, StageRunState::queued);  // no such stage: ignored
+    PipelineScene* scene = canvas_->scene();
+    QCOMPARE(scene->stageItem(chain[0])->lines().last(), QString("done"));
+    QCOMPARE(scene->stageItem(chain[1])->lines().last(), QString("training 40%"));
+    QVERIFY(scene->stageItem(chain[2])->toolTip().contains("failed: out of memory at batch 16 x 512"));
+    QCOMPARE(scene->runStatus(chain[1]).progress, 0.4);
+    document_->setBudget(chain[1], Budget::parse("4"));  // states stay with their stages
+    QCOMPARE(scene->stageItem(chain[1])->lines().last(), QString("training 40%"));
+    canvas_->setStageState(1, StageRunState::queued);
+    QCOMPARE(scene->stageItem(chain[1])->lines().last(), QString("queued"));
+    canvas_->clearStageStates();
+    QVERIFY(scene->runStatus(chain[2]).state == StageRunState::idle);
+    QCOMPARE(scene->stageItem(chain[2])->lines().size(), 3);
+}
+
+void PipelineCanvasTest::estimatesFlopsAgainstBase() {
+    build("T_d_S");
+    const int tiny = nodeOfSize("T");
+    const int small = nodeOfSize("S");
+    document_->setBudget(tiny, Budget::parse("500steps"));
+    document_->setBudget(small, Budget::parse("1000steps"));
+    canvas_->estimatePanel()->setThroughput(2e12);
+    // A new pipeline trains 8 rows of 512 -> 114 tokens per step (the experiment defaults).
+    const double tiny_step = training_flops_per_step(default_size_config("T"), 8, 512, 114);
+    const double small_step = training_flops_per_step(default_size_config("S"), 8, 512, 114);
+    QTableWidget* table = canvas_->estimatePanel()->table();
+    QCOMPARE(table->rowCount(), 2);
+    QCOMPARE(table->item(0, 1)->text(), QLocale().toString(qlonglong(count_parameters(default_size_config("T")))));
+    QCOMPARE(table->item(0, 3)->text(), QString::fromStdString(flops_text(500 * tiny_step)));
+    QCOMPARE(table->item(1, 4)->text(), QString::fromStdString(duration_text(1000 * small_step / 2e12)));
+    const QString summary = canvas_->estimatePanel()->summary();
+    QVERIFY2(summary.contains(QString::fromStdString(flops_text(500 * tiny_step + 1000 * small_step))), qPrintable(summary));
+    QVERIFY2(summary.contains(QString::fromStdString(flops_text(1500 * small_step))), qPrintable(summary));
+}
 
 QTEST_MAIN(PipelineCanvasTest)
 #include "test_pipeline_canvas.moc"
