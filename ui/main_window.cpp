@@ -29,7 +29,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(canvas_, &PipelineCanvas::titleChanged, this, &MainWindow::updateTitle);
     updateTitle();
     statusBar()->showMessage(tr("Ready"));
-    resize(1280, 800);
+    resize(1400, 900);
 }
 
 void MainWindow::updateTitle() {

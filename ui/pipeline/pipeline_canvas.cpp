@@ -231,7 +231,7 @@ void PipelineCanvas::buildDocks() {
         return dock;
     };
     palette_ = new StagePalette;
-    palette_->setMaximumWidth(180);
+    palette_->setMaximumWidth(160);
     add_dock(tr("Stages"), QStringLiteral("stagesDock"), palette_, Qt::LeftDockWidgetArea);
     properties_ = new PropertyPanel(document_, scene_);
     QDockWidget* properties = add_dock(tr("Properties"), QStringLiteral("propertiesDock"), properties_, Qt::RightDockWidgetArea);
@@ -243,7 +243,7 @@ void PipelineCanvas::buildDocks() {
     QDockWidget* estimate = add_dock(tr("Estimate"), QStringLiteral("estimateDock"), estimate_, Qt::RightDockWidgetArea);
     resizeDocks({problems}, {90}, Qt::Vertical);
     resizeDocks({properties, estimate}, {360, 300}, Qt::Vertical);
-    resizeDocks({properties}, {440}, Qt::Horizontal);
+    resizeDocks({properties}, {420}, Qt::Horizontal);
 }
 
 void PipelineCanvas::buildNameBar() {
@@ -404,11 +404,7 @@ void PipelineCanvas::newPipeline() {
 }
 
 bool PipelineCanvas::openFile(const QString& path) {
-    const QString error = document_->open(path);
-    if (!error.isEmpty()) {
-        showError(error);
-        return false;
-    }
+    if (!succeeded(document_->open(path))) return false;
     rememberFile(path);
     scene_->clearRunStatus();
     view_->fitAll();
@@ -425,19 +421,14 @@ bool PipelineCanvas::openTemplate(const QString& path) {
         showError(path + ": " + error.what());
         return false;
     }
-    const QString error = document_->loadExperiment(json, path);
-    if (!error.isEmpty()) showError(error);
+    if (!succeeded(document_->loadExperiment(json, path))) return false;
     scene_->clearRunStatus();
     view_->fitAll();
-    return error.isEmpty();
+    return true;
 }
 
 bool PipelineCanvas::saveFile(const QString& path) {
-    const QString error = document_->save(path);
-    if (!error.isEmpty()) {
-        showError(error);
-        return false;
-    }
+    if (!succeeded(document_->save(path))) return false;
     rememberFile(path);
     return true;
 }
@@ -463,6 +454,11 @@ bool PipelineCanvas::confirmDiscard() {
                                               QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
     if (answer == QMessageBox::Save) return save();
     return answer == QMessageBox::Discard;
+}
+
+bool PipelineCanvas::succeeded(const QString& error) {
+    if (!error.isEmpty()) showError(error);
+    return error.isEmpty();
 }
 
 void PipelineCanvas::showError(const QString& text) {

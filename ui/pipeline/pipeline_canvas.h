@@ -89,6 +89,7 @@ private:
     bool save();
     bool saveAs();
     void showError(const QString& text);
+    bool succeeded(const QString& error);  // shows a non-empty error
     void run();
 
     PipelineDocument* document_ = nullptr;

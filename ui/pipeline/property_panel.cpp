@@ -37,7 +37,13 @@ constexpr double kSecondsPerHour = 3600;
 PropertyPanel::PropertyPanel(PipelineDocument* document, PipelineScene* scene, QWidget* parent)
     : QStackedWidget(parent), document_(document), scene_(scene) {
     setObjectName(QStringLiteral("propertyPanel"));
-    auto* hint = new QLabel(tr("Select a stage or a connection to edit it."));
+    auto* hint = new QLabel(tr("<p>Select a stage or a connection to edit it.</p>"
+                               "<ul><li>Drag stages from the palette, or double-click the canvas (or press Space) "
+                               "to add one.</li>"
+                               "<li>Drag from a stage's blue output port to another stage to connect them; the "
+                               "connection carries the growth operator.</li>"
+                               "<li>Or type a name such as <b>T_init-d_S_a_B</b> in the Pipeline field.</li>"
+                               "<li>Delete removes the selection; Ctrl+Z undoes; Ctrl+L arranges; Ctrl+0 fits.</li></ul>"));
     hint->setWordWrap(true);
     hint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     hint->setMargin(8);
