@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/t5_cost.h"
+#include "core/store/store.h"
 #include "ui/main_window.h"
 #include "ui/pipeline/estimate_panel.h"
 #include "ui/pipeline/pipeline_canvas.h"
@@ -81,6 +82,9 @@ private slots:
     void zoomsAndArranges();
     void showsRunStatesOnTheNodes();
     void estimatesFlopsAgainstBase();
+    void takesAPretrainedSourceFromAFinishedRun();
+    void opensTemplatesFromTheMenu();
+    void savesACustomSizeWithItsShape();
 
 private:
     void dropFromPalette(const QString& kind, QPointF scene_position);
@@ -509,6 +513,84 @@ void PipelineCanvasTest::estimatesFlopsAgainstBase() {
     const QString summary = canvas_->estimatePanel()->summary();
     QVERIFY2(summary.contains(QString::fromStdString(flops_text(500 * tiny_step + 1000 * small_step))), qPrintable(summary));
     QVERIFY2(summary.contains(QString::fromStdString(flops_text(1500 * small_step))), qPrintable(summary));
+}
+
+void PipelineCanvasTest::takesAPretrainedSourceFromAFinishedRun() {
+    QTemporaryDir data;
+    qputenv("XDG_DATA_HOME", data.path().toUtf8());
+    {
+        Store store(default_database_path());
+        RunRecord run;
+        run.experiment_id = store.add_experiment("S", "{}");
+        run.pipeline = "S";
+        run.name = "S-small";
+        run.status = "done";
+        store.create_run(run);
+        run.name = "B-running";
+        run.status = "running";
+        store.create_run(run);
+    }
+    dropFromPalette("pretrained", QPointF(100, 100));
+    const int stage = nodeOfSize("S");
+    QVERIFY(document_->graph().node(stage)->pretrained);
+    dropFromPalette("B", QPointF(400, 100));
+    dragConnection(stage, nodeOfSize("B"));
+    QCOMPARE(canvas_->nameEdit()->text(), QString("S_init-a_B"));  // width grows: AKI, from a finished model
+
+    clickScene(canvas_->scene()->stageItem(stage)->sceneBoundingRect().center());
+    QMenu* runs = canvas_->propertyPanel()->finishedRunMenu();
+    emit runs->aboutToShow();
+    QCOMPARE(runs->actions().size(), 1);  // the run still training is no source
+    QVERIFY(runs->actions().front()->text().startsWith("S-small"));
+    runs->actions().front()->trigger();
+    QCOMPARE(QString::fromStdString(document_->graph().node(stage)->source), QString("S-small"));
+    QCOMPARE(QString::fromStdString(document_->experimentJson().at("pretrained").at("S")), QString("S-small"));
+    qunsetenv("XDG_DATA_HOME");
+}
+
+void PipelineCanvasTest::opensTemplatesFromTheMenu() {
+    QMenu* templates_menu = nullptr;
+    for (QMenu* menu : window_->findChildren<QMenu*>()) {
+        if (menu->title() == "&Templates") templates_menu = menu;
+    }
+    QVERIFY(templates_menu);
+    const QList<QAction*> scales = templates_menu->actions();
+    QCOMPARE(scales.size(), 2);
+    for (QAction* scale : scales) QCOMPARE(QMenu::menuInAction(scale)->actions().size(), 11);
+    QAction* row8 = QMenu::menuInAction(scales.front())->actions().at(7);
+    QCOMPARE(row8->text(), QString("T_init-d_S_a_B"));
+    row8->trigger();
+    QCOMPARE(canvas_->nameEdit()->text(), QString("T_init-d_S_a_B"));
+    QVERIFY(document_->filePath().isEmpty());  // Save asks where: the template stays as it is
+}
+
+void PipelineCanvasTest::savesACustomSizeWithItsShape() {
+    dropFromPalette("B", QPointF(100, 100));
+    dropFromPalette("custom", QPointF(400, 100));
+    const int custom = nodeOfSize("C1");
+    clickScene(canvas_->scene()->stageItem(custom)->sceneBoundingRect().center());
+    PropertyPanel* panel = canvas_->propertyPanel();
+    panel->findChild<QSpinBox*>("numLayers")->setValue(24);
+    panel->findChild<QSpinBox*>("numDecoderLayers")->setValue(24);
+    panel->findChild<QSpinBox*>("dModel")->setValue(1024);
+    panel->findChild<QSpinBox*>("numHeads")->setValue(16);
+    panel->findChild<QSpinBox*>("dFf")->setValue(4096);
+    QLineEdit* size = panel->findChild<QLineEdit*>("stageSize");
+    size->selectAll();
+    QTest::keyClicks(size, "L");
+    QTest::keyClick(size, Qt::Key_Return);
+    dragConnection(nodeOfSize("B"), custom);
+    QCOMPARE(canvas_->nameEdit()->text(), QString("B_da_L"));
+    QVERIFY2(canvas_->runAction()->isEnabled(), qPrintable(problem_texts(canvas_).join('\n')));
+
+    QTemporaryDir folder;
+    const QString path = folder.filePath("large.json");
+    QVERIFY(canvas_->saveFile(path));
+    QCOMPARE(read_json(path).at("sizes").at("L").at("d_model").get<int>(), 1024);
+    PipelineDocument reopened;
+    QCOMPARE(reopened.open(path), QString());
+    QCOMPARE(reopened.graph().nodes.back().config, document_->graph().node(custom)->config);
+    QCOMPARE(reopened.name(), QString("B_da_L"));
 }
 
 QTEST_MAIN(PipelineCanvasTest)

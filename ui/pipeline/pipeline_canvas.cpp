@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QCursor>
 #include <QCoreApplication>
 #include <QDir>
 #include <QDockWidget>
@@ -122,10 +123,10 @@ void PipelineCanvas::buildActions() {
     makeAction("delete", tr("&Delete"), QKeySequence::Delete, [this] { deleteSelection(); });
     makeAction("selectAll", tr("Select &all"), QKeySequence::SelectAll, [this] { selectAll(); });
     makeAction("quickAdd", tr("&Add stage…"), QKeySequence(Qt::Key_Space), [this] {
-        const QPoint centre = view_->viewport()->rect().center();
-        QMenu* menu = quickAddMenu(view_->mapToScene(centre));
-        menu->exec(view_->viewport()->mapToGlobal(centre));
-        menu->deleteLater();
+        QWidget* viewport = view_->viewport();
+        const QPoint pointer = viewport->mapFromGlobal(QCursor::pos());
+        const QPoint at = viewport->rect().contains(pointer) ? pointer : viewport->rect().center();
+        emit view_->quickAddRequested(viewport->mapToGlobal(at), view_->mapToScene(at));
     });
     actions_["quickAdd"]->setShortcutContext(Qt::WidgetShortcut);  // Space types in text fields
     view_->addAction(actions_["quickAdd"]);

@@ -60,7 +60,8 @@ nlohmann::json sizes_json(const Pipeline& pipeline, nlohmann::json sizes) {
     for (const auto& stage : pipeline.stages) {
         const bool kept = sizes.contains(stage.size) && config_of_size_entry(stage.size, sizes[stage.size]) == stage.config;
         if (kept) continue;
-        if (stage.config == default_size_config(stage.size)) {
+        // The reader knows T, S and B without an entry; any other name needs one.
+        if (T5Config::is_preset(stage.size) && stage.config == default_size_config(stage.size)) {
             sizes.erase(stage.size);
         } else {
             sizes[stage.size] = shape_json(stage.config);
@@ -195,6 +196,9 @@ QString PipelineDocument::setName(const QString& name) {
     for (size_t k = 0; k < trained.size(); ++k) {
         pipeline.stages[trained[k]].budget = k < budgets.size() ? budgets[k] : default_budget();
     }
+    const bool same_source = check_.is_chain && check_.pipeline.stages.front().pretrained &&
+                             pipeline.stages.front().size == check_.pipeline.stages.front().size;
+    if (same_source) pipeline.stages.front().source = check_.pipeline.stages.front().source;
     replaceGraph(graph_from_pipeline(pipeline), tr("Rename to %1").arg(name));
     return {};
 }

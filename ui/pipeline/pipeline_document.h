@@ -42,7 +42,8 @@ public:
     void setPretrained(int node, bool pretrained, const std::string& source);
     void setStageShape(int node, const std::string& size, const T5Config& config);
     // Rebuilds the graph from a name in the study's grammar; budgets stay with the trained
-    // stages in order. Returns the parse error, or an empty string.
+    // stages in order, and a pre-trained first stage of the same size keeps its source.
+    // Returns the parse error, or an empty string.
     QString setName(const QString& name);
     void arrange();
     // Adds a copy of `fragment` with fresh ids, shifted by `offset`; returns the new node ids.

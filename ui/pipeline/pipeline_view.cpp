@@ -1,6 +1,5 @@
 #include "ui/pipeline/pipeline_view.h"
 
-#include <QKeyEvent>
 #include <QMouseEvent>
 #include <QResizeEvent>
 #include <QScrollBar>
@@ -56,16 +55,6 @@ void PipelineView::mouseDoubleClickEvent(QMouseEvent* event) {
         return;
     }
     QGraphicsView::mouseDoubleClickEvent(event);
-}
-
-void PipelineView::keyPressEvent(QKeyEvent* event) {
-    if (event->key() == Qt::Key_Space) {
-        const QPoint local = mapFromGlobal(QCursor::pos());
-        const QPoint inside = rect().contains(local) ? local : rect().center();
-        emit quickAddRequested(mapToGlobal(inside), mapToScene(inside));
-        return;
-    }
-    QGraphicsView::keyPressEvent(event);
 }
 
 void PipelineView::mousePressEvent(QMouseEvent* event) {

@@ -1,5 +1,5 @@
 // The canvas's view: wheel zoom, middle-button pan, rubber-band selection, and the quick-add
-// gesture (double-click on empty canvas, or Space) that asks for a searchable stage menu.
+// gesture (double-click on empty canvas) that asks for a searchable stage menu.
 #pragma once
 
 #include <QGraphicsView>
@@ -26,7 +26,6 @@ protected:
     void mousePressEvent(QMouseEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
     void mouseReleaseEvent(QMouseEvent* event) override;
-    void keyPressEvent(QKeyEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
 
 private:

@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -12,12 +13,15 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
+#include <QMenu>
 #include <QSpinBox>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <cmath>
 
 #include "core/model/t5_cost.h"
+#include "core/store/store.h"
 #include "ui/pipeline/pipeline_document.h"
 #include "ui/pipeline/pipeline_scene.h"
 
@@ -129,9 +133,18 @@ QWidget* PropertyPanel::buildSourceBox() {
     connect(source_, &QLineEdit::editingFinished, this, &PropertyPanel::applyPretrained);
     auto* browse = new QPushButton(tr("Browse…"));
     connect(browse, &QPushButton::clicked, this, &PropertyPanel::browseSource);
+    auto* runs = new QToolButton;
+    runs->setText(tr("Run"));
+    runs->setToolTip(tr("A finished run of the workspace: its final checkpoint"));
+    run_menu_ = new QMenu(runs);
+    run_menu_->setObjectName(QStringLiteral("finishedRuns"));
+    connect(run_menu_, &QMenu::aboutToShow, this, &PropertyPanel::listFinishedRuns);
+    runs->setMenu(run_menu_);
+    runs->setPopupMode(QToolButton::InstantPopup);
     auto* row = new QHBoxLayout;
     row->addWidget(source_);
     row->addWidget(browse);
+    row->addWidget(runs);
     layout->addWidget(pretrained_);
     layout->addLayout(row);
     return box;
@@ -274,6 +287,28 @@ void PropertyPanel::applyPretrained() {
     const QString source = source_->text().trimmed();
     document_->setPretrained(stage_id_, pretrained_->isChecked(),
                              source.isEmpty() && pretrained_->isChecked() ? node->size : source.toStdString());
+}
+
+// Read when the menu opens, so that runs finished meanwhile appear; a missing database is not
+// created here.
+void PropertyPanel::listFinishedRuns() {
+    run_menu_->clear();
+    const QString path = QString::fromStdString(default_database_path());
+    std::vector<RunSummary> runs;
+    if (QFileInfo::exists(path)) {
+        try {
+            runs = Store(path.toStdString()).summaries();
+        } catch (const std::exception& error) {
+            run_menu_->addAction(QString::fromStdString(error.what()))->setEnabled(false);
+        }
+    }
+    for (const RunSummary& summary : runs) {
+        if (summary.run.status != "done") continue;
+        const std::string name = summary.run.name;
+        run_menu_->addAction(tr("%1 (%2)").arg(QString::fromStdString(name), QString::fromStdString(summary.run.pipeline)),
+                             this, [this, name] { document_->setPretrained(stage_id_, true, name); });
+    }
+    if (run_menu_->isEmpty()) run_menu_->addAction(tr("No finished run in %1").arg(path))->setEnabled(false);
 }
 
 void PropertyPanel::browseSource() {

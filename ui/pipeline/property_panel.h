@@ -12,6 +12,7 @@ class QDoubleSpinBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QSpinBox;
 
 namespace gs::ui {
@@ -26,6 +27,8 @@ public:
     PropertyPanel(PipelineDocument* document, PipelineScene* scene, QWidget* parent = nullptr);
 
     int stageId() const { return stage_id_; }
+    // The finished runs of the workspace database, offered as pre-trained sources.
+    QMenu* finishedRunMenu() const { return run_menu_; }
     int edgeId() const { return edge_id_; }
 
 private:
@@ -43,6 +46,7 @@ private:
     void applyBudget();
     void applyPretrained();
     void browseSource();
+    void listFinishedRuns();
     void updateBudgetRange();
 
     PipelineDocument* document_;
@@ -60,6 +64,7 @@ private:
     QLabel* parameters_ = nullptr;
     QCheckBox* pretrained_ = nullptr;
     QLineEdit* source_ = nullptr;
+    QMenu* run_menu_ = nullptr;
     QComboBox* budget_kind_ = nullptr;
     QDoubleSpinBox* budget_value_ = nullptr;
     QLineEdit* reference_run_ = nullptr;
