@@ -582,6 +582,13 @@ void PipelineCanvasTest::savesACustomSizeWithItsShape() {
     dragConnection(nodeOfSize("B"), custom);
     QCOMPARE(canvas_->nameEdit()->text(), QString("B_da_L"));
     QVERIFY2(canvas_->runAction()->isEnabled(), qPrintable(problem_texts(canvas_).join('\n')));
+    clickScene(canvas_->scene()->stageItem(custom)->sceneBoundingRect().center());
+    auto* ffn = panel->findChild<QComboBox*>("feedForwardProj");
+    ffn->setCurrentText("relu");
+    QVERIFY(!canvas_->runAction()->isEnabled());
+    QVERIFY(problem_texts(canvas_).join('\n').contains("feed_forward_proj gated-gelu -> relu: growth keeps the FFN type"));
+    ffn->setCurrentText("gated-gelu");
+    QVERIFY(canvas_->runAction()->isEnabled());
 
     QTemporaryDir folder;
     const QString path = folder.filePath("large.json");

@@ -92,6 +92,19 @@ QWidget* PropertyPanel::buildShapeBox() {
     heads_ = addShapeField(form, tr("Heads"), QStringLiteral("numHeads"), 1024);
     d_kv_ = addShapeField(form, tr("d_kv"), QStringLiteral("dKv"), 4096);
     d_ff_ = addShapeField(form, tr("d_ff"), QStringLiteral("dFf"), 262144);
+    ffn_ = new QComboBox;
+    ffn_->setObjectName(QStringLiteral("feedForwardProj"));
+    ffn_->setEditable(true);  // any "[gated-]ACT" T5Config accepts
+    ffn_->addItems({QStringLiteral("gated-gelu"), QStringLiteral("relu"), QStringLiteral("gated-silu"),
+                    QStringLiteral("gated-relu")});
+    connect(ffn_, &QComboBox::currentTextChanged, this, &PropertyPanel::applyShape);
+    form->addRow(tr("FFN"), ffn_);
+    dropout_ = new QDoubleSpinBox;
+    dropout_->setObjectName(QStringLiteral("dropoutRate"));
+    dropout_->setRange(0, 0.9);
+    dropout_->setSingleStep(0.05);
+    connect(dropout_, &QDoubleSpinBox::valueChanged, this, &PropertyPanel::applyShape);
+    form->addRow(tr("Dropout"), dropout_);
     parameters_ = new QLabel;
     form->addRow(tr("Parameters"), parameters_);
     return box;
@@ -210,6 +223,8 @@ void PropertyPanel::showStage(const StageNode& node) {
     heads_->setValue(node.config.num_heads);
     d_kv_->setValue(node.config.d_kv);
     d_ff_->setValue(node.config.d_ff);
+    ffn_->setCurrentText(QString::fromStdString(node.config.feed_forward_proj));
+    dropout_->setValue(node.config.dropout_rate);
     parameters_->setText(QLocale().toString(static_cast<qlonglong>(count_parameters(node.config))));
     pretrained_->setChecked(node.pretrained);
     source_->setText(QString::fromStdString(node.source));
@@ -263,6 +278,8 @@ void PropertyPanel::applyShape() {
     config.num_heads = heads_->value();
     config.d_kv = d_kv_->value();
     config.d_ff = d_ff_->value();
+    config.feed_forward_proj = ffn_->currentText().trimmed().toStdString();
+    config.dropout_rate = dropout_->value();
     document_->setStageShape(stage_id_, size_->text().trimmed().toStdString(), config);
 }
 

@@ -61,6 +61,8 @@ private:
     QSpinBox* d_kv_ = nullptr;
     QSpinBox* heads_ = nullptr;
     QSpinBox* d_ff_ = nullptr;
+    QComboBox* ffn_ = nullptr;
+    QDoubleSpinBox* dropout_ = nullptr;
     QLabel* parameters_ = nullptr;
     QCheckBox* pretrained_ = nullptr;
     QLineEdit* source_ = nullptr;
