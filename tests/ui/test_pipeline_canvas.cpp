@@ -85,6 +85,7 @@ private slots:
     void takesAPretrainedSourceFromAFinishedRun();
     void opensTemplatesFromTheMenu();
     void savesACustomSizeWithItsShape();
+    void contextMenusSetTheOperatorAndInit();
 
 private:
     void dropFromPalette(const QString& kind, QPointF scene_position);
@@ -598,6 +599,33 @@ void PipelineCanvasTest::savesACustomSizeWithItsShape() {
     QCOMPARE(reopened.open(path), QString());
     QCOMPARE(reopened.graph().nodes.back().config, document_->graph().node(custom)->config);
     QCOMPARE(reopened.name(), QString("B_da_L"));
+}
+
+void PipelineCanvasTest::contextMenusSetTheOperatorAndInit() {
+    build("S_a_B");
+    const int edge = document_->graph().edges.front().id;
+    std::unique_ptr<QMenu> menu(canvas_->scene()->edgeMenu(edge));
+    QStringList texts;
+    for (QAction* action : menu->actions()) {
+        if (!action->isSeparator()) texts << action->text();
+    }
+    QCOMPARE(texts, (QStringList{"d", "f", "a", "da", "df", "Grow from a finished model (init-)", "Delete"}));
+    QVERIFY(menu->actions().at(2)->isChecked());
+    menu->actions().at(1)->trigger();  // f
+    QCOMPARE(canvas_->nameEdit()->text(), QString("S_f_B"));
+    menu.reset(canvas_->scene()->edgeMenu(edge));
+    menu->actions().at(6)->trigger();  // init-
+    QCOMPARE(canvas_->nameEdit()->text(), QString("S_init-f_B"));
+    QCOMPARE(canvas_->scene()->edgeItem(edge)->label(), QString("init-f"));
+    QVERIFY2(canvas_->runAction()->isEnabled(), qPrintable(problem_texts(canvas_).join('\n')));
+
+    std::unique_ptr<QMenu> stage(canvas_->scene()->stageMenu(nodeOfSize("S")));
+    QVERIFY(stage->actions().front()->isChecked());
+    stage->actions().front()->trigger();  // trained here again
+    QCOMPARE(canvas_->nameEdit()->text(), QString("S_f_B"));
+    stage.reset(canvas_->scene()->stageMenu(nodeOfSize("S")));
+    stage->actions().back()->trigger();  // Delete
+    QCOMPARE(canvas_->nameEdit()->text(), QString("B"));
 }
 
 QTEST_MAIN(PipelineCanvasTest)

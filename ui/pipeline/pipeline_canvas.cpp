@@ -78,11 +78,13 @@ PipelineCanvas::PipelineCanvas(QWidget* parent) : QMainWindow(parent) {
     buildNameBar();
     buildDocks();
     connect(scene_, &PipelineScene::stageDropped, this, [this](const QString& kind, QPointF at) { addStage(kind, at); });
-    connect(view_, &PipelineView::quickAddRequested, this, [this](QPoint global, QPointF at) {
+    auto show_quick_add = [this](QPoint global, QPointF at) {
         QMenu* menu = quickAddMenu(at);
         menu->exec(global);
         menu->deleteLater();
-    });
+    };
+    connect(view_, &PipelineView::quickAddRequested, this, show_quick_add);
+    connect(scene_, &PipelineScene::quickAddRequested, this, show_quick_add);
     connect(document_, &PipelineDocument::graphChanged, this, &PipelineCanvas::refresh);
     connect(document_, &PipelineDocument::fileChanged, this, &PipelineCanvas::titleChanged);
     connect(document_, &PipelineDocument::graphChanged, this, &PipelineCanvas::titleChanged);

@@ -1,9 +1,11 @@
 #include "ui/pipeline/pipeline_scene.h"
 
 #include <QGraphicsLineItem>
+#include <QGraphicsSceneContextMenuEvent>
 #include <QGraphicsSceneDragDropEvent>
 #include <QGraphicsSceneMouseEvent>
 #include <QLocale>
+#include <QMenu>
 #include <QMimeData>
 #include <QPainter>
 #include <QStyleOptionGraphicsItem>
@@ -378,6 +380,57 @@ void PipelineScene::dropEvent(QGraphicsSceneDragDropEvent* event) {
     event->acceptProposedAction();
     const QPointF top_left = event->scenePos() - QPointF(StageItem::kWidth / 2, StageItem::kHeight / 2);
     emit stageDropped(QString::fromUtf8(event->mimeData()->data(kStageKindMime)), top_left);
+}
+
+QMenu* PipelineScene::edgeMenu(int edge_id) {
+    const GrowthEdge* edge = document_->graph().edge(edge_id);
+    if (!edge) return nullptr;
+    auto* menu = new QMenu;
+    for (const char* letters : {"d", "f", "a", "da", "df"}) {
+        const GrowthOperator op = GrowthOperator::parse(letters);
+        QAction* action = menu->addAction(QString::fromLatin1(letters), this, [this, edge_id, op] {
+            document_->setOperator(edge_id, op);
+        });
+        action->setCheckable(true);
+        action->setChecked(edge->op == op);
+    }
+    menu->addSeparator();
+    QAction* init = menu->addAction(tr("Grow from a finished model (init-)"), this, [this, edge_id](bool on) {
+        document_->setGrowthFromPretrained(edge_id, on);
+    });
+    init->setCheckable(true);
+    init->setChecked(document_->graph().node(edge->from)->pretrained);
+    menu->addAction(tr("Delete"), this, [this, edge_id] { document_->removeItems({}, {edge_id}); });
+    return menu;
+}
+
+QMenu* PipelineScene::stageMenu(int node_id) {
+    const StageNode* node = document_->graph().node(node_id);
+    if (!node) return nullptr;
+    auto* menu = new QMenu;
+    QAction* pretrained = menu->addAction(tr("A finished pre-trained model"), this, [this, node_id](bool on) {
+        const StageNode* stage = document_->graph().node(node_id);
+        document_->setPretrained(node_id, on, on && stage->source.empty() ? stage->size : stage->source);
+    });
+    pretrained->setCheckable(true);
+    pretrained->setChecked(node->pretrained);
+    menu->addAction(tr("Delete"), this, [this, node_id] { document_->removeItems({node_id}, {}); });
+    return menu;
+}
+
+void PipelineScene::contextMenuEvent(QGraphicsSceneContextMenuEvent* event) {
+    QMenu* menu = nullptr;
+    for (QGraphicsItem* item : items(event->scenePos())) {
+        if (auto* edge = dynamic_cast<EdgeItem*>(item)) menu = edgeMenu(edge->edgeId());
+        if (auto* stage = dynamic_cast<StageItem*>(item)) menu = stageMenu(stage->nodeId());
+        if (menu) break;
+    }
+    if (!menu) {
+        emit quickAddRequested(event->screenPos(), event->scenePos());
+        return;
+    }
+    menu->exec(event->screenPos());
+    delete menu;
 }
 
 void PipelineScene::drawBackground(QPainter* painter, const QRectF& rect) {

@@ -8,6 +8,8 @@
 #include <QGraphicsScene>
 #include <QString>
 
+class QMenu;
+
 #include <map>
 #include <set>
 
@@ -97,9 +99,14 @@ public:
     void setRunStatus(int node_id, const StageRunStatus& status);
     StageRunStatus runStatus(int node_id) const;
     void clearRunStatus();
+    // What a right-click offers: on a connection its operators, init- and Delete; on a stage
+    // the pre-trained switch and Delete. The caller owns and shows the menu.
+    QMenu* edgeMenu(int edge_id);
+    QMenu* stageMenu(int node_id);
 
 signals:
     void stageDropped(const QString& kind, QPointF position);
+    void quickAddRequested(QPoint screen_position, QPointF scene_position);  // right-click on empty canvas
 
 protected:
     void mousePressEvent(QGraphicsSceneMouseEvent* event) override;
@@ -109,6 +116,7 @@ protected:
     void dragMoveEvent(QGraphicsSceneDragDropEvent* event) override;
     void dropEvent(QGraphicsSceneDragDropEvent* event) override;
     void drawBackground(QPainter* painter, const QRectF& rect) override;
+    void contextMenuEvent(QGraphicsSceneContextMenuEvent* event) override;
 
 private:
     void rebuild();
