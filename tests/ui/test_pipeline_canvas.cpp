@@ -9,6 +9,7 @@
 #include <QListWidget>
 #include <QMenu>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -86,6 +87,8 @@ private slots:
     void opensTemplatesFromTheMenu();
     void savesACustomSizeWithItsShape();
     void contextMenusSetTheOperatorAndInit();
+    void arrowKeysNudgeTheSelection();
+    void measuresTheThroughputOfThisMachine();
 
 private:
     void dropFromPalette(const QString& kind, QPointF scene_position);
@@ -626,6 +629,29 @@ void PipelineCanvasTest::contextMenusSetTheOperatorAndInit() {
     stage.reset(canvas_->scene()->stageMenu(nodeOfSize("S")));
     stage->actions().back()->trigger();  // Delete
     QCOMPARE(canvas_->nameEdit()->text(), QString("B"));
+}
+
+void PipelineCanvasTest::arrowKeysNudgeTheSelection() {
+    build("T_d_S");
+    const int small = nodeOfSize("S");
+    const StageNode before = *document_->graph().node(small);
+    canvas_->scene()->selectIds({small}, {});
+    canvas_->view()->setFocus();
+    QTest::keyClick(canvas_->view(), Qt::Key_Right);
+    QTest::keyClick(canvas_->view(), Qt::Key_Down, Qt::ShiftModifier);
+    QCOMPARE(document_->graph().node(small)->x, before.x + PipelineScene::kGrid);
+    QCOMPARE(document_->graph().node(small)->y, before.y + 5 * PipelineScene::kGrid);
+    QCOMPARE(document_->graph().node(nodeOfSize("T"))->x, 0.0);
+}
+
+void PipelineCanvasTest::measuresTheThroughputOfThisMachine() {
+    auto* throughput = canvas_->estimatePanel()->findChild<QDoubleSpinBox*>("throughput");
+    auto* measure = canvas_->estimatePanel()->findChild<QPushButton*>("measureThroughput");
+    throughput->setValue(0.001);
+    QTest::mouseClick(measure, Qt::LeftButton);
+    QVERIFY(!measure->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(measure->isEnabled(), 60000);
+    QVERIFY2(throughput->value() > 0.001, qPrintable(throughput->text()));  // half of a real matmul peak
 }
 
 QTEST_MAIN(PipelineCanvasTest)

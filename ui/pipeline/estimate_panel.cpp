@@ -51,6 +51,7 @@ EstimatePanel::EstimatePanel(PipelineDocument* document, QWidget* parent) : QWid
     tflops_->setValue(1.0);
     tflops_->setSuffix(tr(" TFLOP/s"));
     measure_ = new QPushButton(tr("Measure"));
+    measure_->setObjectName(QStringLiteral("measureThroughput"));
     measure_->setToolTip(tr("Time large matrix products on this machine; training is taken at %1% of that peak")
                              .arg(kTrainingShareOfPeak * 100));
     auto* throughput_row = new QHBoxLayout;

@@ -4,6 +4,7 @@
 #include <QGraphicsSceneContextMenuEvent>
 #include <QGraphicsSceneDragDropEvent>
 #include <QGraphicsSceneMouseEvent>
+#include <QKeyEvent>
 #include <QLocale>
 #include <QMenu>
 #include <QMimeData>
@@ -431,6 +432,21 @@ void PipelineScene::contextMenuEvent(QGraphicsSceneContextMenuEvent* event) {
     }
     menu->exec(event->screenPos());
     delete menu;
+}
+
+void PipelineScene::keyPressEvent(QKeyEvent* event) {
+    const std::map<int, QPointF> steps{{Qt::Key_Left, {-1, 0}}, {Qt::Key_Right, {1, 0}}, {Qt::Key_Up, {0, -1}},
+                                       {Qt::Key_Down, {0, 1}}};
+    auto step = steps.find(event->key());
+    if (step == steps.end() || selectedNodes().empty() || focusItem()) {
+        QGraphicsScene::keyPressEvent(event);
+        return;
+    }
+    const double distance = kGrid * (event->modifiers() & Qt::ShiftModifier ? 5 : 1);
+    std::map<int, QPointF> moved;
+    for (int id : selectedNodes()) moved[id] = stages_.at(id)->pos() + step->second * distance;
+    document_->moveStages(moved);
+    event->accept();
 }
 
 void PipelineScene::drawBackground(QPainter* painter, const QRectF& rect) {
