@@ -129,8 +129,10 @@ void StageItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWidge
     font.setPointSizeF(font.pointSizeF() * 0.9);
     painter->setFont(font);
     painter->setPen(kMuted);
-    for (int i = 0; i < lines_.size() && i < 3; ++i) {
-        painter->drawText(QRectF(10, 28 + 18 * i, kWidth - 20, 18), Qt::AlignLeft | Qt::AlignVCenter, lines_[i]);
+    for (int i = 0; i < lines_.size(); ++i) {
+        if (i == 3) painter->setPen(state_color(status_.state));  // the run state, in its colour
+        painter->drawText(QRectF(10, 26 + 17 * i, kWidth - 20, 17), Qt::AlignLeft | Qt::AlignVCenter,
+                          painter->fontMetrics().elidedText(lines_[i], Qt::ElideRight, int(kWidth - 20)));
     }
     if (status_.state != StageRunState::idle) {
         // The run state as a bar along the bottom edge: its length is the progress.

@@ -32,7 +32,7 @@ inline constexpr const char* kStageKindMime = "application/x-growthstudio-stage"
 class StageItem : public QGraphicsItem {
 public:
     static constexpr double kWidth = 210;
-    static constexpr double kHeight = 96;
+    static constexpr double kHeight = 112;  // title, three lines and the run state
     static constexpr double kPortRadius = 7;
 
     StageItem(const StageNode& node, const QStringList& problems, const StageRunStatus& status);

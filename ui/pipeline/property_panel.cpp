@@ -112,7 +112,7 @@ QWidget* PropertyPanel::buildShapeBox() {
 
 QWidget* PropertyPanel::buildBudgetBox() {
     auto* box = new QGroupBox(tr("Training budget"));
-    auto* form = new QFormLayout(box);
+    auto* form = budget_form_ = new QFormLayout(box);
     budget_kind_ = new QComboBox;
     budget_kind_->setObjectName(QStringLiteral("budgetKind"));
     budget_kind_->addItems({tr("Epochs"), tr("Steps"), tr("Wall-clock hours"), tr("Until validation loss ≤"),
@@ -147,7 +147,7 @@ QWidget* PropertyPanel::buildSourceBox() {
     auto* browse = new QPushButton(tr("Browse…"));
     connect(browse, &QPushButton::clicked, this, &PropertyPanel::browseSource);
     auto* runs = new QToolButton;
-    runs->setText(tr("Run"));
+    runs->setText(tr("Finished run"));
     runs->setToolTip(tr("A finished run of the workspace: its final checkpoint"));
     run_menu_ = new QMenu(runs);
     run_menu_->setObjectName(QStringLiteral("finishedRuns"));
@@ -251,8 +251,8 @@ void PropertyPanel::updateBudgetRange() {
     const QSignalBlocker blocker(budget_value_);  // a new range clamps the value: not an edit
     budget_value_->setDecimals(kind == Budget::Kind::steps ? 0 : kind == Budget::Kind::target_loss ? 4 : 2);
     budget_value_->setRange(kind == Budget::Kind::target_loss ? 0.0001 : 0.01, 1e9);
-    budget_value_->setVisible(kind != Budget::Kind::reference_loss);
-    reference_run_->setVisible(kind == Budget::Kind::reference_loss);
+    budget_form_->setRowVisible(budget_value_, kind != Budget::Kind::reference_loss);
+    budget_form_->setRowVisible(reference_run_, kind == Budget::Kind::reference_loss);
 }
 
 void PropertyPanel::showEdge(int edge_id) {

@@ -67,6 +67,7 @@ private:
     QCheckBox* pretrained_ = nullptr;
     QLineEdit* source_ = nullptr;
     QMenu* run_menu_ = nullptr;
+    QFormLayout* budget_form_ = nullptr;
     QComboBox* budget_kind_ = nullptr;
     QDoubleSpinBox* budget_value_ = nullptr;
     QLineEdit* reference_run_ = nullptr;
