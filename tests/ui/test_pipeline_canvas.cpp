@@ -89,6 +89,7 @@ private slots:
     void contextMenusSetTheOperatorAndInit();
     void arrowKeysNudgeTheSelection();
     void measuresTheThroughputOfThisMachine();
+    void editsTheExperimentSettingsUndoably();
 
 private:
     void dropFromPalette(const QString& kind, QPointF scene_position);
@@ -652,6 +653,31 @@ void PipelineCanvasTest::measuresTheThroughputOfThisMachine() {
     QVERIFY(!measure->isEnabled());
     QTRY_VERIFY_WITH_TIMEOUT(measure->isEnabled(), 60000);
     QVERIFY2(throughput->value() > 0.001, qPrintable(throughput->text()));  // half of a real matmul peak
+}
+
+void PipelineCanvasTest::editsTheExperimentSettingsUndoably() {
+    QVERIFY(canvas_->openTemplate(templates("cpu")[2]));  // S_a_B: batch 16, input 128
+    canvas_->scene()->selectIds({}, {});
+    PropertyPanel* panel = canvas_->propertyPanel();
+    auto* batch = panel->findChild<QSpinBox*>("batchSize");
+    QCOMPARE(batch->value(), 16);
+    QCOMPARE(panel->findChild<QSpinBox*>("inputLength")->value(), 128);
+    const QString flops_before = canvas_->estimatePanel()->table()->item(0, 3)->text();
+    batch->setValue(32);
+    panel->findChild<QComboBox*>("device")->setCurrentText("cpu");
+    panel->findChild<QDoubleSpinBox*>("peakLr")->setValue(0.01);
+    const nlohmann::json json = document_->experimentJson();
+    QCOMPARE(json.at("batch_size").get<int>(), 32);
+    QCOMPARE(QString::fromStdString(json.at("device")), QString("cpu"));
+    QCOMPARE(json.at("schedule").at("peak_lr").get<double>(), 0.01);
+    QCOMPARE(json.at("schedule").at("kind"), "cosine");  // the rest of the section stays
+    QVERIFY(canvas_->estimatePanel()->table()->item(0, 3)->text() != flops_before);  // twice the rows per step
+    canvas_->action("undo")->trigger();
+    canvas_->action("undo")->trigger();
+    canvas_->action("undo")->trigger();
+    QVERIFY(document_->experimentJson() == read_json(templates("cpu")[2]));
+    QCOMPARE(batch->value(), 16);
+    QCOMPARE(canvas_->estimatePanel()->table()->item(0, 3)->text(), flops_before);
 }
 
 QTEST_MAIN(PipelineCanvasTest)

@@ -64,7 +64,7 @@ EstimatePanel::EstimatePanel(PipelineDocument* document, QWidget* parent) : QWid
     layout->addWidget(table_, 1);
     layout->addWidget(summary_);
     layout->addLayout(form);
-    connect(document_, &PipelineDocument::graphChanged, this, &EstimatePanel::refresh);
+    connect(document_, &PipelineDocument::documentChanged, this, &EstimatePanel::refresh);
     connect(steps_per_epoch_, &QDoubleSpinBox::valueChanged, this, &EstimatePanel::refresh);
     connect(tflops_, &QDoubleSpinBox::valueChanged, this, &EstimatePanel::refresh);
     connect(measure_, &QPushButton::clicked, this, &EstimatePanel::measure);

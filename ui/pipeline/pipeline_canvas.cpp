@@ -85,9 +85,9 @@ PipelineCanvas::PipelineCanvas(QWidget* parent) : QMainWindow(parent) {
     };
     connect(view_, &PipelineView::quickAddRequested, this, show_quick_add);
     connect(scene_, &PipelineScene::quickAddRequested, this, show_quick_add);
-    connect(document_, &PipelineDocument::graphChanged, this, &PipelineCanvas::refresh);
+    connect(document_, &PipelineDocument::documentChanged, this, &PipelineCanvas::refresh);
     connect(document_, &PipelineDocument::fileChanged, this, &PipelineCanvas::titleChanged);
-    connect(document_, &PipelineDocument::graphChanged, this, &PipelineCanvas::titleChanged);
+    connect(document_, &PipelineDocument::documentChanged, this, &PipelineCanvas::titleChanged);
     refresh();
 }
 

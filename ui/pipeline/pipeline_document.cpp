@@ -8,26 +8,33 @@
 
 namespace gs::ui {
 
-// Swaps whole snapshots: cheap at canvas sizes, and undo gives back the very same graph.
-class GraphCommand : public QUndoCommand {
+// Swaps whole snapshots (of the graph, or of the experiment's settings): cheap at canvas sizes,
+// and undo gives back the very same state.
+template <typename State>
+class SnapshotCommand : public QUndoCommand {
 public:
-    GraphCommand(PipelineDocument* document, const QString& text, PipelineGraph before, PipelineGraph after, int merge_id)
-        : QUndoCommand(text), document_(document), before_(std::move(before)), after_(std::move(after)), merge_id_(merge_id) {}
+    using Assign = void (PipelineDocument::*)(const State&);
 
-    void redo() override { document_->assign(after_); }
-    void undo() override { document_->assign(before_); }
+    SnapshotCommand(PipelineDocument* document, Assign assign, const QString& text, State before, State after,
+                    int merge_id)
+        : QUndoCommand(text), document_(document), assign_(assign), before_(std::move(before)),
+          after_(std::move(after)), merge_id_(merge_id) {}
+
+    void redo() override { (document_->*assign_)(after_); }
+    void undo() override { (document_->*assign_)(before_); }
     int id() const override { return merge_id_; }
-    // Spin boxes edit a stage value by value; one undo step takes back the whole edit.
+    // Spin boxes edit a value step by step; one undo step takes back the whole edit.
     bool mergeWith(const QUndoCommand* other) override {
         if (other->id() != id()) return false;
-        after_ = static_cast<const GraphCommand*>(other)->after_;
+        after_ = static_cast<const SnapshotCommand*>(other)->after_;
         return true;
     }
 
 private:
     PipelineDocument* document_;
-    PipelineGraph before_;
-    PipelineGraph after_;
+    Assign assign_;
+    State before_;
+    State after_;
     int merge_id_;
 };
 
@@ -36,6 +43,8 @@ namespace {
 // Merge keys for edits that arrive value by value; QUndoCommand merges equal ids only.
 enum MergeKind { kMergeBudget = 1, kMergeShape = 2 };
 int merge_key(int node, MergeKind kind) { return node * 4 + kind; }
+// Settings merge per field, on negative keys that no stage's key can equal.
+int merge_key(const std::string& field) { return -1 - static_cast<int>(std::hash<std::string>()(field) % 1000000); }
 
 const char* const kShapeKeys[] = {"d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
                                   "dropout_rate", "feed_forward_proj", "tie_word_embeddings"};
@@ -103,14 +112,28 @@ PipelineDocument::PipelineDocument(QObject* parent) : QObject(parent), undo_(new
 void PipelineDocument::assign(const PipelineGraph& graph) {
     graph_ = graph;
     check_ = check_graph(graph_);
-    emit graphChanged();
+    emit documentChanged();
 }
 
 void PipelineDocument::edit(const QString& text, const std::function<void(PipelineGraph&)>& change, int merge_id) {
     PipelineGraph after = graph_;
     change(after);
     if (after == graph_) return;
-    undo_->push(new GraphCommand(this, text, graph_, after, merge_id));
+    undo_->push(new SnapshotCommand<PipelineGraph>(this, &PipelineDocument::assign, text, graph_, after, merge_id));
+}
+
+void PipelineDocument::assignSettings(const nlohmann::json& settings) {
+    settings_ = settings;
+    emit documentChanged();
+}
+
+void PipelineDocument::setSetting(const std::string& pointer, const nlohmann::json& value) {
+    nlohmann::json after = settings_;
+    after[nlohmann::json::json_pointer(pointer)] = value;
+    if (after == settings_) return;
+    undo_->push(new SnapshotCommand<nlohmann::json>(this, &PipelineDocument::assignSettings,
+                                                    tr("Set %1").arg(QString::fromStdString(pointer.substr(1))),
+                                                    settings_, after, merge_key(pointer)));
 }
 
 int PipelineDocument::addStage(StageNode node, const QString& text) {

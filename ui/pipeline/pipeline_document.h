@@ -1,6 +1,6 @@
 // The pipeline being edited: its graph, the rest of its experiment file, and the undo stack.
-// Every edit is one QUndoCommand that swaps whole graph snapshots, so undo restores exactly
-// the graph it replaced; views listen to graphChanged() and redraw from graph().
+// Every edit is one QUndoCommand that swaps whole snapshots of the graph (or of the settings),
+// so undo restores exactly what it replaced; views listen to documentChanged() and redraw.
 #pragma once
 
 #include <QObject>
@@ -49,6 +49,8 @@ public:
     // Adds a copy of `fragment` with fresh ids, shifted by `offset`; returns the new node ids.
     std::set<int> paste(const PipelineGraph& fragment, QPointF offset);
     void replaceGraph(const PipelineGraph& graph, const QString& text);
+    // One field of the experiment file, by JSON pointer ("/batch_size", "/data/input_length").
+    void setSetting(const std::string& pointer, const nlohmann::json& value);
 
     // Files: the experiment JSON that `growthstudio-cli run` reads.
     nlohmann::json experimentJson() const;
@@ -60,13 +62,15 @@ public:
     bool isModified() const;
 
 signals:
-    void graphChanged();
+    void documentChanged();  // the graph or the settings
     void fileChanged();  // path or saved state
 
 private:
-    friend class GraphCommand;
+    template <typename State>
+    friend class SnapshotCommand;
     void edit(const QString& text, const std::function<void(PipelineGraph&)>& change, int merge_id = -1);
     void assign(const PipelineGraph& graph);
+    void assignSettings(const nlohmann::json& settings);
 
     PipelineGraph graph_;
     GraphCheck check_;

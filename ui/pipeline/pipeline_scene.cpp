@@ -227,7 +227,7 @@ void EdgeItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWidget
 // --- PipelineScene
 
 PipelineScene::PipelineScene(PipelineDocument* document, QObject* parent) : QGraphicsScene(parent), document_(document) {
-    connect(document_, &PipelineDocument::graphChanged, this, &PipelineScene::rebuild);
+    connect(document_, &PipelineDocument::documentChanged, this, &PipelineScene::rebuild);
     rebuild();
 }
 

@@ -19,6 +19,9 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
 
 #include "core/model/t5_cost.h"
 #include "core/store/store.h"
@@ -41,7 +44,18 @@ constexpr double kSecondsPerHour = 3600;
 PropertyPanel::PropertyPanel(PipelineDocument* document, PipelineScene* scene, QWidget* parent)
     : QStackedWidget(parent), document_(document), scene_(scene) {
     setObjectName(QStringLiteral("propertyPanel"));
-    auto* hint = new QLabel(tr("<p>Select a stage or a connection to edit it.</p>"
+    addWidget(buildExperimentPage());
+    addWidget(buildStagePage());
+    addWidget(buildEdgePage());
+    connect(document_, &PipelineDocument::documentChanged, this, &PropertyPanel::refresh);
+    connect(scene_, &QGraphicsScene::selectionChanged, this, &PropertyPanel::refresh);
+    refresh();
+}
+
+QWidget* PropertyPanel::buildExperimentPage() {
+    auto* page = new QWidget;
+    auto* layout = new QVBoxLayout(page);
+    auto* hint = new QLabel(tr("<p>Select a stage or a connection to edit it; the experiment's settings are below.</p>"
                                "<ul><li>Drag stages from the palette, or double-click the canvas (or press Space) "
                                "to add one.</li>"
                                "<li>Drag from a stage's blue output port to another stage to connect them; the "
@@ -51,12 +65,64 @@ PropertyPanel::PropertyPanel(PipelineDocument* document, PipelineScene* scene, Q
     hint->setWordWrap(true);
     hint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     hint->setMargin(8);
-    addWidget(hint);
-    addWidget(buildStagePage());
-    addWidget(buildEdgePage());
-    connect(document_, &PipelineDocument::graphChanged, this, &PropertyPanel::refresh);
-    connect(scene_, &QGraphicsScene::selectionChanged, this, &PropertyPanel::refresh);
-    refresh();
+    layout->addWidget(hint);
+    auto* box = new QGroupBox(tr("Experiment"));
+    auto* form = new QFormLayout(box);
+    auto spin = [&](const QString& label, const QString& name, int minimum, int maximum, const char* pointer) {
+        auto* field = new QSpinBox;
+        field->setObjectName(name);
+        field->setRange(minimum, maximum);
+        connect(field, &QSpinBox::valueChanged, this, [this, pointer](int value) {
+            if (!updating_) document_->setSetting(pointer, value);
+        });
+        form->addRow(label, field);
+        return field;
+    };
+    run_name_ = new QLineEdit;
+    run_name_->setObjectName(QStringLiteral("runName"));
+    run_name_->setPlaceholderText(tr("the pipeline's name"));
+    connect(run_name_, &QLineEdit::editingFinished, this, [this] {
+        if (!run_name_->text().trimmed().isEmpty()) document_->setSetting("/name", run_name_->text().trimmed().toStdString());
+    });
+    form->addRow(tr("Run name"), run_name_);
+    batch_size_ = spin(tr("Batch size"), QStringLiteral("batchSize"), 1, 1 << 16, "/batch_size");
+    accumulation_ = spin(tr("Accumulation"), QStringLiteral("gradientAccumulation"), 1, 1 << 12, "/gradient_accumulation");
+    input_length_ = spin(tr("Input tokens"), QStringLiteral("inputLength"), 8, 1 << 16, "/data/input_length");
+    peak_lr_ = new QDoubleSpinBox;
+    peak_lr_->setObjectName(QStringLiteral("peakLr"));
+    peak_lr_->setDecimals(6);
+    peak_lr_->setRange(1e-6, 10);
+    peak_lr_->setSingleStep(1e-3);
+    connect(peak_lr_, &QDoubleSpinBox::valueChanged, this, [this](double value) {
+        if (!updating_) document_->setSetting("/schedule/peak_lr", value);
+    });
+    form->addRow(tr("Peak learning rate"), peak_lr_);
+    seed_ = spin(tr("Seed"), QStringLiteral("seed"), 0, std::numeric_limits<int>::max(), "/seed");
+    device_ = new QComboBox;
+    device_->setObjectName(QStringLiteral("device"));
+    device_->setEditable(true);  // cuda:N too
+    device_->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")});
+    connect(device_, &QComboBox::currentTextChanged, this, [this](const QString& device) {
+        if (!updating_ && !device.trimmed().isEmpty()) document_->setSetting("/device", device.trimmed().toStdString());
+    });
+    form->addRow(tr("Device"), device_);
+    layout->addWidget(box);
+    layout->addStretch();
+    return page;
+}
+
+// The experiment's values, or the defaults the experiment reader applies (docs/experiments.md).
+void PropertyPanel::showSettings() {
+    const nlohmann::json& settings = document_->settings();
+    const nlohmann::json data = settings.value("data", nlohmann::json::object());
+    const nlohmann::json schedule = settings.value("schedule", nlohmann::json::object());
+    run_name_->setText(QString::fromStdString(settings.value("name", "")));
+    batch_size_->setValue(settings.value("batch_size", 8));
+    accumulation_->setValue(settings.value("gradient_accumulation", 1));
+    input_length_->setValue(data.value("input_length", 512));
+    peak_lr_->setValue(schedule.value("peak_lr", 2e-2));
+    seed_->setValue(settings.value("seed", 0));
+    device_->setCurrentText(QString::fromStdString(settings.value("device", "auto")));
 }
 
 QWidget* PropertyPanel::buildStagePage() {
@@ -210,6 +276,7 @@ void PropertyPanel::refresh() {
         showEdge(edge_id_);
         setCurrentIndex(kEdge);
     } else {
+        showSettings();
         setCurrentIndex(kNothing);
     }
     updating_ = false;

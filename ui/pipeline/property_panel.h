@@ -1,5 +1,6 @@
 // The properties of the selected stage (size, shape, budget, pre-trained source) or connection
-// (growth operator, init-). Every change is an undoable edit of the document.
+// (growth operator, init-), and with nothing selected the experiment's training settings.
+// Every change is an undoable edit of the document.
 #pragma once
 
 #include <QStackedWidget>
@@ -32,6 +33,7 @@ public:
     int edgeId() const { return edge_id_; }
 
 private:
+    QWidget* buildExperimentPage();
     QWidget* buildStagePage();
     QWidget* buildShapeBox();
     QWidget* buildBudgetBox();
@@ -39,6 +41,7 @@ private:
     QWidget* buildEdgePage();
     QSpinBox* addShapeField(QFormLayout* form, const QString& label, const QString& name, int maximum);
     void refresh();
+    void showSettings();
     void showStage(const StageNode& node);
     void showBudget(const Budget& budget);
     void showEdge(int edge);
@@ -54,6 +57,13 @@ private:
     int stage_id_ = 0;
     int edge_id_ = 0;
     bool updating_ = false;
+    QLineEdit* run_name_ = nullptr;
+    QSpinBox* batch_size_ = nullptr;
+    QSpinBox* accumulation_ = nullptr;
+    QSpinBox* input_length_ = nullptr;
+    QDoubleSpinBox* peak_lr_ = nullptr;
+    QSpinBox* seed_ = nullptr;
+    QComboBox* device_ = nullptr;
     QLineEdit* size_ = nullptr;
     QSpinBox* layers_ = nullptr;
     QSpinBox* decoder_layers_ = nullptr;
