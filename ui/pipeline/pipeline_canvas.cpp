@@ -291,9 +291,14 @@ void PipelineCanvas::refresh() {
         item->setForeground(QColor(0xc6, 0x28, 0x28));
     }
     const bool ready = check.ok();
+    if (ready && check.is_chain) {
+        auto* item = new QListWidgetItem(tr("No problems: the pipeline can run."), problems_);
+        item->setFlags(Qt::ItemIsEnabled);
+        item->setForeground(QColor(0x2e, 0x7d, 0x32));
+    }
     runAction()->setEnabled(ready);
     runAction()->setToolTip(ready ? tr("Run the pipeline") : tr("Cannot run: %1").arg(problems_->item(0)->text()));
-    status_->setText(ready ? tr("Ready to run ") : tr("%n problem(s) ", nullptr, problems_->count()));
+    status_->setText(ready ? tr("Ready to run ") : tr("%n problem(s) ", nullptr, int(check.problems.size())));
     status_->setStyleSheet(ready ? QStringLiteral("color: #2e7d32") : QStringLiteral("color: #c62828"));
 }
 
