@@ -2,26 +2,122 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileInfo>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QStatusBar>
 
+#include "core/store/store.h"
+#include "ui/monitor/curves_view.h"
+#include "ui/monitor/results_view.h"
+#include "ui/monitor/run_panel.h"
+#include "ui/monitor/run_queue.h"
+#include "ui/pipeline/pipeline_canvas.h"
+#include "ui/pipeline/pipeline_document.h"
 #include "ui/prepare_data_dialog.h"
 #include "ui/system_panel.h"
 
 namespace gs::ui {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-    setWindowTitle(tr("GrowthStudio"));
+MainWindow::MainWindow(QWidget* parent, const QString& databasePath)
+    : QMainWindow(parent),
+      database_(databasePath.isEmpty() ? QString::fromStdString(default_database_path()) : databasePath) {
+    canvas_ = new PipelineCanvas(this);
+    setCentralWidget(canvas_);
+    // The system overview stays one click away, in a dock the View menu shows.
     system_panel_ = new SystemPanel(this);
-    setCentralWidget(system_panel_);
+    addDock(tr("System"), QStringLiteral("systemDock"), system_panel_, Qt::RightDockWidgetArea)->hide();
+    buildMonitor();
     buildMenus();
+    connect(canvas_, &PipelineCanvas::titleChanged, this, &MainWindow::updateTitle);
+    updateTitle();
     statusBar()->showMessage(tr("Ready"));
-    resize(1000, 620);
+    resize(1400, 900);
+}
+
+QDockWidget* MainWindow::addDock(const QString& title, const QString& name, QWidget* widget, Qt::DockWidgetArea area) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(name);
+    dock->setWidget(widget);
+    addDockWidget(area, dock);
+    return dock;
+}
+
+// The run monitor around the canvas: runs on the right, curves and results below (tabbed).
+void MainWindow::buildMonitor() {
+    queue_ = new RunQueue(database_, this);
+    run_panel_ = new RunPanel(queue_, database_, this);
+    curves_ = new CurvesView(this);
+    results_ = new ResultsView(this);
+    addDock(tr("Runs"), QStringLiteral("runsDock"), run_panel_, Qt::RightDockWidgetArea);
+    QDockWidget* curves = addDock(tr("Learning curves"), QStringLiteral("curvesDock"), curves_, Qt::BottomDockWidgetArea);
+    QDockWidget* results = addDock(tr("Results"), QStringLiteral("resultsDock"), results_, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(curves, results);
+    curves->raise();
+    try {
+        curves_->load(database_.toStdString());
+        results_->load(database_.toStdString());
+    } catch (const std::exception& error) {
+        statusBar()->showMessage(tr("Workspace %1: %2").arg(database_, QString::fromUtf8(error.what())));
+    }
+    connect(canvas_, &PipelineCanvas::runRequested, this, &MainWindow::runFromCanvas);
+    connect(queue_, &RunQueue::statusChanged, this, &MainWindow::showOnCanvas);
+    connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
+        showOnCanvas(status);
+        results_->load(database_.toStdString());
+        curves_->reload();
+    });
+}
+
+// A run launched from the canvas: its file's folder resolves relative paths (the current folder
+// for a pipeline never saved).
+void MainWindow::runFromCanvas(const QString& experimentJson) {
+    const QString file = canvas_->document()->filePath();
+    const QString folder = file.isEmpty() ? QDir::currentPath() : QFileInfo(file).absolutePath();
+    canvas_job_ = canvas_->documentTitle();
+    canvas_->clearStageStates();
+    canvas_->setStageState(0, StageRunState::queued);
+    queue_->enqueueExperimentJson(experimentJson, folder, canvas_job_);
+    statusBar()->showMessage(tr("Queued %1").arg(canvas_job_));
+}
+
+// The launched run's stages on the canvas: the ones before the current stage done, the current
+// one training with its progress (or failed with the message).
+void MainWindow::showOnCanvas(const RunStatus& status) {
+    if (status.job != canvas_job_ || status.stages == 0) return;
+    for (int stage = 0; stage < status.stage; ++stage) canvas_->setStageState(stage, StageRunState::done);
+    const double progress = status.stageSteps > 0 ? static_cast<double>(status.stageStep) / status.stageSteps : 0;
+    if (status.state == "failed") {
+        canvas_->setStageState(status.stage, StageRunState::failed, progress, status.error);
+    } else if (status.state == "done") {
+        for (int stage = 0; stage < status.stages; ++stage) canvas_->setStageState(stage, StageRunState::done);
+    } else {
+        canvas_->setStageState(status.stage, StageRunState::training, progress, status.phase);
+    }
+}
+
+void MainWindow::updateTitle() {
+    setWindowTitle(canvas_->documentTitle() + QStringLiteral("[*] — ") + tr("GrowthStudio"));
+    setWindowModified(canvas_->document()->isModified());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (canvas_->confirmDiscard()) {
+        event->accept();
+    } else {
+        event->ignore();
+    }
 }
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    QMenu* view = canvas_->addMenus(menuBar(), file);
+    for (const char* dock : {"runsDock", "curvesDock", "resultsDock", "systemDock"}) {
+        view->addAction(findChild<QDockWidget*>(QString::fromLatin1(dock))->toggleViewAction());
+    }
     file->addAction(tr("&Prepare a corpus…"), this, &MainWindow::showPrepareData);
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);

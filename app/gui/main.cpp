@@ -6,6 +6,7 @@
 
 #include "core/runtime/runtime_info.h"
 #include "ui/main_window.h"
+#include "ui/pipeline/pipeline_canvas.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -21,12 +22,17 @@ int main(int argc, char** argv) {
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                   QStringLiteral("Save a PNG of the main window once shown, then quit."),
                                   QStringLiteral("FILE"));
+    QCommandLineOption database(QStringLiteral("db"), QStringLiteral("The workspace database (default: in the user's data folder)."),
+                                QStringLiteral("FILE"));
+    parser.addOption(database);
     parser.addOption(threads);
     parser.addOption(screenshot);
+    parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("An experiment file to open."), QStringLiteral("[FILE]"));
     parser.process(app);
 
     gs::configure_threads(parser.value(threads).toInt());
-    gs::ui::MainWindow window;
+    gs::ui::MainWindow window(nullptr, parser.value(database));
+    if (!parser.positionalArguments().isEmpty()) window.canvas()->openFile(parser.positionalArguments().front());
     window.show();
     if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);

@@ -14,7 +14,7 @@
 #include "core/data/span_corruption.h"
 #include "core/data/split.h"
 #include "core/pipeline/pipeline.h"
-#include "core/train/optimizer.h"
+#include "core/train/optimizer_settings.h"
 #include "core/train/schedule.h"
 
 namespace gs {

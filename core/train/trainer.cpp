@@ -26,6 +26,7 @@
 #include "core/model/t5_cost.h"
 #include "core/runtime/runtime_info.h"
 #include "core/train/metrics_writer.h"
+#include "core/train/optimizer.h"
 
 namespace gs {
 

@@ -1,10 +1,19 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QTableWidget>
+#include <QAction>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "core/model/t5_config.h"
 #include "ui/main_window.h"
+#include "ui/monitor/curves_view.h"
+#include "ui/monitor/results_view.h"
+#include "ui/monitor/run_queue.h"
+#include "ui/pipeline/pipeline_canvas.h"
+#include "ui/pipeline/pipeline_document.h"
 #include "ui/system_panel.h"
 
 class MainWindowTest : public QObject {
@@ -12,7 +21,8 @@ class MainWindowTest : public QObject {
 private slots:
     void showsTheStudyPresetsWithTheirCosts();
     void showsTheEngineVersions();
-    void hasFileAndHelpMenus();
+    void hasTheCanvasMenus();
+    void runsThePipelineOnTheCanvasAndShowsItsCurvesAndResults();
 };
 
 void MainWindowTest::showsTheStudyPresetsWithTheirCosts() {
@@ -42,11 +52,35 @@ void MainWindowTest::showsTheEngineVersions() {
     QVERIFY(!blas->text().isEmpty());
 }
 
-void MainWindowTest::hasFileAndHelpMenus() {
+void MainWindowTest::hasTheCanvasMenus() {
     gs::ui::MainWindow window;
     QStringList titles;
     for (QAction* action : window.menuBar()->actions()) titles << action->text();
-    QCOMPARE(titles, (QStringList{QStringLiteral("&File"), QStringLiteral("&Help")}));
+    QCOMPARE(titles, (QStringList{QStringLiteral("&File"), QStringLiteral("&Edit"), QStringLiteral("&View"),
+                                  QStringLiteral("&Pipeline"), QStringLiteral("&Help")}));
+}
+
+// Run on the canvas: the run panel, the nodes, the curves and the results table all follow it.
+void MainWindowTest::runsThePipelineOnTheCanvasAndShowsItsCurvesAndResults() {
+    QTemporaryDir dir;
+    const QString experiment = dir.filePath("experiment.json");
+    QVERIFY(QFile::copy(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json", experiment));
+    gs::ui::MainWindow window(nullptr, dir.filePath("ws.db"));
+    window.show();
+    QVERIFY(window.canvas()->openFile(experiment));
+    QVERIFY(window.canvas()->runAction()->isEnabled());
+    QSignalSpy finished(window.runQueue(), &gs::ui::RunQueue::finished);
+    window.canvas()->runAction()->trigger();
+    const std::vector<int> chain = window.canvas()->document()->check().chain_nodes;
+    QTRY_COMPARE_WITH_TIMEOUT(window.canvas()->scene()->runStatus(chain[0]).state, gs::ui::StageRunState::training, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
+    QCOMPARE(finished.at(0).at(0).value<gs::ui::RunStatus>().state, QString("done"));
+    QCOMPARE(window.canvas()->scene()->runStatus(chain[0]).state, gs::ui::StageRunState::done);
+    QCOMPARE(window.canvas()->scene()->runStatus(chain[1]).state, gs::ui::StageRunState::done);
+    QCOMPARE(window.resultsView()->proxy()->rowCount(), 1);
+    QCOMPARE(window.resultsView()->proxy()->index(0, 1).data().toString(), QString("T_d_S"));
+    QTRY_VERIFY_WITH_TIMEOUT(!window.curvesView()->shownCurve("tiny-T_d_S").empty(), 5000);
+    QVERIFY(window.curvesView()->markerLabels().contains("tiny-T_d_S: T→S (d)"));
 }
 
 QTEST_MAIN(MainWindowTest)

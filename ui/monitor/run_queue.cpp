@@ -5,6 +5,8 @@
 #include "core/store/store.h"
 #include "core/train/trainer.h"
 
+#include <nlohmann/json.hpp>
+
 namespace gs::ui {
 
 RunQueue::RunQueue(QString databasePath, QObject* parent) : QObject(parent), database_(std::move(databasePath)) {
@@ -24,6 +26,11 @@ void RunQueue::enqueueExperiment(const QString& experimentPath) {
     if (!running_) startNext();
 }
 
+void RunQueue::enqueueExperimentJson(const QString& json, const QString& folder, const QString& label) {
+    jobs_.push_back({{}, {}, json, folder, label});
+    if (!running_) startNext();
+}
+
 void RunQueue::enqueueResume(const QString& runName) {
     jobs_.push_back({{}, runName});
     if (!running_) startNext();
@@ -40,13 +47,24 @@ bool RunQueue::busy() const { return running_; }
 
 QStringList RunQueue::queued() const {
     QStringList names;
-    for (const Job& job : jobs_) names << (job.path.isEmpty() ? job.resume : job.path);
+    for (const Job& job : jobs_) names << jobName(job);
     return names;
 }
 
 RunStatus RunQueue::current() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return status_;
+}
+
+QString RunQueue::jobName(const Job& job) {
+    if (!job.resume.isEmpty()) return job.resume;
+    return job.path.isEmpty() ? job.label : job.path;
+}
+
+ExperimentSpec RunQueue::specOf(const Job& job) {
+    if (!job.path.isEmpty()) return ExperimentSpec::load(job.path.toStdString());
+    return ExperimentSpec::from_json(nlohmann::json::parse(job.json.toStdString()), job.label.toStdString(),
+                                     job.folder.toStdString());
 }
 
 void RunQueue::startNext() {
@@ -64,7 +82,7 @@ void RunQueue::startNext() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         status_ = RunStatus{};
-        status_.job = job.path.isEmpty() ? job.resume : job.path;
+        status_.job = jobName(job);
         status_.run = job.resume;
         status_.state = "preparing";
         status_dirty_ = true;
@@ -93,9 +111,8 @@ void RunQueue::work(const Job& job) {
     QString state, error;
     try {
         Store store(database_.toStdString());
-        const std::string result =
-            job.path.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
-                               : run_experiment(ExperimentSpec::load(job.path.toStdString()), store, {}, hooks);
+        const std::string result = !job.resume.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
+                                                         : run_experiment(specOf(job), store, {}, hooks);
         state = QString::fromStdString(result);
         if (state == "paused" && cancel_) {
             const auto run = store.find_run(current().run.toStdString());

@@ -16,6 +16,10 @@
 
 class QTimer;
 
+namespace gs {
+struct ExperimentSpec;
+}
+
 namespace gs::ui {
 
 struct RunStatus {
@@ -45,6 +49,8 @@ public:
     ~RunQueue() override;  // stops the current run at its next step (checkpointed), drops the rest
 
     void enqueueExperiment(const QString& experimentPath);
+    // An experiment not saved to a file (the canvas's): relative paths resolve against `folder`.
+    void enqueueExperimentJson(const QString& json, const QString& folder, const QString& label);
     void enqueueResume(const QString& runName);
     void pauseCurrent();
     void cancelCurrent();
@@ -60,9 +66,14 @@ signals:
 private:
     struct Job {
         QString path;    // experiment file, or
-        QString resume;  // run name
+        QString resume;  // run name, or
+        QString json;    // an experiment's text with the folder its paths are relative to
+        QString folder;
+        QString label;
     };
 
+    static QString jobName(const Job& job);
+    static ExperimentSpec specOf(const Job& job);
     void startNext();
     void work(const Job& job);
     void publish();

@@ -1,0 +1,353 @@
+#include "ui/pipeline/pipeline_document.h"
+
+#include <QUndoCommand>
+#include <QUndoStack>
+
+#include <fstream>
+
+
+namespace gs::ui {
+
+// Swaps whole snapshots (of the graph, or of the experiment's settings): cheap at canvas sizes,
+// and undo gives back the very same state.
+template <typename State>
+class SnapshotCommand : public QUndoCommand {
+public:
+    using Assign = void (PipelineDocument::*)(const State&);
+
+    SnapshotCommand(PipelineDocument* document, Assign assign, const QString& text, State before, State after,
+                    int merge_id)
+        : QUndoCommand(text), document_(document), assign_(assign), before_(std::move(before)),
+          after_(std::move(after)), merge_id_(merge_id) {}
+
+    void redo() override { (document_->*assign_)(after_); }
+    void undo() override { (document_->*assign_)(before_); }
+    int id() const override { return merge_id_; }
+    // Spin boxes edit a value step by step; one undo step takes back the whole edit.
+    bool mergeWith(const QUndoCommand* other) override {
+        if (other->id() != id()) return false;
+        after_ = static_cast<const SnapshotCommand*>(other)->after_;
+        return true;
+    }
+
+private:
+    PipelineDocument* document_;
+    Assign assign_;
+    State before_;
+    State after_;
+    int merge_id_;
+};
+
+namespace {
+
+// Merge keys for edits that arrive value by value; QUndoCommand merges equal ids only.
+enum MergeKind { kMergeBudget = 1, kMergeShape = 2 };
+int merge_key(int node, MergeKind kind) { return node * 4 + kind; }
+// Settings merge per field, on negative keys that no stage's key can equal.
+int merge_key(const std::string& field) { return -1 - static_cast<int>(std::hash<std::string>()(field) % 1000000); }
+
+const char* const kShapeKeys[] = {"d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
+                                  "dropout_rate", "feed_forward_proj", "tie_word_embeddings"};
+
+nlohmann::json shape_json(const T5Config& config) {
+    const nlohmann::json hf = config.to_hf_json();
+    nlohmann::json shape = nlohmann::json::object();
+    for (const char* key : kShapeKeys) shape[key] = hf.at(key);
+    return shape;
+}
+
+// What the experiment reader makes of a "sizes" entry: the preset of that name (or T5's
+// defaults) with the entry's fields.
+T5Config config_of_size_entry(const std::string& size, const nlohmann::json& entry) {
+    nlohmann::json hf = (T5Config::is_preset(size) ? T5Config::preset(size) : T5Config()).to_hf_json();
+    for (const auto& [key, value] : entry.items()) hf[key] = value;
+    return T5Config::from_hf_json(hf, "sizes." + size);
+}
+
+nlohmann::json sizes_json(const Pipeline& pipeline, nlohmann::json sizes) {
+    if (!sizes.is_object()) sizes = nlohmann::json::object();
+    for (const auto& stage : pipeline.stages) {
+        const bool kept = sizes.contains(stage.size) && config_of_size_entry(stage.size, sizes[stage.size]) == stage.config;
+        if (kept) continue;
+        // The reader knows T, S and B without an entry; any other name needs one.
+        if (T5Config::is_preset(stage.size) && stage.config == default_size_config(stage.size)) {
+            sizes.erase(stage.size);
+        } else {
+            sizes[stage.size] = shape_json(stage.config);
+        }
+    }
+    return sizes;
+}
+
+Budget default_budget() { return Budget::parse("1"); }
+
+constexpr int kExperimentVersion = 1;
+
+// The pipeline fields of an experiment file, read by the rules of core/train/experiment.cpp
+// (whose header pulls in LibTorch, which the UI never includes). Paths stay as written, so a
+// file saved again is the file that was read.
+Pipeline read_experiment_pipeline(const nlohmann::json& json) {
+    if (json.value("format", "") != "growthstudio-experiment") {
+        throw PipelineError("field 'format': expected \"growthstudio-experiment\"");
+    }
+    SizeCatalog sizes;
+    const nlohmann::json entries = json.value("sizes", nlohmann::json::object());
+    for (const auto& [name, entry] : entries.items()) {
+        sizes.add(name, config_of_size_entry(name, entry));
+    }
+    Pipeline pipeline = parse_pipeline_name(json.at("pipeline").get<std::string>(), sizes);
+    if (json.contains("budgets")) pipeline.apply_budget_notation(json.at("budgets").get<std::string>());
+    Stage& first = pipeline.stages.front();
+    if (first.pretrained && json.contains("pretrained")) first.source = json.at("pretrained").at(first.size);
+    return pipeline;
+}
+
+}  // namespace
+
+PipelineDocument::PipelineDocument(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {
+    connect(undo_, &QUndoStack::cleanChanged, this, &PipelineDocument::fileChanged);
+    newPipeline();
+}
+
+void PipelineDocument::assign(const PipelineGraph& graph) {
+    graph_ = graph;
+    check_ = check_graph(graph_);
+    emit documentChanged();
+}
+
+void PipelineDocument::edit(const QString& text, const std::function<void(PipelineGraph&)>& change, int merge_id) {
+    PipelineGraph after = graph_;
+    change(after);
+    if (after == graph_) return;
+    undo_->push(new SnapshotCommand<PipelineGraph>(this, &PipelineDocument::assign, text, graph_, after, merge_id));
+}
+
+void PipelineDocument::assignSettings(const nlohmann::json& settings) {
+    settings_ = settings;
+    emit documentChanged();
+}
+
+void PipelineDocument::setSetting(const std::string& pointer, const nlohmann::json& value) {
+    nlohmann::json after = settings_;
+    after[nlohmann::json::json_pointer(pointer)] = value;
+    if (after == settings_) return;
+    undo_->push(new SnapshotCommand<nlohmann::json>(this, &PipelineDocument::assignSettings,
+                                                    tr("Set %1").arg(QString::fromStdString(pointer.substr(1))),
+                                                    settings_, after, merge_key(pointer)));
+}
+
+int PipelineDocument::addStage(StageNode node, const QString& text) {
+    int id = 0;
+    edit(text, [&](PipelineGraph& graph) { id = graph.add_node(node); });
+    return id;
+}
+
+int PipelineDocument::connectStages(int from, int to) {
+    const StageNode* source = graph_.node(from);
+    const StageNode* target = graph_.node(to);
+    if (!source || !target) return 0;
+    const GrowthOperator op = default_operator(source->config, target->config);
+    int id = 0;
+    edit(tr("Connect %1 to %2").arg(QString::fromStdString(source->size), QString::fromStdString(target->size)),
+         [&](PipelineGraph& graph) { id = graph.add_edge(from, to, op); });
+    return id;
+}
+
+void PipelineDocument::removeItems(const std::set<int>& nodes, const std::set<int>& edges) {
+    edit(tr("Delete"), [&](PipelineGraph& graph) {
+        for (int id : edges) graph.remove_edge(id);
+        for (int id : nodes) graph.remove_node(id);
+    });
+}
+
+void PipelineDocument::moveStages(const std::map<int, QPointF>& positions) {
+    edit(tr("Move"), [&](PipelineGraph& graph) {
+        for (const auto& [id, position] : positions) {
+            if (StageNode* node = graph.node(id)) node->x = position.x(), node->y = position.y();
+        }
+    });
+}
+
+void PipelineDocument::setOperator(int edge, const GrowthOperator& op) {
+    edit(tr("Set operator %1").arg(QString::fromStdString(op.letters())), [&](PipelineGraph& graph) {
+        if (GrowthEdge* item = graph.edge(edge)) item->op = op;
+    });
+}
+
+void PipelineDocument::setGrowthFromPretrained(int edge, bool from_pretrained) {
+    const GrowthEdge* item = graph_.edge(edge);
+    if (!item) return;
+    const StageNode* source = graph_.node(item->from);
+    setPretrained(source->id, from_pretrained, source->source.empty() ? source->size : source->source);
+}
+
+void PipelineDocument::setBudget(int node, const Budget& budget) {
+    edit(tr("Set budget"), [&](PipelineGraph& graph) {
+        if (StageNode* item = graph.node(node)) item->budget = budget;
+    }, merge_key(node, kMergeBudget));
+}
+
+void PipelineDocument::setPretrained(int node, bool pretrained, const std::string& source) {
+    edit(pretrained ? tr("Use a pre-trained model") : tr("Train the stage"), [&](PipelineGraph& graph) {
+        if (StageNode* item = graph.node(node)) item->pretrained = pretrained, item->source = source;
+    });
+}
+
+void PipelineDocument::setStageShape(int node, const std::string& size, const T5Config& config) {
+    edit(tr("Set stage size"), [&](PipelineGraph& graph) {
+        if (StageNode* item = graph.node(node)) item->size = size, item->config = config;
+    }, merge_key(node, kMergeShape));
+}
+
+QString PipelineDocument::setName(const QString& name) {
+    if (name == this->name()) return {};
+    SizeCatalog sizes;
+    try {
+        for (const auto& node : graph_.nodes) sizes.add(node.size, node.config);
+    } catch (const PipelineError&) {
+        // A stage with an invalid size name: the name then offers only the other sizes.
+    }
+    Pipeline pipeline;
+    try {
+        pipeline = parse_pipeline_name(name.trimmed().toStdString(), sizes);
+    } catch (const std::exception& error) {
+        return QString::fromStdString(error.what());
+    }
+    std::vector<Budget> budgets;
+    for (size_t i : check_.pipeline.trained_stages()) budgets.push_back(check_.pipeline.stages[i].budget);
+    const std::vector<size_t> trained = pipeline.trained_stages();
+    for (size_t k = 0; k < trained.size(); ++k) {
+        pipeline.stages[trained[k]].budget = k < budgets.size() ? budgets[k] : default_budget();
+    }
+    const bool same_source = check_.is_chain && check_.pipeline.stages.front().pretrained &&
+                             pipeline.stages.front().size == check_.pipeline.stages.front().size;
+    if (same_source) pipeline.stages.front().source = check_.pipeline.stages.front().source;
+    replaceGraph(graph_from_pipeline(pipeline), tr("Rename to %1").arg(name));
+    return {};
+}
+
+void PipelineDocument::arrange() {
+    edit(tr("Arrange"), [](PipelineGraph& graph) { arrange_left_to_right(graph); });
+}
+
+std::set<int> PipelineDocument::paste(const PipelineGraph& fragment, QPointF offset) {
+    std::set<int> added;
+    edit(tr("Paste"), [&](PipelineGraph& graph) {
+        std::map<int, int> new_id;
+        for (StageNode node : fragment.nodes) {
+            node.x += offset.x();
+            node.y += offset.y();
+            new_id[node.id] = graph.add_node(node);
+            added.insert(new_id[node.id]);
+        }
+        for (const auto& edge : fragment.edges) graph.add_edge(new_id.at(edge.from), new_id.at(edge.to), edge.op);
+    });
+    return added;
+}
+
+void PipelineDocument::replaceGraph(const PipelineGraph& graph, const QString& text) {
+    edit(text, [&](PipelineGraph& target) { target = graph; });
+}
+
+PipelineGraph subgraph(const PipelineGraph& graph, const std::set<int>& nodes) {
+    PipelineGraph part;
+    for (const auto& node : graph.nodes) {
+        if (nodes.count(node.id)) part.nodes.push_back(node);
+    }
+    for (const auto& edge : graph.edges) {
+        if (nodes.count(edge.from) && nodes.count(edge.to)) part.edges.push_back(edge);
+    }
+    return part;
+}
+
+// --- Files
+
+nlohmann::json PipelineDocument::experimentJson() const {
+    if (!check_.is_chain) throw PipelineError("the graph is not one chain of stages; fix the problems listed first");
+    const Pipeline& pipeline = check_.pipeline;
+    nlohmann::json json = settings_;
+    json["format"] = "growthstudio-experiment";
+    json["version"] = kExperimentVersion;
+    // The run's name follows the pipeline's unless the user gave it one of its own.
+    if (!json.contains("name") || json["name"] == settings_.value("pipeline", "")) json["name"] = pipeline.name();
+    json["pipeline"] = pipeline.name();
+    json["budgets"] = pipeline.budget_notation();
+    nlohmann::json sizes = sizes_json(pipeline, settings_.value("sizes", nlohmann::json::object()));
+    if (sizes.empty()) {
+        json.erase("sizes");
+    } else {
+        json["sizes"] = sizes;
+    }
+    const Stage& first = pipeline.stages.front();
+    if (first.pretrained) {
+        json["pretrained"] = {{first.size, first.source}};
+    } else {
+        json.erase("pretrained");
+    }
+    return json;
+}
+
+QString PipelineDocument::save(const QString& path) {
+    nlohmann::json json;
+    try {
+        json = experimentJson();
+    } catch (const std::exception& error) {
+        return QString::fromStdString(error.what());
+    }
+    std::ofstream out(path.toStdString());
+    out << json.dump(2) << "\n";
+    if (!out) return tr("cannot write %1").arg(path);
+    out.close();
+    settings_ = json;
+    file_path_ = path;
+    undo_->setClean();
+    emit fileChanged();
+    return {};
+}
+
+QString PipelineDocument::open(const QString& path) {
+    std::ifstream in(path.toStdString());
+    if (!in) return tr("cannot read %1").arg(path);
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(in);
+    } catch (const std::exception& error) {
+        return tr("%1: %2").arg(path, QString::fromStdString(error.what()));
+    }
+    const QString error = loadExperiment(json, path);
+    if (error.isEmpty()) {
+        file_path_ = path;
+        emit fileChanged();
+    }
+    return error;
+}
+
+QString PipelineDocument::loadExperiment(const nlohmann::json& json, const QString& source) {
+    Pipeline pipeline;
+    try {
+        pipeline = read_experiment_pipeline(json);
+    } catch (const std::exception& error) {
+        return source + ": " + QString::fromStdString(error.what());
+    }
+    settings_ = json;
+    file_path_.clear();
+    undo_->clear();
+    assign(graph_from_pipeline(pipeline));
+    undo_->setClean();
+    emit fileChanged();
+    return {};
+}
+
+void PipelineDocument::newPipeline() {
+    settings_ = {{"format", "growthstudio-experiment"}, {"version", kExperimentVersion}, {"name", ""},
+                 {"pipeline", ""}};
+    file_path_.clear();
+    undo_->clear();
+    assign(PipelineGraph());
+    undo_->setClean();
+    emit fileChanged();
+}
+
+bool PipelineDocument::isModified() const { return !undo_->isClean(); }
+
+}  // namespace gs::ui

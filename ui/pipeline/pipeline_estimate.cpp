@@ -1,0 +1,77 @@
+#include "ui/pipeline/pipeline_estimate.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "core/model/t5_cost.h"
+
+namespace gs::ui {
+
+namespace {
+
+// A stage's steps and time from its budget: a time budget fixes the time and the steps follow
+// from the throughput; the other budgets fix the steps and the time follows.
+void apply_budget(const Budget& budget, const EstimateSettings& settings, double flops_per_step, StageEstimate& stage) {
+    const double steps_per_second = settings.flops_per_second / flops_per_step;
+    switch (budget.kind) {
+        case Budget::Kind::epochs: stage.steps = budget.value * settings.steps_per_epoch; break;
+        case Budget::Kind::steps: stage.steps = budget.value; break;
+        case Budget::Kind::seconds: stage.steps = budget.value * steps_per_second; break;
+        default: stage.known = false; return;
+    }
+    stage.flops = stage.steps * flops_per_step;
+    stage.seconds = stage.steps / steps_per_second;
+}
+
+}  // namespace
+
+PipelineEstimate estimate_pipeline(const Pipeline& pipeline, const EstimateSettings& settings) {
+    PipelineEstimate estimate;
+    for (const Stage& stage : pipeline.stages) {
+        StageEstimate item;
+        item.size = stage.size;
+        item.parameters = count_parameters(stage.config);
+        item.trained = !stage.pretrained;
+        if (item.trained) {
+            const double flops_per_step = training_flops_per_step(stage.config, settings.batch_rows,
+                                                                  settings.input_length, settings.target_length);
+            apply_budget(stage.budget, settings, flops_per_step, item);
+            estimate.known = estimate.known && item.known;
+            estimate.flops += item.flops;
+            estimate.seconds += item.seconds;
+            estimate.steps += item.steps;
+        }
+        estimate.stages.push_back(item);
+    }
+    if (!pipeline.stages.empty()) {
+        estimate.base_flops = estimate.steps * training_flops_per_step(pipeline.stages.back().config, settings.batch_rows,
+                                                                      settings.input_length, settings.target_length);
+        estimate.base_seconds = estimate.base_flops / settings.flops_per_second;
+    }
+    return estimate;
+}
+
+std::string flops_text(double flops) {
+    const char* units[] = {"FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP", "ZFLOP"};
+    int unit = 0;
+    while (flops >= 1000 && unit < 7) flops /= 1000, ++unit;
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g %s", flops, units[unit]);
+    return text;
+}
+
+std::string duration_text(double seconds) {
+    char text[48];
+    if (seconds < 60) {
+        std::snprintf(text, sizeof text, "%.0f s", seconds);
+    } else if (seconds < 3600) {
+        std::snprintf(text, sizeof text, "%.0f min", seconds / 60);
+    } else if (seconds < 48 * 3600) {
+        std::snprintf(text, sizeof text, "%.0f h %02.0f min", std::floor(seconds / 3600), std::floor(std::fmod(seconds, 3600) / 60));
+    } else {
+        std::snprintf(text, sizeof text, "%.1f days", seconds / 86400);
+    }
+    return text;
+}
+
+}  // namespace gs::ui
