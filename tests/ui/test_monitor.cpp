@@ -209,6 +209,28 @@ private slots:
         QCOMPARE(panel.resumable()->count(), 0);
     }
 
+    void cancelStopsTheRunAndMarksItCancelled() {
+        QTemporaryDir dir;
+        const QString experiment = copyExperiment(dir);
+        const QString database = dir.filePath("ws.db");
+        ui::RunQueue queue(database);
+        ui::RunPanel panel(&queue, database);
+        QSignalSpy finished(&queue, &ui::RunQueue::finished);
+        panel.runExperiment(experiment);
+        panel.runExperiment(experiment);  // a second one waits in the queue
+        QCOMPARE(queue.queued().size(), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(queue.current().step >= 5, 120000);
+        QTest::mouseClick(panel.cancelButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("cancelled"));
+        Store store(database.toStdString());
+        QCOMPARE(store.find_run("tiny-T_d_S")->status, std::string("cancelled"));
+        // The queue goes on with the next run.
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("done"));
+        QCOMPARE(store.find_run("tiny-T_d_S-2")->status, std::string("done"));
+    }
+
 private:
     static QString copyExperiment(const QTemporaryDir& dir) {
         const QString target = dir.filePath("experiment.json");

@@ -335,15 +335,19 @@ void CurvesView::plotRun(const RunData& run, const QColor& colour, bool referenc
     }
 }
 
+double CurvesView::axisValueOf(const MetricRow& row) const {
+    switch (axis_) {
+        case CurveAxis::step: return static_cast<double>(row.step);
+        case CurveAxis::tokens: return static_cast<double>(row.tokens);
+        case CurveAxis::flops: return row.flops;
+        case CurveAxis::hours: return row.wall_seconds / 3600.0;
+    }
+    return 0;
+}
+
 double CurvesView::axisValueAtStep(const RunData& run, int64_t step) const {
     for (const auto& row : run.rows) {
-        if (row.step < step) continue;
-        switch (axis_) {
-            case CurveAxis::step: return static_cast<double>(row.step);
-            case CurveAxis::tokens: return static_cast<double>(row.tokens);
-            case CurveAxis::flops: return row.flops;
-            case CurveAxis::hours: return row.wall_seconds / 3600.0;
-        }
+        if (row.step >= step) return axisValueOf(row);
     }
     return std::numeric_limits<double>::quiet_NaN();
 }
@@ -443,16 +447,25 @@ void CurvesView::showTooltip(QMouseEvent* event) {
     if (it == nearest->data()->constEnd()) return;
     const QString run = nearest->property("run").toString();
     const int64_t stage = nearest->property("stage").toLongLong();
+    const RunData& data = data_.at(run);
+    // The stored row nearest to the point under the mouse, for its step and time.
+    const MetricRow* row = nullptr;
+    double best_gap = std::numeric_limits<double>::infinity();
+    for (const auto& candidate : data.rows) {
+        if (candidate.stage_index != stage) continue;
+        const double gap = std::abs(axisValueOf(candidate) - it->key);
+        if (gap < best_gap) best_gap = gap, row = &candidate;
+    }
     qlonglong parameters = 0;
-    for (const auto& s : data_.at(run).stages) {
+    for (const auto& s : data.stages) {
         if (s.stage_index == stage) parameters = s.parameters;
     }
     QToolTip::showText(event->globalPosition().toPoint(),
-                       tr("%1, stage %2\n%3: %4\nloss %5\n%6M parameters")
+                       tr("%1, stage %2\nstep %3, %4 h of training\nloss %5\n%6M parameters")
                            .arg(run)
                            .arg(stage + 1)
-                           .arg(QString::fromStdString(axis_label(axis_)))
-                           .arg(it->key, 0, 'g', 5)
+                           .arg(row ? row->step : 0)
+                           .arg(row ? row->wall_seconds / 3600.0 : 0.0, 0, 'f', 3)
                            .arg(it->value, 0, 'f', 4)
                            .arg(parameters / 1e6, 0, 'f', 1),
                        plot_);

@@ -86,6 +86,7 @@ private:
     void markReach(double x, double target);
     void showTooltip(QMouseEvent* event);
     double axisValueAtStep(const RunData& run, int64_t step) const;
+    double axisValueOf(const MetricRow& row) const;
     Curve curveOf(const RunData& run) const;
     std::vector<QString> shownRuns() const;
     void chooseExport();
