@@ -61,6 +61,22 @@ std::string make_workspace(const QTemporaryDir& dir) {
 
 }  // namespace
 
+// A temporary folder with the test experiment, a queue and a run panel on its database.
+struct Workspace {
+    QTemporaryDir dir;
+    QString experiment = copy_experiment(dir);
+    QString database = dir.filePath("ws.db");
+    ui::RunQueue queue{database};
+    ui::RunPanel panel{&queue, database};
+    QSignalSpy finished{&queue, &ui::RunQueue::finished};
+
+    static QString copy_experiment(const QTemporaryDir& dir) {
+        const QString target = dir.filePath("experiment.json");
+        QFile::copy(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json", target);
+        return target;
+    }
+};
+
 class MonitorTest : public QObject {
     Q_OBJECT
 
@@ -155,7 +171,7 @@ private slots:
     // a few batched updates, not one per step.
     void runsInTheBackgroundWithBatchedProgress() {
         QTemporaryDir dir;
-        const QString experiment = copyExperiment(dir);
+        const QString experiment = Workspace::copy_experiment(dir);
         const QString database = dir.filePath("ws.db");
         ui::RunQueue queue(database);
         ui::RunPanel panel(&queue, database);
@@ -184,12 +200,8 @@ private slots:
     }
 
     void pauseThenResumeFinishesTheRun() {
-        QTemporaryDir dir;
-        const QString experiment = copyExperiment(dir);
-        const QString database = dir.filePath("ws.db");
-        ui::RunQueue queue(database);
-        ui::RunPanel panel(&queue, database);
-        QSignalSpy finished(&queue, &ui::RunQueue::finished);
+        Workspace w;
+        auto& [dir, experiment, database, queue, panel, finished] = w;
         panel.runExperiment(experiment);
         QTRY_VERIFY_WITH_TIMEOUT(queue.current().step >= 10, 120000);
         QVERIFY(panel.pauseButton()->isEnabled());
@@ -210,12 +222,8 @@ private slots:
     }
 
     void cancelStopsTheRunAndMarksItCancelled() {
-        QTemporaryDir dir;
-        const QString experiment = copyExperiment(dir);
-        const QString database = dir.filePath("ws.db");
-        ui::RunQueue queue(database);
-        ui::RunPanel panel(&queue, database);
-        QSignalSpy finished(&queue, &ui::RunQueue::finished);
+        Workspace w;
+        auto& [dir, experiment, database, queue, panel, finished] = w;
         panel.runExperiment(experiment);
         panel.runExperiment(experiment);  // a second one waits in the queue
         QCOMPARE(queue.queued().size(), 1);
@@ -231,12 +239,6 @@ private slots:
         QCOMPARE(store.find_run("tiny-T_d_S-2")->status, std::string("done"));
     }
 
-private:
-    static QString copyExperiment(const QTemporaryDir& dir) {
-        const QString target = dir.filePath("experiment.json");
-        QFile::copy(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json", target);
-        return target;
-    }
 };
 
 QTEST_MAIN(MonitorTest)
