@@ -1,6 +1,7 @@
 // growthstudio: the desktop application.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QIcon>
 #include <QTimer>
 
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
     QCommandLineOption database(QStringLiteral("db"), QStringLiteral("The workspace database (default: in the user's data folder)."),
                                 QStringLiteral("FILE"));
     parser.addOption(database);
+    QCommandLineOption raise(QStringLiteral("raise"), QStringLiteral("Bring a tabbed dock to the front: curves or results."),
+                             QStringLiteral("DOCK"));
+    parser.addOption(raise);
     parser.addOption(threads);
     parser.addOption(screenshot);
     parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("An experiment file to open."), QStringLiteral("[FILE]"));
@@ -34,6 +38,9 @@ int main(int argc, char** argv) {
     gs::ui::MainWindow window(nullptr, parser.value(database));
     if (!parser.positionalArguments().isEmpty()) window.canvas()->openFile(parser.positionalArguments().front());
     window.show();
+    if (parser.isSet(raise)) {
+        if (auto* dock = window.findChild<QDockWidget*>(parser.value(raise) + QStringLiteral("Dock"))) dock->raise();
+    }
     if (parser.isSet(screenshot)) {
         const QString path = parser.value(screenshot);
         QTimer::singleShot(500, &window, [&window, path] {

@@ -67,10 +67,14 @@ QList<QStandardItem*> row_items(const ResultsRow& r) {
 // Columns where a lower value is better (time, ratio, loss); the scores are better higher.
 bool lower_is_better(int column) { return column >= 4 && column <= 8; }
 
+// The best of this workspace's runs in each column (imported rows come from another scale and
+// setup, so they are not ranked with them).
 void highlight_best(QStandardItemModel* model) {
-    for (int column = 4; column < model->columnCount() - 1; ++column) {
+    const int source_column = model->columnCount() - 1;
+    for (int column = 4; column < source_column; ++column) {
         int best = -1;
         for (int row = 0; row < model->rowCount(); ++row) {
+            if (!model->item(row, source_column)->text().isEmpty()) continue;
             const QVariant value = model->item(row, column)->data(Qt::UserRole);
             if (!value.isValid()) continue;
             const QVariant current = best < 0 ? QVariant() : model->item(best, column)->data(Qt::UserRole);
@@ -105,6 +109,7 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
     table_ = new QTableView(this);
     table_->setModel(proxy_);
     table_->setSortingEnabled(true);
+    table_->sortByColumn(-1, Qt::AscendingOrder);  // the store's order until a header is clicked
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->verticalHeader()->hide();
