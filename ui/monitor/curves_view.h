@@ -72,7 +72,7 @@ private:
         Curve validation;
     };
     // Downsampling keeps about this many buckets per stage curve: enough for a screen, spikes kept.
-    static constexpr size_t kBuckets = 250;
+    static constexpr size_t kBuckets = 150;
 
     const std::map<int64_t, StageCurve>& stageCurves(const RunData& run);
     const Curve& validationCurve(const RunData& run);
