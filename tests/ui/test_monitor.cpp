@@ -110,6 +110,9 @@ private slots:
         view.setKind(CurveKind::validation);
         view.setLogY(true);
         QCOMPARE(view.plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+        view.setLogX(true);
+        QCOMPARE(view.plot()->xAxis->scaleType(), QCPAxis::stLogarithmic);
+        view.setLogX(false);
 
         view.setRunShown("S_a_B", false);
         view.setReference("");

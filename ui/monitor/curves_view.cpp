@@ -85,6 +85,8 @@ void CurvesView::buildControls() {
             [this](int index) { setKind(index == 0 ? CurveKind::validation : CurveKind::training); });
     log_y_ = new QCheckBox(tr("log loss axis"), this);
     connect(log_y_, &QCheckBox::toggled, this, &CurvesView::setLogY);
+    log_x_ = new QCheckBox(tr("log x axis"), this);
+    connect(log_x_, &QCheckBox::toggled, this, &CurvesView::setLogX);
     align_box_ = new QCheckBox(tr("align to stage start"), this);
     connect(align_box_, &QCheckBox::toggled, this, &CurvesView::setAlignToStageStart);
     smoothing_slider_ = new QSlider(Qt::Horizontal, this);
@@ -102,6 +104,7 @@ void CurvesView::buildControls() {
     form->addRow(tr("X axis"), axis_box_);
     form->addRow(tr("Curve"), kind_box_);
     form->addRow(log_y_);
+    form->addRow(log_x_);
     form->addRow(align_box_);
     form->addRow(tr("Smoothing"), smoothing_slider_);
     form->addRow(QString(), smoothing_label_);
@@ -212,15 +215,31 @@ void CurvesView::setSmoothing(double weight) {
     replot();
 }
 
+namespace {
+
+void set_log_scale(QCPAxis* axis, bool on) {
+    axis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    if (on) {
+        axis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    } else {
+        axis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    }
+}
+
+}  // namespace
+
 void CurvesView::setLogY(bool on) {
     const QSignalBlocker block(log_y_);
     log_y_->setChecked(on);
-    plot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    if (on) {
-        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
-    } else {
-        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
-    }
+    set_log_scale(plot_->yAxis, on);
+    replot();
+}
+
+// A log x axis cannot show x = 0: the first point of a run then sits at the axis's left edge.
+void CurvesView::setLogX(bool on) {
+    const QSignalBlocker block(log_x_);
+    log_x_->setChecked(on);
+    set_log_scale(plot_->xAxis, on);
     replot();
 }
 

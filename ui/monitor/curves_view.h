@@ -36,6 +36,7 @@ public:
     void setKind(CurveKind kind);
     void setSmoothing(double weight);  // 0 .. 0.99
     void setLogY(bool on);
+    void setLogX(bool on);
     void setAlignToStageStart(bool on);
     void setRunShown(const QString& run, bool shown);
     void setLiveInterval(int milliseconds);  // how often new rows are read (2 s by default)
@@ -107,6 +108,7 @@ private:
     QComboBox* axis_box_ = nullptr;
     QComboBox* kind_box_ = nullptr;
     QCheckBox* log_y_ = nullptr;
+    QCheckBox* log_x_ = nullptr;
     QCheckBox* align_box_ = nullptr;
     QSlider* smoothing_slider_ = nullptr;
     QLabel* smoothing_label_ = nullptr;
