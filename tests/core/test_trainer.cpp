@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +40,9 @@ fs::path experiment_folder(const test::TempDir& dir) {
 std::vector<std::pair<int64_t, double>> train_curve(const std::string& database) {
     Store store(database);
     std::vector<std::pair<int64_t, double>> curve;
-    for (const auto& row : store.metrics(store.find_run("tiny-T_d_S")->id)) {
+    const auto run = store.find_run("tiny-T_d_S");
+    if (!run) return curve;  // not created yet
+    for (const auto& row : store.metrics(run->id)) {
         if (row.train_loss) curve.emplace_back(row.step, *row.train_loss);
     }
     return curve;
@@ -120,14 +123,15 @@ TEST(Trainer, AKilledRunResumesWithTheSameLosses) {
               static_cast<char*>(nullptr));
         _exit(101);
     }
-    // Kill it in the second stage, between checkpoints.
+    // Kill it in the second stage, between checkpoints (waiting up to two minutes on a busy machine).
     size_t seen = 0;
-    for (int i = 0; i < 3000 && seen < 55; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    while (seen < 55 && std::chrono::steady_clock::now() < deadline) {
         usleep(5000);
         if (fs::exists(database)) {
             try {
                 seen = train_curve(database).size();
-            } catch (const std::exception&) {  // the run row may not exist yet
+            } catch (const std::exception&) {  // the database may still be being created
             }
         }
     }
