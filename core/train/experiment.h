@@ -48,7 +48,7 @@ struct ExperimentSpec {
     uint64_t seed = 0;
     std::string device = "auto";
     int threads = 0;
-    std::string precision = "fp32";        // "fp32" | "bf16" (CUDA)
+    std::string precision = "fp32";        // "fp32" | "bf16": bf16 compute, fp32 master weights
     bool tf32 = false;
     bool skip_nonfinite_steps = false;     // false: a NaN/inf loss or gradient fails the run
 

@@ -157,6 +157,7 @@ private:
         const Stage& first = spec_.pipeline.stages.front();
         if (first.pretrained) {
             model_ = load_pretrained(first);
+            refresh_compute_model();
             state_.stage = 0;
             state_.stage_done = true;  // a finished model: the next step is its growth
             state_.valid_loss = validate();
@@ -167,6 +168,7 @@ private:
         at::manual_seed(spec_.seed);
         model_ = T5Model(stage_config(0));
         model_->to(device_);
+        refresh_compute_model();
         new_optimizer();
         start_stage(0);
     }
@@ -294,7 +296,7 @@ private:
 
     void train_step(BatchPrefetcher& batches) {
         const auto start = Clock::now();
-        model_->train();
+        compute_->train();
         zero_gradients();
         double loss_sum = 0;
         for (int64_t micro = 0; micro < spec_.gradient_accumulation; ++micro) {
@@ -302,12 +304,13 @@ private:
             const TensorBatch tensors = to_tensors(batch, device_.is_cuda());
             const at::Tensor input_ids = tensors.input_ids.to(device_, true);
             const at::Tensor labels = tensors.labels.to(device_, true);
-            at::Tensor loss = model_->forward(input_ids, at::ones_like(input_ids), labels).loss;
+            at::Tensor loss = compute_->forward(input_ids, at::ones_like(input_ids), labels).loss;
             (loss / static_cast<double>(spec_.gradient_accumulation)).backward();
             loss_sum += loss.item<double>();
             state_.data = batch.next;
         }
         const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
+        gradients_to_masters();
         const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
         const double lr = schedule_.rate(state_.schedule_step);
         const bool finite = std::isfinite(loss) && std::isfinite(gradient_norm);
@@ -318,6 +321,7 @@ private:
         }
         if (finite) {
             optimizer_->step(lr);
+            masters_to_compute_model();
             state_.optimizer_steps = optimizer_->steps_taken();
         } else {
             ++state_.skipped_steps;
@@ -328,6 +332,40 @@ private:
     void zero_gradients() {
         for (auto& [name, parameter] : parameters_) {
             if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+        }
+        for (auto& item : compute_->named_parameters()) {
+            if (item.value().grad().defined()) item.value().mutable_grad().zero_();
+        }
+    }
+
+    // --- bf16: the model computes in bf16 while the optimiser updates fp32 master weights
+    // (model_), which are also what checkpoints and growth see.
+
+    bool bf16() const { return spec_.precision == "bf16"; }
+
+    void refresh_compute_model() {
+        if (!bf16()) {
+            compute_ = model_;
+            return;
+        }
+        compute_ = T5Model(model_->config(), /*initialize=*/false);
+        compute_->to(device_, at::kBFloat16);
+        masters_to_compute_model();
+    }
+
+    void masters_to_compute_model() {
+        if (!bf16()) return;
+        at::NoGradGuard no_grad;
+        auto masters = model_->named_parameters();
+        for (auto& item : compute_->named_parameters()) item.value().copy_(masters[item.key()]);
+    }
+
+    void gradients_to_masters() {
+        if (!bf16()) return;
+        auto computed = compute_->named_parameters();
+        for (auto& [name, master] : parameters_) {
+            const at::Tensor& gradient = computed[name].grad();
+            if (gradient.defined()) master.mutable_grad() = gradient.to(at::kFloat);
         }
     }
 
@@ -372,10 +410,10 @@ private:
 
     double validate() {
         at::NoGradGuard no_grad;
-        model_->eval();
+        compute_->eval();
         double total = 0;
         for (const auto& batch : validation_) {
-            total += model_->forward(batch.input_ids, at::ones_like(batch.input_ids), batch.labels).loss.item<double>();
+            total += compute_->forward(batch.input_ids, at::ones_like(batch.input_ids), batch.labels).loss.item<double>();
         }
         return total / static_cast<double>(validation_.size());
     }
@@ -445,6 +483,7 @@ private:
     }
 
     void new_optimizer() {
+        refresh_compute_model();
         parameters_.clear();
         for (const auto& item : model_->named_parameters()) parameters_.emplace_back(item.key(), item.value());
         optimizer_ = make_optimizer(spec_.optimizer, parameters_);
@@ -505,6 +544,7 @@ private:
         }
         model_ = load_t5_checkpoint(folder.string());
         model_->to(device_);
+        refresh_compute_model();
         schedule_ = schedule_for(state_.stage);
         new_optimizer();
         SafetensorsFile file((folder / "optimizer.safetensors").string());
@@ -572,7 +612,8 @@ private:
     std::vector<TensorBatch> validation_;
     std::unique_ptr<MetricsWriter> metrics_;
     TrainingState state_;
-    T5Model model_{nullptr};
+    T5Model model_{nullptr};    // fp32 weights: the optimiser's, the checkpoints', growth's
+    T5Model compute_{nullptr};  // the same model, or its bf16 copy (precision "bf16")
     NamedParameters parameters_;
     std::unique_ptr<Optimizer> optimizer_;
     ScheduleSettings schedule_;
@@ -640,10 +681,9 @@ std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& r
 void apply_runtime(const ExperimentSpec& spec, const RunOptions& options, RunRecord& run) {
     configure_threads(options.threads >= 0 ? options.threads : spec.threads);
     run.device = resolve_device_name(options.device.empty() ? spec.device : options.device);
-    if (spec.precision != "fp32") {
-        throw std::runtime_error(spec.source + ": field 'precision': \"" + spec.precision +
-                                 "\" is not available in this build; use \"fp32\"");
-    }
+    // TF32 matrix products on Ampere and later GPUs (no effect elsewhere).
+    at::globalContext().setAllowTF32CuBLAS(spec.tf32);
+    at::globalContext().setAllowTF32CuDNN(spec.tf32);
 }
 
 }  // namespace

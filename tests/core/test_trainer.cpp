@@ -17,6 +17,7 @@
 
 #include "cli_test_support.h"
 #include "core/io/files.h"
+#include "core/io/safetensors.h"
 #include "core/model/checkpoint.h"
 #include "core/store/store.h"
 #include "core/train/experiment.h"
@@ -216,6 +217,29 @@ TEST(Trainer, ANonFiniteGradientFailsTheRunOrIsSkippedBySetting) {
     write_file_atomically((folder / "skip.json").string(), json.dump(1));
     r = cli("run skip.json --db ws.db --quiet", folder);
     EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// bf16: the model computes in bf16, the optimiser keeps fp32 master weights, and checkpoints
+// hold the masters.
+TEST(Trainer, Bf16TrainsWithFp32MasterWeights) {
+    test::TempDir dir;
+    const fs::path folder = experiment_folder(dir);
+    ASSERT_EQ(cli("run experiment.json --db fp32.db --runs-dir fp32 --quiet", folder).exit_code, 0);
+    nlohmann::json json = read_json_file((folder / "experiment.json").string());
+    json["precision"] = "bf16";
+    write_file_atomically((folder / "bf16.json").string(), json.dump(1));
+    const Outcome run = cli("run bf16.json --db bf16.db --runs-dir bf16 --quiet", folder);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto fp32 = train_curve((folder / "fp32.db").string());
+    const auto bf16 = train_curve((folder / "bf16.db").string());
+    ASSERT_EQ(bf16.size(), 80u);
+    // The same initial weights and batches: the first losses agree to bf16's precision.
+    EXPECT_NEAR(bf16.front().second, fp32.front().second, 0.02 * fp32.front().second);
+    EXPECT_LT(bf16.back().second, bf16.front().second - 1.0);  // it learns
+    Store store((folder / "bf16.db").string());
+    const auto checkpoints = store.checkpoints(store.find_run("tiny-T_d_S")->id);
+    SafetensorsFile weights(checkpoints.back().path + "/model.safetensors");
+    EXPECT_EQ(weights.entry("shared.weight").dtype, "F32");
 }
 
 std::string spec_error(const std::function<void(nlohmann::json&)>& edit) {
