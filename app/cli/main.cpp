@@ -9,6 +9,7 @@
 
 #include "app/cli/arguments.h"
 #include "app/cli/commands.h"
+#include "core/runtime/runtime_info.h"
 
 namespace {
 
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
         print_usage(argc < 2 ? std::cerr : std::cout);
         return argc < 2 ? 2 : 0;
     }
+    gs::configure_allocator();
     const std::string name = argv[1];
     const gs::cli::Words words(argv + 2, argv + argc);
     for (const auto& command : commands()) {

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("An experiment file to open."), QStringLiteral("[FILE]"));
     parser.process(app);
 
+    gs::configure_allocator();
     gs::configure_threads(parser.value(threads).toInt());
     gs::ui::MainWindow window(nullptr, parser.value(database));
     if (!parser.positionalArguments().isEmpty()) window.canvas()->openFile(parser.positionalArguments().front());

@@ -1,6 +1,7 @@
 #include "core/runtime/runtime_info.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,6 +98,12 @@ RuntimeInfo collect_runtime_info() {
     info.mkldnn = at::hasMKLDNN();
     info.cuda_devices = cuda_devices();
     return info;
+}
+
+void configure_allocator() {
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);  // glibc's largest: bigger blocks are always mapped
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);  // about 2 GB
+    mallopt(M_TOP_PAD, 512 * 1024 * 1024);
 }
 
 void configure_threads(int threads) {
