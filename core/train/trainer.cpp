@@ -506,6 +506,8 @@ private:
         tensors.emplace_back("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
         save_safetensors((temporary / "optimizer.safetensors").string(), tensors);
         write_file_atomically((temporary / "trainer_state.json").string(), state_.to_json().dump(1) + "\n");
+        // The tokenizer travels with the weights, as in HF checkpoints: downstream tasks need it.
+        fs::copy_file(tokenizer_model_path(spec_.data.cache_dir), temporary / "spiece.model");
         fs::remove_all(folder);
         fs::rename(temporary, folder);  // the checkpoint appears whole or not at all
         write_file_atomically((run_dir() / "latest.json").string(),

@@ -20,6 +20,7 @@
 #include "core/io/safetensors.h"
 #include "core/model/checkpoint.h"
 #include "core/store/store.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/train/experiment.h"
 #include "test_support.h"
 
@@ -99,6 +100,8 @@ TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
     ASSERT_FALSE(checkpoints.empty());
     EXPECT_EQ(checkpoints.back().kind, "final");
     T5Model final_model = load_t5_checkpoint(checkpoints.back().path);  // an HF folder
+    const Tokenizer tokenizer = Tokenizer::load(checkpoints.back().path + "/spiece.model");  // with its tokenizer
+    EXPECT_EQ(tokenizer.model_vocab_size(), final_model->config().vocab_size);
     EXPECT_EQ(final_model->config().num_layers, 4);
     EXPECT_EQ(final_model->config().d_model, 64);
     const auto summary = store.summaries().at(0);
