@@ -1,18 +1,21 @@
-// A stable 64-bit hash (FNV-1a): the same value on every machine and standard library.
+// Fast 64-bit hashing of byte ranges, the same on every machine: document identities for the
+// train/validation split, tokenizer and corpus fingerprints, cache checksums, seeds of growth
+// maps, experiment identities. Not cryptographic.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace gs {
 
-inline uint64_t fnv1a64(const std::string& text, uint64_t seed = 0) {
-    uint64_t hash = 0xCBF29CE484222325ULL ^ seed;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 0x100000001B3ULL;
-    }
-    return hash;
-}
+uint64_t hash_bytes(const void* data, size_t size, uint64_t seed = 0);
+inline uint64_t hash_text(std::string_view text, uint64_t seed = 0) { return hash_bytes(text.data(), text.size(), seed); }
+
+// 16 lower-case hex digits: fingerprints in JSON files, where a 64-bit number would lose
+// digits in many readers.
+std::string to_hex(uint64_t value);
+
 
 }  // namespace gs

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 #include "core/common/random.h"
 #include "core/data/token_file.h"
 #include "core/tokenizer/tokenizer.h"

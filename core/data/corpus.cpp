@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 
 namespace gs {
 namespace fs = std::filesystem;

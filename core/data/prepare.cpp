@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 #include "core/io/files.h"
 
 namespace gs {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 
 namespace gs {
 

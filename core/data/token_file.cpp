@@ -9,7 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 #include "core/common/random.h"
 #include "core/io/files.h"
 

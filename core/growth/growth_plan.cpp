@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/common/hash.h"
+
 namespace gs {
 
 DimensionMap DimensionMap::net2net(IndexMap index) {
@@ -33,8 +35,9 @@ DimensionMap DimensionMap::rms_preserving(IndexMap index) {
 
 namespace {
 
+// Each map's seed mixes the user's seed with the map's name: independent maps from one seed.
 IndexMap draw(int64_t source, int64_t target, const GrowthOptions& options, const std::string& name) {
-    return IndexMap::sample(source, target, options.sampling, stable_hash(name, options.seed));
+    return IndexMap::sample(source, target, options.sampling, hash_text(name, options.seed));
 }
 
 StackGrowthPlan plan_stack(const T5Config& source, const T5Config& target, const GrowthOptions& options,

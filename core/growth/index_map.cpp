@@ -3,12 +3,9 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "core/common/hash.h"
 #include "core/common/random.h"
 
 namespace gs {
-
-uint64_t stable_hash(const std::string& text, uint64_t seed) { return fnv1a64(text, seed); }
 
 std::string to_string(MapSampling sampling) { return sampling == MapSampling::balanced ? "balanced" : "uniform"; }
 

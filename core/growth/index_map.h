@@ -8,9 +8,6 @@
 
 namespace gs {
 
-// A stable 64-bit hash (FNV-1a) to derive one independent seed per map from the user's seed.
-uint64_t stable_hash(const std::string& text, uint64_t seed = 0);
-
 enum class MapSampling {
     balanced,  // new units drawn without replacement: copy counts differ by at most one
     uniform,   // each new unit drawn uniformly with replacement (bert2BERT's literal rule)

@@ -10,6 +10,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
+#include "core/common/hash.h"
 #include "core/io/files.h"
 
 namespace gs {
@@ -247,7 +248,7 @@ void add_paired_noise(const GrowthPlan& plan, TensorMap& widened) {
             first.push_back(a);
             second.push_back(b);
         }
-        at::Generator generator = at::detail::createCPUGenerator(stable_hash(name, plan.options.seed));
+        at::Generator generator = at::detail::createCPUGenerator(hash_text(name, plan.options.seed));
         const double scale = plan.options.noise * tensor.std().item<double>();
         const at::Tensor noise =
             at::randn({tensor.size(0), static_cast<int64_t>(pairs.size())}, generator, tensor.options()) * scale;

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <cstdlib>
 
@@ -78,12 +77,6 @@ CREATE TABLE external_results (
 )sql",
     };
     return steps;
-}
-
-std::string hex(uint64_t value) {
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-    return text;
 }
 
 SqlValue optional_value(const std::optional<double>& value) {
@@ -167,7 +160,7 @@ void Store::migrate() {
 }
 
 int64_t Store::add_experiment(const std::string& name, const std::string& json_text) {
-    const std::string hash = hex(fnv1a64(json_text));
+    const std::string hash = to_hex(hash_text(json_text));
     SqlTransaction transaction(db_);
     SqlStatement find = db_.prepare("SELECT id FROM experiments WHERE hash = ?");
     if (find.bind({hash}).step()) return find.integer(0);  // rolled back: nothing was written

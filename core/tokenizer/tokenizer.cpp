@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 #include "core/io/files.h"
 #include "core/tokenizer/sentencepiece_shim.h"
 

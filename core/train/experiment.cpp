@@ -1,6 +1,5 @@
 #include "core/train/experiment.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -121,9 +120,7 @@ std::string default_cache_dir(const DataSpec& data) {
     const char* cache_home = std::getenv("XDG_CACHE_HOME");
     const char* home = std::getenv("HOME");
     const std::string base = cache_home && *cache_home ? cache_home : std::string(home ? home : ".") + "/.cache";
-    char hash[17];
-    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(identity)));
-    return base + "/growthstudio/data/" + hash;
+    return base + "/growthstudio/data/" + to_hex(hash_text(identity));
 }
 
 DataSpec read_data(const nlohmann::json& json, const std::string& source, const std::string& folder) {

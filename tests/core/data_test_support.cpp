@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "core/data/corpus.h"
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 
 namespace gs::test {
 

@@ -1,4 +1,4 @@
-#include "core/data/hashing.h"
+#include "core/common/hash.h"
 
 #include <cstdio>
 #include <cstring>
