@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/io/files.h"
+#include "core/io/json_fields.h"
 #include "core/common/hash.h"
 
 namespace gs {
@@ -14,80 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reads the fields of one JSON object, naming "file: field 'a.b'" in every error and refusing
-// keys it does not know (a typo must not silently become a default).
-class Fields {
-public:
-    Fields(const nlohmann::json& json, std::string source, std::string prefix, std::set<std::string> known)
-        : json_(json), source_(std::move(source)), prefix_(std::move(prefix)) {
-        if (!json_.is_object()) fail("", "expected an object");
-        for (const auto& [key, value] : json_.items()) {
-            if (!known.count(key)) {
-                std::string list;
-                for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-                fail(key, "unknown field (expected one of " + list + ")");
-            }
-        }
-    }
-
-    bool has(const std::string& key) const { return json_.contains(key); }
-    const nlohmann::json& at(const std::string& key) const { return json_.at(key); }
-    std::string path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
-
-    [[noreturn]] void fail(const std::string& key, const std::string& message) const {
-        throw std::invalid_argument(source_ + ": field '" + (key.empty() ? prefix_ : path(key)) + "': " + message);
-    }
-
-    void text(const std::string& key, std::string& target) const {
-        if (!has(key)) return;
-        if (!at(key).is_string()) fail(key, "expected a string");
-        target = at(key).get<std::string>();
-    }
-    void flag(const std::string& key, bool& target) const {
-        if (!has(key)) return;
-        if (!at(key).is_boolean()) fail(key, "expected true or false");
-        target = at(key).get<bool>();
-    }
-    template <typename Integer>
-    void whole(const std::string& key, Integer& target, int64_t minimum) const {
-        if (!has(key)) return;
-        if (!at(key).is_number_integer() || at(key).get<int64_t>() < minimum) {
-            fail(key, "expected a whole number >= " + std::to_string(minimum));
-        }
-        target = static_cast<Integer>(at(key).get<int64_t>());
-    }
-    void number(const std::string& key, double& target, double minimum) const {
-        if (!has(key)) return;
-        if (!at(key).is_number() || at(key).get<double>() < minimum) {
-            fail(key, "expected a number >= " + std::to_string(minimum));
-        }
-        target = at(key).get<double>();
-    }
-    void choice(const std::string& key, std::string& target, const std::set<std::string>& allowed) const {
-        text(key, target);
-        if (has(key) && !allowed.count(target)) {
-            std::string list;
-            for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-            fail(key, "'" + target + "', expected one of " + list);
-        }
-    }
-    // Rethrows an error of a nested reader with this file's name in front.
-    template <typename Read>
-    auto nested(const std::string& key, Read read) const -> decltype(read()) {
-        try {
-            return read();
-        } catch (const std::invalid_argument& error) {
-            const std::string message = error.what();
-            if (message.rfind(source_, 0) == 0) throw;
-            throw std::invalid_argument(source_ + ": " + (message.rfind("field", 0) == 0 ? message : "field '" + path(key) + "': " + message));
-        }
-    }
-
-private:
-    const nlohmann::json& json_;
-    std::string source_;
-    std::string prefix_;
-};
 
 std::string resolve(const std::string& folder, const std::string& path) {
     if (path.empty() || fs::path(path).is_absolute()) return path;
@@ -124,7 +51,7 @@ std::string default_cache_dir(const DataSpec& data) {
 }
 
 DataSpec read_data(const nlohmann::json& json, const std::string& source, const std::string& folder) {
-    const Fields f(json, source, "data",
+    const JsonFields f(json, source, "data",
                    {"corpus", "layout", "json_field", "on_bad_input", "tokenizer", "split", "split_seed",
                     "input_length", "noise_density", "mean_span_length", "cache_dir"});
     DataSpec data;
@@ -174,7 +101,7 @@ const std::set<std::string> kShapeKeys = {"d_model", "d_kv", "d_ff", "num_heads"
 
 // A size: the preset of the same name (T, S, B) or T5's defaults, with the given fields.
 T5Config read_size(const std::string& name, const nlohmann::json& json, const std::string& source) {
-    const Fields f(json, source, "sizes." + name, kShapeKeys);
+    const JsonFields f(json, source, "sizes." + name, kShapeKeys);
     T5Config config = T5Config::is_preset(name) ? T5Config::preset(name) : T5Config();
     f.whole("d_model", config.d_model, 1);
     f.whole("d_kv", config.d_kv, 1);
@@ -192,7 +119,7 @@ T5Config read_size(const std::string& name, const nlohmann::json& json, const st
     return config;
 }
 
-Pipeline read_pipeline(const Fields& f, const std::string& source, const std::string& folder) {
+Pipeline read_pipeline(const JsonFields& f, const std::string& source, const std::string& folder) {
     SizeCatalog sizes;
     if (f.has("sizes") && !f.at("sizes").is_object()) f.fail("sizes", "expected an object of size name -> config");
     if (f.has("sizes")) {
@@ -227,7 +154,7 @@ Pipeline read_pipeline(const Fields& f, const std::string& source, const std::st
         transition.growth.op = op;
     }
     if (f.has("pretrained")) {
-        const Fields sources(f.at("pretrained"), source, "pretrained", {pipeline.stages.front().size});
+        const JsonFields sources(f.at("pretrained"), source, "pretrained", {pipeline.stages.front().size});
         std::string path;
         sources.text(pipeline.stages.front().size, path);
         // A folder relative to the experiment when it exists there, else a run name.
@@ -245,7 +172,7 @@ ExperimentSpec ExperimentSpec::load(const std::string& path) {
 }
 
 ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::string& source, const std::string& folder) {
-    const Fields f(json, source, "",
+    const JsonFields f(json, source, "",
                    {"format", "version", "name", "description", "data", "sizes", "pipeline", "budgets", "growth",
                     "pretrained", "optimizer", "schedule", "on_growth", "batch_size", "gradient_accumulation",
                     "gradient_clip", "validation", "checkpoint_interval_steps", "keep_checkpoints", "seed", "device",
@@ -266,7 +193,7 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     if (f.has("optimizer")) spec.optimizer = f.nested("optimizer", [&] { return OptimizerSettings::from_json(f.at("optimizer"), "optimizer"); });
     if (f.has("schedule")) spec.schedule = f.nested("schedule", [&] { return ScheduleSettings::from_json(f.at("schedule"), "schedule"); });
     if (f.has("on_growth")) {
-        const Fields g(f.at("on_growth"), source, "on_growth", {"optimizer", "schedule"});
+        const JsonFields g(f.at("on_growth"), source, "on_growth", {"optimizer", "schedule"});
         std::string optimizer = "grow", schedule = "continue";
         g.choice("optimizer", optimizer, {"grow", "reset"});
         g.choice("schedule", schedule, {"continue", "restart"});
@@ -277,7 +204,7 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     f.whole("gradient_accumulation", spec.gradient_accumulation, 1);
     f.number("gradient_clip", spec.gradient_clip, 0.0);
     if (f.has("validation")) {
-        const Fields v(f.at("validation"), source, "validation", {"interval_steps", "batches"});
+        const JsonFields v(f.at("validation"), source, "validation", {"interval_steps", "batches"});
         v.whole("interval_steps", spec.validation_interval, 1);
         v.whole("batches", spec.validation_batches, 1);
     }

@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include "core/io/json_fields.h"
+
 namespace gs {
 
 namespace {
@@ -175,14 +177,11 @@ OptimizerSettings OptimizerSettings::from_json(const nlohmann::json& json, const
         settings.kind = json.at("kind").get<std::string>();
         if (settings.kind == "adafactor") settings.beta1 = 0.0, settings.eps = 1e-30;
     }
-    for (auto [key, target] : {std::pair{"beta1", &settings.beta1}, {"beta2", &settings.beta2}, {"eps", &settings.eps},
-                               {"weight_decay", &settings.weight_decay}}) {
-        if (!json.contains(key)) continue;
-        if (!json.at(key).is_number() || json.at(key).get<double>() < 0) {
-            throw std::invalid_argument("field '" + field + "." + key + "': expected a number >= 0");
-        }
-        *target = json.at(key).get<double>();
-    }
+    const JsonFields f(json, "", field);
+    f.number("beta1", settings.beta1, 0);
+    f.number("beta2", settings.beta2, 0);
+    f.number("eps", settings.eps, 0);
+    f.number("weight_decay", settings.weight_decay, 0);
     if (settings.kind != "adamw" && settings.kind != "adamw-scale" && settings.kind != "adafactor") {
         throw std::invalid_argument("field '" + field + ".kind': '" + settings.kind +
                                     "', expected adamw, adamw-scale or adafactor");

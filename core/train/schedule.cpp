@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/io/json_fields.h"
+
 namespace gs {
 
 double ScheduleSettings::rate(int64_t step) const {
@@ -33,29 +35,16 @@ nlohmann::json ScheduleSettings::to_json() const {
 
 ScheduleSettings ScheduleSettings::from_json(const nlohmann::json& json, const std::string& field) {
     ScheduleSettings s;
-    auto number = [&](const char* key, double& target) {
-        if (!json.contains(key)) return;
-        if (!json.at(key).is_number() || json.at(key).get<double>() < 0) {
-            throw std::invalid_argument("field '" + field + "." + key + "': expected a number >= 0");
-        }
-        target = json.at(key).get<double>();
-    };
-    auto whole = [&](const char* key, int64_t& target) {
-        if (!json.contains(key)) return;
-        if (!json.at(key).is_number_integer() || json.at(key).get<int64_t>() < 0) {
-            throw std::invalid_argument("field '" + field + "." + key + "': expected a whole number >= 0");
-        }
-        target = json.at(key).get<int64_t>();
-    };
+    const JsonFields f(json, "", field);
     if (json.contains("kind")) s.kind = json.at("kind").is_string() ? json.at("kind").get<std::string>() : "?";
     if (s.kind != "cosine" && s.kind != "linear" && s.kind != "inverse-sqrt" && s.kind != "constant") {
         throw std::invalid_argument("field '" + field + ".kind': expected cosine, linear, inverse-sqrt or constant");
     }
-    number("peak_lr", s.peak_lr);
-    number("final_lr", s.final_lr);
-    number("warmup_start", s.warmup_start);
-    whole("warmup_steps", s.warmup_steps);
-    whole("total_steps", s.total_steps);
+    f.number("peak_lr", s.peak_lr, 0);
+    f.number("final_lr", s.final_lr, 0);
+    f.number("warmup_start", s.warmup_start, 0);
+    f.whole("warmup_steps", s.warmup_steps, 0);
+    f.whole("total_steps", s.total_steps, 0);
     return s;
 }
 
