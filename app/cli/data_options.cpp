@@ -30,13 +30,9 @@ CorpusOptions corpus_options_from(const Arguments& args) {
 SplitOptions split_options_from(const Arguments& args) {
     SplitOptions split;
     const std::string ratio = args.text("split", "199:1");
-    unsigned train = 0, validation = 0;
-    char end = 0;
-    if (std::sscanf(ratio.c_str(), "%u:%u%c", &train, &validation, &end) != 2 || train + validation == 0) {
+    if (!parse_split_ratio(ratio, split) || split.train_parts + split.validation_parts == 0) {
         throw UsageError("option --split: '" + ratio + "' is not TRAIN:VALIDATION, e.g. 199:1");
     }
-    split.train_parts = train;
-    split.validation_parts = validation;
     split.seed = static_cast<uint64_t>(args.integer("split-seed", 0));
     return split;
 }

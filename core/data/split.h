@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 #include "core/common/hash.h"
@@ -16,6 +18,17 @@ struct SplitOptions {
     uint32_t validation_parts = 1;
     uint64_t seed = 0;
 };
+
+// "TRAIN:VALIDATION" (two whole numbers, e.g. "199:1") into `split`; false when it is not that.
+// Callers decide which ratios they accept.
+inline bool parse_split_ratio(const std::string& text, SplitOptions& split) {
+    unsigned train = 0, validation = 0;
+    char rest = 0;
+    if (std::sscanf(text.c_str(), "%u:%u%c", &train, &validation, &rest) != 2) return false;
+    split.train_parts = train;
+    split.validation_parts = validation;
+    return true;
+}
 
 inline bool is_validation_document(std::string_view text, const SplitOptions& split) {
     const uint64_t parts = uint64_t(split.train_parts) + split.validation_parts;

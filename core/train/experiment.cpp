@@ -21,22 +21,6 @@ std::string resolve(const std::string& folder, const std::string& path) {
     return (fs::path(folder) / path).lexically_normal().string();
 }
 
-bool parse_ratio(const std::string& text, SplitOptions& split) {
-    const size_t colon = text.find(':');
-    if (colon == std::string::npos) return false;
-    try {
-        size_t used = 0;
-        split.train_parts = static_cast<uint32_t>(std::stoul(text.substr(0, colon), &used));
-        if (used != colon) return false;
-        const std::string rest = text.substr(colon + 1);
-        split.validation_parts = static_cast<uint32_t>(std::stoul(rest, &used));
-        if (used != rest.size()) return false;
-    } catch (const std::exception&) {
-        return false;
-    }
-    return split.train_parts > 0 && split.validation_parts > 0;
-}
-
 // One cache per distinct corpus, tokenizer and split, shared by the experiments that use them:
 // $XDG_CACHE_HOME/growthstudio/data/HASH (~/.cache/...), never inside the experiment's folder.
 std::string default_cache_dir(const DataSpec& data) {
@@ -82,7 +66,7 @@ DataSpec read_data(const nlohmann::json& json, const std::string& source, const 
     });
     std::string split = "199:1";
     f.text("split", split);
-    if (!parse_ratio(split, data.split)) {
+    if (!parse_split_ratio(split, data.split) || data.split.train_parts == 0 || data.split.validation_parts == 0) {
         f.fail("split", "'" + split + "' is not TRAIN:VALIDATION with both parts above 0, e.g. 199:1");
     }
     f.whole("split_seed", data.split.seed, 0);
