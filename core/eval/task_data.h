@@ -12,6 +12,7 @@ namespace gs {
 enum class NliLabel { entailment = 0, neutral = 1, contradiction = 2 };  // HF klue/nli's numbering
 
 struct NliExample {
+    std::string guid;  // the record's "guid"; without one, its number in the file ("1", "2", ...)
     std::string premise, hypothesis;
     NliLabel label = NliLabel::entailment;
 };
@@ -36,6 +37,7 @@ std::vector<QaParagraph> read_korquad(const std::string& path);
 std::vector<QuestionAnswers> korquad_questions(const std::vector<QaParagraph>& paragraphs);
 
 struct SummaryExample {
+    std::string id;  // the record's "id" (or the file's name); without one, its number ("1", "2", ...)
     std::string document;
     std::string summary;
 };
