@@ -40,7 +40,7 @@ public:
 
     NamedParameters parameters() override { return model_parameters(c_.model); }
 
-    TaskScores evaluate() override {
+    TaskScores evaluate(const BatchReport& report) override {
         InferenceMode inference(c_.model);
         GenerationOptions options;
         options.max_new_tokens = c_.settings.max_target_length;
@@ -55,7 +55,7 @@ public:
             for (int64_t i = begin; i < end; ++i) {
                 scores.predictions.emplace_back(data_.dev_ids[static_cast<size_t>(i)], decode_row(generated[i - begin]));
             }
-        });
+        }, report);
         scores.metrics = data_.score(scores.predictions);
         return scores;
     }

@@ -5,6 +5,7 @@
 // short fine-tune of each task runs on the real dev sets when GS_SHARED_DATA_DIR has them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -175,6 +176,46 @@ TEST(Finetune, SummarizationLearnsTheSummariesWithBeamSearch) {
     }
     EXPECT_EQ(n, gold.size());
     EXPECT_NEAR(100.0 * total / static_cast<double>(n), result.metrics.at("rouge-l-f1"), 1e-9);
+}
+
+TEST(Finetune, ProgressCountsStepsAndCancellingStopsAtTheNextStep) {
+    test::TempDir dir;
+    FinetuneRequest request;
+    request.task = DownstreamTask::nli;
+    request.model_dir = tiny_checkpoint(dir);
+    request.train_path = request.dev_path = sample("klue-nli-v1.1_sample.json");
+    request.settings = quick_settings(DownstreamTask::nli, 3, 4);  // 9 examples: 3 steps an epoch
+    std::vector<FinetuneProgress> reports;
+    run_finetune(request, [&](const FinetuneProgress& p) { reports.push_back(p); });
+    ASSERT_FALSE(reports.empty());
+    EXPECT_EQ(reports.front().phase, "loading");
+    std::vector<int64_t> steps;
+    int finished_scorings = 0;
+    for (const auto& p : reports) {
+        if (p.phase == "training") {
+            steps.push_back(p.step);
+            EXPECT_EQ(p.total_steps, 9);
+            EXPECT_GT(p.loss, 0);
+        }
+        finished_scorings += p.phase == "evaluating" && p.total_steps == 9 && p.step == 9;  // 9 dev examples
+    }
+    EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    EXPECT_EQ(finished_scorings, 2);  // before and after training
+    EXPECT_EQ(reports.back().phase, "evaluating");
+
+    std::atomic<bool> cancel{false};
+    int64_t last_step = 0;
+    try {
+        run_finetune(request, [&](const FinetuneProgress& p) {
+            if (p.phase != "training") return;
+            last_step = p.step;
+            if (p.step == 2) cancel = true;
+        }, &cancel);
+        ADD_FAILURE() << "not cancelled";
+    } catch (const std::runtime_error& error) {
+        EXPECT_EQ(std::string(error.what()), "fine-tuning cancelled");
+    }
+    EXPECT_EQ(last_step, 2);
 }
 
 TEST(Finetune, CliStoresScoresTheResultsTableShows) {
