@@ -61,14 +61,16 @@ public:
     }
 
 private:
-    // The text of one generated row: after the start token, up to eos. The ids past the
-    // tokenizer's (the model's vocabulary is rounded up to a multiple of 128) have no text.
+    // The text of one generated row: after the start token, up to eos. Like HF's decode with
+    // skip_special_tokens, <unk> is left out, and so are the ids past the tokenizer's (the
+    // model's vocabulary is rounded up to a multiple of 128), which have no text.
     std::string decode_row(const at::Tensor& row) const {
         std::vector<int32_t> ids;
         const int64_t* data = row.data_ptr<int64_t>();
         for (int64_t t = 1; t < row.size(0); ++t) {
             if (data[t] == Tokenizer::kEosId) break;
-            if (data[t] != Tokenizer::kPadId && data[t] < c_.tokenizer.size()) ids.push_back(static_cast<int32_t>(data[t]));
+            const bool special = data[t] == Tokenizer::kPadId || data[t] == Tokenizer::kUnkId;
+            if (!special && data[t] < c_.tokenizer.size()) ids.push_back(static_cast<int32_t>(data[t]));
         }
         return c_.tokenizer.decode(ids);
     }

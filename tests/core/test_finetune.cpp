@@ -16,6 +16,7 @@
 #include "cli_test_support.h"
 #include "core/eval/task_data.h"
 #include "core/finetune/finetune.h"
+#include "core/finetune/task_inputs.h"
 #include "core/io/files.h"
 #include "core/model/checkpoint.h"
 #include "core/store/results_table.h"
@@ -128,7 +129,12 @@ TEST(Finetune, NliLearnsTheSampleAndWritesGuidLabels) {
 TEST(Finetune, ExtractiveQaLearnsSpansOverSeveralWindows) {
     test::TempDir dir;
     FinetuneSettings s = quick_settings(DownstreamTask::extractive_qa, 30, 8);
-    s.max_input_length = 48, s.doc_stride = 12;  // every sample context takes two or more windows
+    s.max_input_length = 48, s.doc_stride = 12;
+    for (const auto& paragraph : read_korquad(sample("korquad-v1.0_sample.json"))) {  // several windows each
+        const EncodedText context = encode_with_offsets(test::korean_tokenizer(), paragraph.context);
+        const auto question = test::korean_tokenizer().encode(paragraph.questions[0].question);
+        EXPECT_GE(make_qa_windows(question, context, std::nullopt, 0, 48, 12).size(), 2u);
+    }
     const FinetuneResult result = finetune_sample(dir, DownstreamTask::extractive_qa, sample("korquad-v1.0_sample.json"), s);
     EXPECT_EQ(result.eval_examples, 7);
     EXPECT_GE(result.metrics.at("f1"), result.before_training.at("f1") + 30);
