@@ -8,6 +8,7 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <ATen/ATen.h>
@@ -16,6 +17,7 @@
 #include "cli_test_support.h"
 #include "core/eval/task_data.h"
 #include "core/finetune/finetune.h"
+#include "core/finetune/task_dataset.h"
 #include "core/finetune/task_inputs.h"
 #include "core/io/files.h"
 #include "core/model/checkpoint.h"
@@ -102,6 +104,69 @@ TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     } catch (const std::invalid_argument& error) {
         EXPECT_EQ(std::string(error.what()), "s.json: fine-tuning setting 'doc_stride': expected at most max_input_length / 2 (32)");
     }
+}
+
+TEST(Finetune, WithoutADevFileASeededShareIsHeldOut) {
+    FinetuneRequest request;
+    request.task = DownstreamTask::nli;
+    request.train_path = sample("klue-nli-v1.1_sample.json");
+    request.settings = FinetuneSettings::defaults_for(DownstreamTask::nli);
+    request.settings.dev_fraction = 0.3;
+    const TaskDataset a = load_task_dataset(request);
+    ASSERT_EQ(a.nli_dev.size(), 3u);  // round(0.3 x 9)
+    ASSERT_EQ(a.nli_train.size(), 6u);
+    std::set<std::string> guids;
+    for (const auto& e : a.nli_train) guids.insert(e.guid);
+    for (const auto& e : a.nli_dev) EXPECT_TRUE(guids.insert(e.guid).second) << e.guid << " in both";
+    EXPECT_EQ(guids.size(), 9u);
+    const TaskDataset again = load_task_dataset(request);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(again.nli_dev[i].guid, a.nli_dev[i].guid);
+    // Another seed holds out another share (these two seeds differ on this file).
+    request.settings.seed = 7;
+    const TaskDataset other = load_task_dataset(request);
+    bool differs = false;
+    for (size_t i = 0; i < 3; ++i) differs = differs || other.nli_dev[i].guid != a.nli_dev[i].guid;
+    EXPECT_TRUE(differs);
+    // KorQuAD is held out by paragraph, and the limits count questions.
+    request.task = DownstreamTask::generative_qa;
+    request.train_path = sample("korquad-v1.0_sample.json");
+    request.settings.max_train_examples = 1;
+    const TaskDataset qa = load_task_dataset(request);
+    ASSERT_EQ(qa.qa_dev.size(), 1u);
+    ASSERT_EQ(qa.qa_train.size(), 1u);
+    EXPECT_EQ(qa.qa_train[0].questions.size(), 1u);
+    EXPECT_NE(qa.qa_train[0].context, qa.qa_dev[0].context);
+    request.train_path = sample("klue-nli_hf_sample.json");  // two records: one each way at most
+    request.task = DownstreamTask::nli;
+    request.settings.max_train_examples = 0;
+    EXPECT_EQ(load_task_dataset(request).nli_dev.size(), 1u);
+}
+
+TEST(Finetune, ModelsResolveToARunsFinalOrLatestCheckpoint) {
+    test::TempDir dir;
+    Store store(dir.file("ws.db"));
+    RunRecord run;
+    run.name = "r1";
+    const int64_t r1 = store.create_run(run);
+    std::filesystem::create_directories(dir.path() / "late");
+    write_file_atomically(dir.file("late/config.json"), "{}");
+    store.add_checkpoint({r1, 0, 10, dir.file("a"), "interval"});
+    store.add_checkpoint({r1, 0, 30, dir.file("late"), "interval"});
+    store.add_checkpoint({r1, 0, 20, dir.file("b"), "interval"});
+    EXPECT_EQ(resolve_finetune_model(store, "r1").model_dir, dir.file("late"));
+    store.add_checkpoint({r1, 0, 25, dir.file("final"), "final"});
+    const ResolvedModel final_one = resolve_finetune_model(store, std::to_string(r1));  // by id too
+    EXPECT_EQ(final_one.model_dir, dir.file("final"));
+    EXPECT_EQ(final_one.run_id, r1);
+    // A folder that is one of the run's checkpoints belongs to the run; any other does not.
+    EXPECT_EQ(resolve_finetune_model(store, dir.file("late")).run_id, r1);
+    std::filesystem::create_directories(dir.path() / "elsewhere");
+    write_file_atomically(dir.file("elsewhere/config.json"), "{}");
+    EXPECT_FALSE(resolve_finetune_model(store, dir.file("elsewhere")).run_id);
+    run.name = "empty";
+    store.create_run(run);
+    EXPECT_THROW(resolve_finetune_model(store, "empty"), std::runtime_error);
+    EXPECT_THROW(resolve_finetune_model(store, "nothing"), std::runtime_error);
 }
 
 TEST(Finetune, NliLearnsTheSampleAndWritesGuidLabels) {
