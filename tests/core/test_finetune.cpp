@@ -325,6 +325,22 @@ TEST(Finetune, CliStoresScoresTheResultsTableShows) {
                                                                  data + training);
     ASSERT_EQ(by_folder.exit_code, 0) << by_folder.output;
     EXPECT_EQ(by_folder.output.find("stored against"), std::string::npos);
+    // --settings as a file (epochs 0: score only, so both lines agree; labels are padded to 16
+    // columns), then as inline JSON with an error.
+    write_file_atomically(dir.file("settings.json"), R"({"epochs": 0, "max_input_length": 64, "threads": 1})");
+    const test::CliResult score_only = test::run_growthstudio_cli("finetune --model tiny-T --task nli --db " + db + data +
+                                                                  " --settings " + dir.file("settings.json") + " --output " +
+                                                                  dir.file("out3") + " --quiet --no-weights");
+    ASSERT_EQ(score_only.exit_code, 0) << score_only.output;
+    const size_t before = score_only.output.find("before training"), after = score_only.output.find("fine-tuned");
+    ASSERT_NE(before, std::string::npos);
+    ASSERT_NE(after, std::string::npos);
+    EXPECT_EQ(score_only.output.substr(before + 16, 17), score_only.output.substr(after + 16, 17)) << score_only.output;
+    const test::CliResult bad_settings = test::run_growthstudio_cli("finetune --model tiny-T --task nli --db " + db + data +
+                                                                    " --settings '{\"batch_size\": 0}'");
+    EXPECT_EQ(bad_settings.exit_code, 1);
+    EXPECT_NE(bad_settings.output.find("--settings: field 'batch_size': expected a whole number >= 1"), std::string::npos)
+        << bad_settings.output;
     const test::CliResult bad = test::run_growthstudio_cli("finetune --model tiny-T --task qa --data x --db " + db);
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_NE(bad.output.find("unknown task 'qa'"), std::string::npos) << bad.output;
