@@ -38,10 +38,14 @@ const std::vector<Command>& commands() {
          "      writes a grown checkpoint (with its maps in growth.json); prints the probe loss before and after",
          gs::cli::run_grow},
         {"run",
-         "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--quiet] [--dry-run]\n"
-         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan",
+         "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--nproc N]\n"
+         "      [--quiet] [--dry-run]\n"
+         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan; --nproc N trains\n"
+         "      it data-parallel in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE,\n"
+         "      LOCAL_RANK, MASTER_ADDR and MASTER_PORT do the same across machines)",
          gs::cli::run_run},
-        {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--quiet]\n      continues a run from its last checkpoint",
+        {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--nproc N] [--quiet]\n"
+         "      continues a run from its last checkpoint, in any number of processes",
          gs::cli::run_resume},
         {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
         {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
