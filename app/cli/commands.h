@@ -14,6 +14,7 @@ using Words = std::vector<std::string>;
 int run_info(const Words& words);
 int run_score(const Words& words);
 int run_bench(const Words& words);
+int run_bench_parallel(const Words& words);
 int run_grow(const Words& words);
 int run_bench_grow(const Words& words);
 int run_prepare(const Words& words);

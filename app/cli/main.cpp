@@ -31,6 +31,12 @@ const std::vector<Command>& commands() {
          "      [--steps K] [--warmup W] [--device D] [--threads N] [--bf16] [--seed S] [--json]\n"
          "      timed training steps (AdamW, random tokens): steps/s, tokens/s, FLOP/s, MFU",
          gs::cli::run_bench},
+        {"bench-parallel",
+         "bench-parallel --preset tiny|small|base | --config CONFIG.json [--batch B] [--nproc 2] [--threads T]\n"
+         "      [--input-len N] [--target-len M] [--steps K] [--warmup W] [--seed S] [--json]\n"
+         "      data-parallel scaling on the CPU: N Gloo processes with batch B each against one process with batch B,\n"
+         "      and against one process with N x T threads on batch N x B",
+         gs::cli::run_bench_parallel},
         {"grow",
          "grow --from CKPT --to tiny|small|base|CONFIG.json --op d|f|a|da|df --out DIR [--exact] [--seed N]\n"
          "      [--depth-strategy stack|interpolate|solar|identity] [--map-sampling balanced|uniform]\n"
