@@ -54,6 +54,14 @@ const std::vector<Command>& commands() {
          "      continues a run from its last checkpoint, in any number of processes",
          gs::cli::run_resume},
         {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
+        {"submit",
+         "submit SET_FOLDER --slurm [--partition P] [--gpus-per-run G] [--time HH:MM] [--runs-dir DIR] [--db FILE]\n"
+         "      [--dry-run]\n"
+         "      one sbatch script per experiment of the folder, chained with --dependency=afterok where a run starts\n"
+         "      from another's model; submits them and records the job ids (--dry-run prints the scripts only)",
+         gs::cli::run_submit},
+        {"sync", "sync [--db FILE]\n      the submitted jobs' states; merges finished jobs' databases into the workspace",
+         gs::cli::run_sync},
         {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
         {"export", "export [--db FILE] [--format csv|md|tex] [--out FILE] [--reference RUN]\n      the results table",
          gs::cli::run_export},

@@ -198,11 +198,14 @@ public:
     }
 
     void barrier(const std::string& name) override {
-        const std::string key = "barrier/" + name;
-        store_call([&] { return store_->add(key, 1); }, "the barrier '" + name + "'");
-        while (store_call([&] { return store_->add(key, 0); }, "the barrier '" + name + "'") < world_size_) {
-            std::this_thread::sleep_for(20ms);
+        wait_for_all("barrier/" + name, "the barrier '" + name + "'");
+        // Rank 0 hosts the store: it leaves last, or a rank still reading the count would lose it.
+        const std::string left = "barrier/" + name + "/left";
+        if (rank_ != 0) {
+            store_call([&] { return store_->add(left, 1); }, "the barrier '" + name + "'");
+            return;
         }
+        wait_for_all(left, "the barrier '" + name + "'", world_size_ - 1);
     }
 
 private:
@@ -215,6 +218,16 @@ private:
         c10d::AllreduceOptions options;
         options.reduceOp = c10d::ReduceOp::SUM;
         return options;
+    }
+
+    // Counts this rank in at `key` (unless `expected` is given) and waits until the count
+    // reaches `expected` (every rank by default).
+    void wait_for_all(const std::string& key, const std::string& what, int expected = -1) {
+        if (expected < 0) {
+            expected = world_size_;
+            store_call([&] { return store_->add(key, 1); }, what);
+        }
+        while (store_call([&] { return store_->add(key, 0); }, what) < expected) std::this_thread::sleep_for(20ms);
     }
 
     // Loopback when the group is on this machine; otherwise GLOO_SOCKET_IFNAME's interface or

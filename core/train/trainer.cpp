@@ -229,12 +229,17 @@ private:
     T5Model load_pretrained(const Stage& stage) {
         std::string folder = stage.source;
         if (!fs::exists(folder)) {
-            const auto run = store_.find_run(stage.source);
+            // A cluster job of the same set keeps the run in its own database, beside its checkpoints.
+            const fs::path job_database = run_dir().parent_path() / stage.source / (stage.source + ".db");
+            std::unique_ptr<Store> job_store;
+            if (!store_.find_run(stage.source) && fs::exists(job_database)) job_store = std::make_unique<Store>(job_database.string());
+            Store& store = job_store ? *job_store : store_;
+            const auto run = store.find_run(stage.source);
             if (!run) {
                 throw std::runtime_error("pre-trained stage " + stage.size + ": '" + stage.source +
                                          "' is neither a checkpoint folder nor a run in " + store_.path());
             }
-            const auto checkpoints = store_.checkpoints(run->id);
+            const auto checkpoints = store.checkpoints(run->id);
             if (checkpoints.empty() || checkpoints.back().kind != "final") {
                 throw std::runtime_error("pre-trained stage " + stage.size + ": run '" + run->name + "' has no final checkpoint yet");
             }
