@@ -176,9 +176,12 @@ void merge_run(Store& from, const std::string& name, Store& into) {
 
 std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {
     std::vector<ClusterJobStatus> statuses;
+    std::map<std::string, int64_t> merged_steps;
+    for (const RunSummary& summary : workspace.summaries()) merged_steps[summary.run.name] = summary.step;
     for (const ClusterJobRecord& job : workspace.cluster_jobs()) {
         ClusterJobStatus status{job, job.state, 0, ""};
         if (job.state == "merged") {
+            status.step = merged_steps[job.run_name];
             statuses.push_back(status);
             continue;
         }
