@@ -1,18 +1,21 @@
 // Experiment sets on Slurm through growthstudio-cli submit and sync.
 //
-// Why no real Slurm here: a single-node cluster needs munge and the slurmctld and slurmd
-// daemons running as root with a node definition matching the machine, which CI (an ordinary
-// user in a container) does not have. Instead `sbatch` is a stand-in on PATH that records its
-// arguments and answers job ids as `sbatch --parsable` does, and the test then plays the
-// scheduler: it runs the generated scripts with bash in the order the afterok chain allows, so
-// the scripts themselves are what trains the runs, and `sync` merges the jobs' databases.
+// A real single-node Slurm needs munge and the slurmctld and slurmd daemons running as root,
+// which an ordinary user's CI does not have; ClusterSlurm.* runs against one when it answers
+// (scripts/slurm-localhost.sh sets it up; CTest's cluster.* entries do so as root). The Cluster.*
+// tests need none: `sbatch` is a stand-in on PATH that records its arguments and answers job
+// ids as `sbatch --parsable` does, and the test plays the scheduler, running the generated
+// scripts with bash in the order the afterok chain allows, so the scripts themselves train
+// the runs and `sync` merges the jobs' databases.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -152,6 +155,52 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(store.summaries().size(), 2u);
+}
+
+// Whether a Slurm cluster answers: SLURM_CONF (or /etc/slurm/slurm.conf) names one and sinfo
+// reaches it.
+bool slurm_reachable() {
+    const char* conf = std::getenv("SLURM_CONF");
+    if (!fs::exists(conf && *conf ? conf : "/etc/slurm/slurm.conf")) return false;
+    return std::system("timeout 20 sinfo -h >/dev/null 2>&1") == 0;
+}
+
+// The same set on a real Slurm: `scripts/slurm-localhost.sh start DIR` sets up a single-node
+// cluster on this machine (root, slurm-wlm and munge needed), and CTest's cluster.RealSlurm
+// entry runs this test against it. Without a cluster the test is skipped.
+TEST(ClusterSlurm, ARealClusterRunsTheSetInDependencyOrder) {
+    if (!slurm_reachable()) {
+        GTEST_SKIP() << "no Slurm cluster answers; start one with scripts/slurm-localhost.sh start DIR and set "
+                        "SLURM_CONF=DIR/slurm.conf";
+    }
+    test::TempDir dir;
+    write_set(dir.path() / "set");
+    const fs::path workspace = dir.path() / "ws";
+    auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --time 00:10", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* name : {"A", "B"}) {  // Slurm itself accepts the generated scripts
+        const std::string script = (workspace / "slurm" / (std::string(name) + ".sbatch")).string();
+        EXPECT_EQ(std::system(("sbatch --test-only '" + script + "' >/dev/null 2>&1").c_str()), 0) << script;
+    }
+    std::string jobs;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        jobs = r.output;
+        if (has_line(jobs, R"(\S+\s+A\s+merged\s+6)") && has_line(jobs, R"(\S+\s+B\s+merged\s+4)")) break;
+        if (jobs.find("failed") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    ASSERT_TRUE(has_line(jobs, R"(\S+\s+B\s+merged\s+4)")) << jobs;
+    Store store((workspace / "ws.db").string());
+    const auto cluster = store.cluster_jobs();
+    ASSERT_EQ(cluster.size(), 2u);
+    EXPECT_EQ(cluster[1].depends_on, cluster[0].job_id);  // B waited for A with afterok
+    const auto b = store.find_run("B");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(store.stages(b->id).at(0).budget, "pre-trained: A");
+    EXPECT_TRUE(fs::exists(workspace / "runs" / "B" / ("slurm-" + cluster[1].job_id + ".out")));
 }
 
 TEST(Cluster, SubmitRefusesAReferenceOutsideTheSet) {
