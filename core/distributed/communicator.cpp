@@ -46,6 +46,7 @@ DistributedEnvironment DistributedEnvironment::from_environment() {
     e.world_size = environment_integer("WORLD_SIZE", 1, 1);
     e.rank = environment_integer("RANK", 0, 0);
     e.local_rank = environment_integer("LOCAL_RANK", 0, 0);
+    e.local_world_size = environment_integer("LOCAL_WORLD_SIZE", 1, 1);
     if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) e.master_addr = addr;
     e.master_port = environment_integer("MASTER_PORT", e.master_port, 1);
     if (e.rank >= e.world_size) {
@@ -107,6 +108,7 @@ public:
         : rank_(environment.rank),
           world_size_(environment.world_size),
           local_rank_(environment.local_rank),
+          local_world_size_(environment.local_world_size),
           master_addr_(environment.master_addr) {
         c10d::TCPStoreOptions options;
         options.port = static_cast<uint16_t>(environment.master_port);
@@ -141,6 +143,7 @@ public:
     int rank() const override { return rank_; }
     int world_size() const override { return world_size_; }
     int local_rank() const override { return local_rank_; }
+    int local_world_size() const override { return local_world_size_; }
 
     void average_gradients(const std::vector<at::Tensor>& gradients, int64_t bucket_bytes) override {
         std::vector<std::vector<at::Tensor>> buckets;
@@ -301,6 +304,7 @@ private:
     int rank_;
     int world_size_;
     int local_rank_;
+    int local_world_size_;
     std::string master_addr_;
     at::Device device_ = at::kCPU;
     c10::intrusive_ptr<c10d::Store> store_;

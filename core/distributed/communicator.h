@@ -17,11 +17,12 @@ class Tensor;
 namespace gs {
 
 // The launcher's variables, as torchrun and Slurm's srun (through the job script) set them:
-// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT.
+// RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT.
 struct DistributedEnvironment {
     int rank = 0;
     int world_size = 1;
     int local_rank = 0;
+    int local_world_size = 1;  // LOCAL_WORLD_SIZE: the ranks on this machine
     std::string master_addr = "127.0.0.1";
     int master_port = 29500;
 
@@ -52,7 +53,8 @@ public:
 
     virtual int rank() const = 0;
     virtual int world_size() const = 0;
-    virtual int local_rank() const = 0;  // the process's index on its machine
+    virtual int local_rank() const = 0;        // the process's index on its machine
+    virtual int local_world_size() const = 0;  // the processes on its machine
     bool leader() const { return rank() == 0; }
 
     // Replaces every gradient by its mean over the ranks. The gradients travel in buckets of

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -782,7 +783,13 @@ std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& r
 }
 
 void apply_runtime(const ExperimentSpec& spec, const RunOptions& options, RunRecord& run) {
-    configure_threads(options.threads >= 0 ? options.threads : spec.threads);
+    int threads = options.threads >= 0 ? options.threads : spec.threads;
+    if (threads == 0 && options.communicator) {
+        // "Every core" is shared between the ranks on this machine, not taken by each.
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        threads = std::max(1, cores / options.communicator->local_world_size());
+    }
+    configure_threads(threads);
     const std::string device = options.device.empty() ? spec.device : options.device;
     if (Communicator* group = options.communicator) {
         if (spec.batch_size % group->world_size() != 0) {
