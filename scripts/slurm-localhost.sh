@@ -17,6 +17,9 @@ if [[ "$action" == stop ]]; then
   for daemon in slurmd slurmctld; do
     if [[ -f "$dir/$daemon.pid" ]]; then kill "$(cat "$dir/$daemon.pid")" 2>/dev/null || true; fi
   done
+  # munged too, when this script started it.
+  if [[ -f "$dir/munged.ours" && -f /run/munge/munged.pid ]]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
+  rm -f "$dir/munged.ours"
   exit 0
 fi
 
@@ -56,9 +59,11 @@ mkdir -p /run/munge /var/lib/munge /var/log/munge
 if ! munge -n >/dev/null 2>&1; then
   chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
   munged --force >/dev/null 2>&1 || true
+  started_munge=1
 fi
 export SLURM_CONF="$dir/slurm.conf"
 "$0" stop "$dir" >/dev/null
+if [[ -n "${started_munge:-}" ]]; then touch "$dir/munged.ours"; fi
 slurmctld -f "$SLURM_CONF"
 slurmd -f "$SLURM_CONF"
 for _ in $(seq 1 60); do
