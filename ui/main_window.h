@@ -7,6 +7,7 @@ class QDockWidget;
 
 namespace gs::ui {
 
+class ClusterJobsView;
 class CurvesView;
 class PipelineCanvas;
 class ResultsView;
@@ -27,6 +28,7 @@ public:
     RunPanel* runPanel() const { return run_panel_; }
     CurvesView* curvesView() const { return curves_; }
     ResultsView* resultsView() const { return results_; }
+    ClusterJobsView* clusterJobsView() const { return cluster_jobs_; }
     const QString& databasePath() const { return database_; }
 
 protected:
@@ -49,6 +51,7 @@ private:
     RunPanel* run_panel_ = nullptr;
     CurvesView* curves_ = nullptr;
     ResultsView* results_ = nullptr;
+    ClusterJobsView* cluster_jobs_ = nullptr;
     QString canvas_job_;  // the queue's label of the run launched from the canvas
 };
 
