@@ -27,8 +27,6 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void request_stop(int) { g_stop = 1; }
 
-std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
-
 std::string duration_text(double seconds) {
     if (seconds < 0) return "?";
     std::ostringstream out;
@@ -42,6 +40,10 @@ std::string progress_bar(double fraction) {
     const int filled = static_cast<int>(std::min(1.0, std::max(0.0, fraction)) * width);
     return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
 }
+
+}  // namespace
+
+std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
 
 // One line rewritten in place on a terminal; a log line every 30 s (and each phase change) when not.
 TrainerHooks terminal_hooks(bool quiet) {
@@ -76,6 +78,11 @@ TrainerHooks terminal_hooks(bool quiet) {
     return hooks;
 }
 
+void stop_on_signals() {
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+}
+
 RunOptions run_options(const Arguments& args) {
     RunOptions options;
     options.name = args.text("name");
@@ -84,6 +91,8 @@ RunOptions run_options(const Arguments& args) {
     options.threads = static_cast<int>(args.integer("threads", -1));
     return options;
 }
+
+namespace {
 
 void print_plan(const ExperimentSpec& spec) {
     std::cout << "experiment  " << spec.name << " (" << spec.source << ")\n"
@@ -135,8 +144,7 @@ int run_run(const Words& words) {
         return 0;
     }
     Store store(database_of(args));
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
+    stop_on_signals();
     int64_t run_id = 0;
     const std::string status = run_experiment(spec, store, run_options(args), terminal_hooks(args.has("quiet")), &run_id);
     return finish(store.find_run(std::to_string(run_id))->name, status);
@@ -146,8 +154,7 @@ int run_resume(const Words& words) {
     Arguments args(words, {{"db", "device", "threads"}, {"quiet"}});
     if (args.positional().size() != 1) throw UsageError("expected one run name");
     Store store(database_of(args));
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
+    stop_on_signals();
     const std::string run = args.positional()[0];
     return finish(run, resume_run(run, store, terminal_hooks(args.has("quiet")), run_options(args)));
 }
