@@ -25,9 +25,8 @@ namespace fs = std::filesystem;
 // The columns of the study's report: time and FLOPs, against the reference's, and when each run
 // first reached the reference's final validation loss.
 const std::vector<std::string> kReportColumns = {
-    "n", "model", "train_epochs_or_steps", "status", "train_time_h", "ratio_to_base_pct", "train_flops",
-    "flops_ratio_pct", "valid_loss", "reach_base_loss_h", "reach_ratio_pct", "reach_base_loss_flops",
-    "reach_flops_ratio_pct"};
+    "n", "model", "train_epochs_or_steps", "train_time_h", "ratio_to_base_pct", "train_flops", "flops_ratio_pct",
+    "valid_loss", "reach_base_loss_h", "reach_ratio_pct", "reach_base_loss_flops", "reach_flops_ratio_pct", "status"};
 
 void print_order(const std::vector<StudyEntry>& entries, const std::string& reference) {
     int n = 0;

@@ -178,28 +178,44 @@ std::string csv_field(const std::string& text) {
     return out + "\"";
 }
 
-// Rows, each with its number, written by `line` for every column `keep` accepts; the header row
-// has the columns' titles, or their CSV headers with `csv_headers`.
-std::string render(const ResultsTable& table, const std::function<bool(const Column&)>& keep, bool csv_headers,
+// Rows, each with its number, written by `line` with the cells of `shown`, in that order; the
+// header row has the columns' titles, or their CSV headers with `csv_headers`.
+std::string render(const ResultsTable& table, const std::vector<const Column*>& shown, bool csv_headers,
                    const std::function<std::string(const std::vector<std::string>&)>& line) {
     std::vector<std::string> header;
-    for (const auto& c : columns()) {
-        if (keep(c)) header.push_back(csv_headers ? c.header : c.title);
-    }
+    for (const Column* c : shown) header.push_back(csv_headers ? c->header : c->title);
     std::string out = line(header);
     int n = 0;
     for (const auto& row : table.rows) {
         ++n;
         std::vector<std::string> cells;
-        for (const auto& c : columns()) {
-            if (keep(c)) cells.push_back(c.cell(row, n));
-        }
+        for (const Column* c : shown) cells.push_back(c->cell(row, n));
         out += line(cells);
     }
     return out;
 }
 
-bool in_table2(const Column& c) { return c.table2; }
+// The columns `keep` accepts, in the list's order.
+std::vector<const Column*> columns_where(const std::function<bool(const Column&)>& keep) {
+    std::vector<const Column*> shown;
+    for (const auto& c : columns()) {
+        if (keep(c)) shown.push_back(&c);
+    }
+    return shown;
+}
+
+// The columns with these CSV headers, in this order.
+std::vector<const Column*> columns_named(const std::vector<std::string>& names) {
+    std::vector<const Column*> shown;
+    for (const auto& name : names) {
+        auto it = std::find_if(columns().begin(), columns().end(), [&](const Column& c) { return c.header == name; });
+        if (it == columns().end()) throw std::invalid_argument("results table: no column '" + name + "'");
+        shown.push_back(&*it);
+    }
+    return shown;
+}
+
+std::vector<const Column*> table2_columns() { return columns_where([](const Column& c) { return c.table2; }); }
 
 std::string joined(const std::vector<std::string>& cells, const std::string& separator,
                    const std::function<std::string(const std::string&)>& escape) {
@@ -217,20 +233,14 @@ std::string latex_escape(const std::string& text) {
 }  // namespace
 
 std::string results_csv(const ResultsTable& table) {
-    return render(table, [](const Column&) { return true; }, true,
+    return render(table, columns_where([](const Column&) { return true; }), true,
                   [](const std::vector<std::string>& cells) { return joined(cells, ",", csv_field) + "\r\n"; });
 }
 
 std::string results_markdown(const ResultsTable& table, const std::vector<std::string>& names) {
-    for (const auto& name : names) {
-        const bool known = std::any_of(columns().begin(), columns().end(), [&](const Column& c) { return c.header == name; });
-        if (!known) throw std::invalid_argument("results table: no column '" + name + "'");
-    }
-    auto keep = [&](const Column& c) {
-        return names.empty() ? c.table2 : std::find(names.begin(), names.end(), c.header) != names.end();
-    };
+    const std::vector<const Column*> shown = names.empty() ? table2_columns() : columns_named(names);
     bool header = true;
-    return render(table, keep, false, [&](const std::vector<std::string>& cells) {
+    return render(table, shown, false, [&](const std::vector<std::string>& cells) {
         std::string line = "| " + joined(cells, " | ", [](const std::string& s) { return s; }) + " |\n";
         if (header) {
             line += "|";
@@ -244,7 +254,7 @@ std::string results_markdown(const ResultsTable& table, const std::vector<std::s
 
 std::string results_latex(const ResultsTable& table) {
     bool header = true;
-    const std::string body = render(table, in_table2, false, [&](const std::vector<std::string>& cells) {
+    const std::string body = render(table, table2_columns(), false, [&](const std::vector<std::string>& cells) {
         std::string line = joined(cells, " & ", latex_escape) + " \\\\\n";
         if (header) line += "\\midrule\n";
         header = false;

@@ -189,6 +189,10 @@ TEST(Study, MiniatureReportMatchesFiguresComputedFromTheStoredCurves) {
     EXPECT_EQ(reached, 2) << "both grown runs train longer than Base and should reach its final loss";
     const std::string markdown = read_text_file(report + "/results.md");
     EXPECT_NE(markdown.find("Reference run: `B`"), std::string::npos) << markdown;
+    EXPECT_NE(markdown.find("| n | Model | Epochs/steps | Time (h) | Ratio (%) | FLOPs | FLOPs ratio (%) | Valid loss | "
+                            "Reach (h) | Reach (%) | Reach (FLOPs) | Reach FLOPs (%) | Status |"),
+              std::string::npos)
+        << markdown;
     EXPECT_NE(read_text_file(report + "/curves-hours.csv").find("training hours,B,S,S_init-a_B,S_a_B"), std::string::npos);
 
     // Figures come from growthstudio-report when the build has Qt; otherwise the report says how.
