@@ -123,14 +123,9 @@ std::map<std::string, std::map<std::string, std::string>> read_report_csv(const 
     std::istringstream in(read_text_file(path));
     auto fields = [](std::string line) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        std::vector<std::string> out(1);
-        for (char c : line) {
-            if (c == ',') {
-                out.emplace_back();
-            } else {
-                out.back() += c;
-            }
-        }
+        std::istringstream cells(line + ",");  // the trailing comma keeps a last empty field
+        std::vector<std::string> out;
+        for (std::string cell; std::getline(cells, cell, ',');) out.push_back(cell);
         return out;
     };
     std::string line;
@@ -237,7 +232,7 @@ TEST(Study, AnInterruptedRunIsResumedNotStartedAgain) {
 
 TEST(Study, BundledSetsValidateAndOrderInitRunsAfterTheirSources) {
     const fs::path experiments = fs::path(GS_TEST_DATA_DIR).parent_path().parent_path() / "experiments";
-    for (const char* folder : {"paper", "cpu-study"}) {
+    for (const char* folder : {"paper", "cpu-study", "cpu-study-long"}) {
         const test::CliResult r = test::run_growthstudio_cli("study " + (experiments / folder).string() + " --dry-run");
         ASSERT_EQ(r.exit_code, 0) << r.output;
         EXPECT_NE(r.output.find("pipeline B, budgets"), std::string::npos) << r.output;
