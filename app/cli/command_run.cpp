@@ -29,8 +29,6 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void request_stop(int) { g_stop = 1; }
 
-std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
-
 std::string duration_text(double seconds) {
     if (seconds < 0) return "?";
     std::ostringstream out;
@@ -44,6 +42,10 @@ std::string progress_bar(double fraction) {
     const int filled = static_cast<int>(std::min(1.0, std::max(0.0, fraction)) * width);
     return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
 }
+
+}  // namespace
+
+std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
 
 // One line rewritten in place on a terminal; a log line every 30 s (and each phase change) when not.
 TrainerHooks terminal_hooks(bool quiet) {
@@ -78,6 +80,11 @@ TrainerHooks terminal_hooks(bool quiet) {
     return hooks;
 }
 
+void stop_on_signals() {
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+}
+
 RunOptions run_options(const Arguments& args) {
     RunOptions options;
     options.name = args.text("name");
@@ -86,6 +93,8 @@ RunOptions run_options(const Arguments& args) {
     options.threads = static_cast<int>(args.integer("threads", -1));
     return options;
 }
+
+namespace {
 
 void print_plan(const ExperimentSpec& spec) {
     std::cout << "experiment  " << spec.name << " (" << spec.source << ")\n"
@@ -184,8 +193,7 @@ int run_run(const Words& words) {
     if (const int code = launch_ranks("run", words, args); code >= 0) return code;
     const auto group = join_group();
     const auto store = open_store_in_turn(database_of(args), group.get());
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
+    stop_on_signals();
     int64_t run_id = 0;
     const bool quiet = args.has("quiet") || (group && !group->leader());
     const std::string status = run_experiment(spec, *store, group_run_options(args, group.get()), terminal_hooks(quiet), &run_id);
@@ -198,8 +206,7 @@ int run_resume(const Words& words) {
     if (const int code = launch_ranks("resume", words, args); code >= 0) return code;
     const auto group = join_group();
     const auto store = open_store_in_turn(database_of(args), group.get());
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
+    stop_on_signals();
     const std::string run = args.positional()[0];
     const bool quiet = args.has("quiet") || (group && !group->leader());
     return finish(run, resume_run(run, *store, terminal_hooks(quiet), group_run_options(args, group.get())), group.get());

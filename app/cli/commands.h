@@ -5,6 +5,11 @@
 #include <string>
 #include <vector>
 
+namespace gs {
+struct RunOptions;
+struct TrainerHooks;
+}
+
 namespace gs::cli {
 
 class Arguments;
@@ -30,8 +35,20 @@ int run_finetune(const Words& words);
 int run_bench_finetune(const Words& words);
 int run_submit(const Words& words);
 int run_sync(const Words& words);
+int run_study(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
 void apply_thread_option(const Arguments& args);
+
+// --- Shared by run, resume and study.
+// The workspace database: --db, else the default one.
+std::string database_of(const Arguments& args);
+// Progress on stderr (a line rewritten in place on a terminal, a log line every 30 s when not)
+// and a stop request once SIGINT or SIGTERM arrived (see stop_on_signals).
+TrainerHooks terminal_hooks(bool quiet);
+// --runs-dir, --device, --threads and --name.
+RunOptions run_options(const Arguments& args);
+// SIGINT and SIGTERM make the trainer checkpoint and pause instead of killing the process.
+void stop_on_signals();
 
 }  // namespace gs::cli

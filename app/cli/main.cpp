@@ -68,6 +68,12 @@ const std::vector<Command>& commands() {
         {"import-results", "import-results --csv FILE [--label NAME] [--db FILE]\n"
          "      results from elsewhere (columns of the study's Table 2), shown beside the runs as a marked set",
          gs::cli::run_import_results},
+        {"study",
+         "study FOLDER [--db FILE] [--report DIR] [--reference RUN] [--runs-dir DIR] [--device D] [--threads N]\n"
+         "      [--quiet] [--dry-run] [--report-only]\n"
+         "      runs a folder of experiments in dependency order (finished runs skipped, interrupted ones resumed),\n"
+         "      then writes the report: results table (Markdown, CSV), curves (CSV), figures (PNG, SVG)",
+         gs::cli::run_study},
         {"bench-store", "bench-store [--rows N] [--db FILE]\n      the store's cost per training step", gs::cli::run_bench_store},
         {"bench-grow",
          "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"

@@ -1,5 +1,6 @@
 #include "core/store/results_table.h"
 
+#include <algorithm>
 #include <functional>
 #include <iomanip>
 #include <map>
@@ -33,6 +34,7 @@ ResultsRow row_of(Store& store, const RunSummary& s) {
     row.run_id = s.run.id, row.run = s.run.name, row.pipeline = s.run.pipeline, row.status = s.run.status;
     row.budget = budget_of(store, s.run.id);
     row.train_hours = s.wall_seconds / 3600.0;
+    row.train_flops = s.flops;
     row.valid_loss = s.valid_loss;
     row.klue_nli_accuracy = score(s, "klue-nli/accuracy");
     row.korquad_ext_em = score(s, "korquad-ext/em");
@@ -96,11 +98,13 @@ ResultsTable build_results_table(Store& store, const std::string& reference) {
     for (const auto& s : summaries) {
         ResultsRow row = row_of(store, s);
         if (base && base->wall_seconds > 0) row.ratio_to_reference_pct = 100.0 * s.wall_seconds / base->wall_seconds;
+        if (base && base->flops > 0) row.flops_ratio_pct = 100.0 * s.flops / base->flops;
         if (table.reference_loss) {
             row.reach = time_to_reach(store.metrics(s.run.id), *table.reference_loss);
             if (row.reach.hours && base->wall_seconds > 0) {
                 row.reach_ratio_pct = 100.0 * *row.reach.hours * 3600.0 / base->wall_seconds;
             }
+            if (row.reach.flops && base->flops > 0) row.reach_flops_ratio_pct = 100.0 * *row.reach.flops / base->flops;
         }
         table.rows.push_back(row);
     }
@@ -159,6 +163,10 @@ const std::vector<Column>& columns() {
         {"reach_base_loss_steps", "Reach (steps)", false, [](const ResultsRow& r, int) { return fixed(r.reach.steps, 1); }},
         {"reach_base_loss_flops", "Reach (FLOPs)", false, [](const ResultsRow& r, int) { return scientific(r.reach.flops); }},
         {"reach_ratio_pct", "Reach (%)", false, [](const ResultsRow& r, int) { return fixed(r.reach_ratio_pct, 2); }},
+        {"train_flops", "FLOPs", false, [](const ResultsRow& r, int) { return scientific(r.train_flops); }},
+        {"flops_ratio_pct", "FLOPs ratio (%)", false, [](const ResultsRow& r, int) { return fixed(r.flops_ratio_pct, 2); }},
+        {"reach_flops_ratio_pct", "Reach FLOPs (%)", false,
+         [](const ResultsRow& r, int) { return fixed(r.reach_flops_ratio_pct, 2); }},
     };
     return list;
 }
@@ -170,25 +178,44 @@ std::string csv_field(const std::string& text) {
     return out + "\"";
 }
 
-// Rows, each with its number, written by `line` for every column `keep` accepts.
-std::string render(const ResultsTable& table, bool only_table2,
+// Rows, each with its number, written by `line` with the cells of `shown`, in that order; the
+// header row has the columns' titles, or their CSV headers with `csv_headers`.
+std::string render(const ResultsTable& table, const std::vector<const Column*>& shown, bool csv_headers,
                    const std::function<std::string(const std::vector<std::string>&)>& line) {
     std::vector<std::string> header;
-    for (const auto& c : columns()) {
-        if (!only_table2 || c.table2) header.push_back(only_table2 ? c.title : c.header);
-    }
+    for (const Column* c : shown) header.push_back(csv_headers ? c->header : c->title);
     std::string out = line(header);
     int n = 0;
     for (const auto& row : table.rows) {
         ++n;
         std::vector<std::string> cells;
-        for (const auto& c : columns()) {
-            if (!only_table2 || c.table2) cells.push_back(c.cell(row, n));
-        }
+        for (const Column* c : shown) cells.push_back(c->cell(row, n));
         out += line(cells);
     }
     return out;
 }
+
+// The columns `keep` accepts, in the list's order.
+std::vector<const Column*> columns_where(const std::function<bool(const Column&)>& keep) {
+    std::vector<const Column*> shown;
+    for (const auto& c : columns()) {
+        if (keep(c)) shown.push_back(&c);
+    }
+    return shown;
+}
+
+// The columns with these CSV headers, in this order.
+std::vector<const Column*> columns_named(const std::vector<std::string>& names) {
+    std::vector<const Column*> shown;
+    for (const auto& name : names) {
+        auto it = std::find_if(columns().begin(), columns().end(), [&](const Column& c) { return c.header == name; });
+        if (it == columns().end()) throw std::invalid_argument("results table: no column '" + name + "'");
+        shown.push_back(&*it);
+    }
+    return shown;
+}
+
+std::vector<const Column*> table2_columns() { return columns_where([](const Column& c) { return c.table2; }); }
 
 std::string joined(const std::vector<std::string>& cells, const std::string& separator,
                    const std::function<std::string(const std::string&)>& escape) {
@@ -206,12 +233,14 @@ std::string latex_escape(const std::string& text) {
 }  // namespace
 
 std::string results_csv(const ResultsTable& table) {
-    return render(table, false, [](const std::vector<std::string>& cells) { return joined(cells, ",", csv_field) + "\r\n"; });
+    return render(table, columns_where([](const Column&) { return true; }), true,
+                  [](const std::vector<std::string>& cells) { return joined(cells, ",", csv_field) + "\r\n"; });
 }
 
-std::string results_markdown(const ResultsTable& table) {
+std::string results_markdown(const ResultsTable& table, const std::vector<std::string>& names) {
+    const std::vector<const Column*> shown = names.empty() ? table2_columns() : columns_named(names);
     bool header = true;
-    return render(table, true, [&](const std::vector<std::string>& cells) {
+    return render(table, shown, false, [&](const std::vector<std::string>& cells) {
         std::string line = "| " + joined(cells, " | ", [](const std::string& s) { return s; }) + " |\n";
         if (header) {
             line += "|";
@@ -225,7 +254,7 @@ std::string results_markdown(const ResultsTable& table) {
 
 std::string results_latex(const ResultsTable& table) {
     bool header = true;
-    const std::string body = render(table, true, [&](const std::vector<std::string>& cells) {
+    const std::string body = render(table, table2_columns(), false, [&](const std::vector<std::string>& cells) {
         std::string line = joined(cells, " & ", latex_escape) + " \\\\\n";
         if (header) line += "\\midrule\n";
         header = false;
@@ -280,7 +309,8 @@ const std::map<std::string, Setter>& number_columns() {
 // Derived or provenance columns of an export: read past, never trusted.
 const std::set<std::string> kIgnoredColumns = {"n", "ratio_to_base_pct", "avg_score", "source", "run", "run_id",
                                                "status", "seed", "started_at", "experiment_hash", "reach_base_loss_h",
-                                               "reach_base_loss_steps", "reach_base_loss_flops", "reach_ratio_pct"};
+                                               "reach_base_loss_steps", "reach_base_loss_flops", "reach_ratio_pct",
+                                               "train_flops", "flops_ratio_pct", "reach_flops_ratio_pct"};
 
 std::optional<double> number(const std::string& text, const std::string& where) {
     if (text.empty()) return std::nullopt;

@@ -23,6 +23,9 @@ struct ResultsRow {
     std::string budget;  // the study's notation, "2-3"
     std::optional<double> train_hours;
     std::optional<double> ratio_to_reference_pct;
+    // Training FLOPs, and as a share of the reference run's: unlike hours, free of machine load.
+    std::optional<double> train_flops;
+    std::optional<double> flops_ratio_pct;
     std::optional<double> valid_loss;
     std::optional<double> klue_nli_accuracy, korquad_ext_em, korquad_ext_f1, korquad_gen_em, korquad_gen_f1,
         summarization_rouge_l_f1;
@@ -31,6 +34,7 @@ struct ResultsRow {
     // share of the reference run's whole training time.
     ReachFigures reach;
     std::optional<double> reach_ratio_pct;
+    std::optional<double> reach_flops_ratio_pct;  // the FLOPs to get there, over the reference's total
     int64_t seed = 0;
     std::string started_at;
     std::string experiment_hash;
@@ -53,7 +57,8 @@ std::optional<double> study_average(const ResultsRow& row);
 // then provenance (source, run, run_id, status, seed, started_at, experiment_hash) and when the
 // run first reached the reference's final loss.
 std::string results_csv(const ResultsTable& table);
-std::string results_markdown(const ResultsTable& table);
+// Markdown: the study's own columns, or the columns named (by their CSV header) in `columns`.
+std::string results_markdown(const ResultsTable& table, const std::vector<std::string>& columns = {});
 std::string results_latex(const ResultsTable& table);
 
 // Reads a CSV with the columns of seed_table2.csv (or an export of this table) as external

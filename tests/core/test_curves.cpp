@@ -115,7 +115,11 @@ TEST(ResultsTable, RatiosAndTimeToReachTheBaseLoss) {
                        ",queued,0,"),
               std::string::npos)
         << csv;
-    EXPECT_NE(csv.find(",0.5000,50.0,5.0000e+13,50.00\r\n"), std::string::npos) << csv;
+    // Reach: 0.5 h, step 50, 5e13 FLOPs, 50 % of Base's time; then 6e13 FLOPs in all, 60 % of
+    // Base's 1e14, and the reach's 5e13 is 50 % of it.
+    EXPECT_NE(csv.find(",0.5000,50.0,5.0000e+13,50.00,6.0000e+13,60.00,50.00\r\n"), std::string::npos) << csv;
+    EXPECT_DOUBLE_EQ(*g.flops_ratio_pct, 60.0);
+    EXPECT_DOUBLE_EQ(*g.reach_flops_ratio_pct, 50.0);
 }
 
 // The study's own table, imported: the averages and ratios recomputed from its components

@@ -3,6 +3,7 @@
 #include <QFile>
 #include <QLineEdit>
 #include <QProgressBar>
+#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QListWidget>
@@ -134,6 +135,31 @@ private slots:
         QVERIFY(view.exportCsv(dir.filePath("curves.csv")));
         const std::string csv = read_text_file(dir.filePath("curves.csv").toStdString());
         QCOMPARE(QString::fromStdString(csv.substr(0, csv.find('\n'))), QString("step,B,S_a_B"));
+    }
+
+    // growthstudio-report (what `growthstudio-cli study` runs) draws exactly what the view exports.
+    void reportToolDrawsTheViewsFigure() {
+        QTemporaryDir dir;
+        const std::string database = make_workspace(dir);
+        QProcess tool;
+        tool.start(GS_REPORT_PATH, {QString::fromStdString(database), dir.filePath("report"), "--reference", "B", "S_a_B"});
+        QVERIFY(tool.waitForFinished(60000));
+        QCOMPARE(tool.exitCode(), 0);
+        for (const QString name : {"learning-curves.png", "learning-curves.svg", "learning-curves-flops.png",
+                                   "learning-curves-flops.svg"}) {
+            QVERIFY2(QFileInfo(dir.filePath("report/" + name)).size() > 1000, qPrintable(name));
+        }
+        ui::CurvesView view;
+        view.resize(1200, 750);
+        view.load(database);
+        view.setReference("B");
+        view.setRunShown("B", false);  // as asked of the tool: S_a_B, with B pinned as the reference
+        view.setLogY(true);
+        view.setAxis(CurveAxis::flops);
+        QVERIFY(view.exportImage(dir.filePath("view.png")));
+        const QImage drawn(dir.filePath("report/learning-curves-flops.png"));
+        QVERIFY(!drawn.isNull());
+        QCOMPARE(drawn, QImage(dir.filePath("view.png")));
     }
 
     void resultsTableSortsFiltersAndExports() {
