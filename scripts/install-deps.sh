@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages GrowthStudio needs to build, test and run.
 # Does nothing when every package is already present.
-#   scripts/install-deps.sh          everything (GUI + engine + tests)
+#   scripts/install-deps.sh          the GUI, the engine and the CLI
 #   scripts/install-deps.sh --core   only what the engine and the CLI need (no Qt)
+#   scripts/install-deps.sh --tests  everything, and a single-node Slurm for the cluster tests
 set -euo pipefail
 
 core_packages=(
@@ -15,10 +16,15 @@ gui_packages=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
   xvfb xauth
 )
+# scripts/slurm-localhost.sh configures these on localhost for CTest's cluster.RealSlurm.
+test_packages=(slurm-wlm munge)
 
 packages=("${core_packages[@]}")
 if [[ "${1:-}" != "--core" ]]; then
   packages+=("${gui_packages[@]}")
+fi
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=("${test_packages[@]}")
 fi
 
 missing=()

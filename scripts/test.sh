@@ -4,7 +4,7 @@
 # ../shared/data beside the checkout) and skip, saying so, when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --tests
 scripts/build.sh
 if [[ -z "${GS_SHARED_DATA_DIR:-}" && -d ../shared/data ]]; then
   export GS_SHARED_DATA_DIR="$(cd ../shared/data && pwd)"
