@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -22,26 +21,14 @@ std::string text_field(const nlohmann::json& record, const char* field, const st
     return record.at(field).get<std::string>();
 }
 
-// A JSON document (array or object) or JSON Lines, one record per line.
-std::vector<nlohmann::json> read_records(const std::string& path) {
-    const std::string text = read_text_file(path);
-    const size_t first = text.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && text[first] == '[') {
-        const nlohmann::json json = read_json_file(path);
-        return std::vector<nlohmann::json>(json.begin(), json.end());
-    }
-    std::vector<nlohmann::json> records;
-    std::istringstream lines(text);
-    std::string line;
-    for (int number = 1; std::getline(lines, line); ++number) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        try {
-            records.push_back(nlohmann::json::parse(line));
-        } catch (const nlohmann::json::exception& error) {
-            throw std::invalid_argument(path + ":" + std::to_string(number) + ": invalid JSON: " + error.what());
-        }
-    }
-    return records;
+// The id a prediction names a record by: its `field` (a string or a whole number), else its
+// position in the file counted from 0.
+std::string record_id(const nlohmann::json& record, const char* field, size_t position, const std::string& where) {
+    if (!record.is_object() || !record.contains(field)) return std::to_string(position);
+    const nlohmann::json& id = record.at(field);
+    if (id.is_string()) return id.get<std::string>();
+    if (id.is_number_integer()) return id.dump();
+    throw std::invalid_argument(where + ": field '" + field + "': expected a string or a whole number");
 }
 
 NliLabel nli_label(const nlohmann::json& record, const std::string& where) {
@@ -64,11 +51,11 @@ NliLabel nli_label(const nlohmann::json& record, const std::string& where) {
 
 std::vector<NliExample> read_klue_nli(const std::string& path) {
     std::vector<NliExample> examples;
-    const std::vector<nlohmann::json> records = read_records(path);
+    const std::vector<nlohmann::json> records = read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
         examples.push_back({text_field(records[i], "premise", where), text_field(records[i], "hypothesis", where),
-                            nli_label(records[i], where)});
+                            nli_label(records[i], where), record_id(records[i], "guid", i, where)});
     }
     return examples;
 }
@@ -109,8 +96,9 @@ std::vector<QuestionAnswers> korquad_questions(const std::vector<QaParagraph>& p
 
 namespace {
 
-SummaryExample aihub_document(const nlohmann::json& document, const std::string& where) {
+SummaryExample aihub_document(const nlohmann::json& document, size_t position, const std::string& where) {
     SummaryExample example;
+    example.id = record_id(document, "id", position, where);
     for (const auto& paragraph : document.at("text")) {
         for (const auto& sentence : paragraph) {
             example.document += (example.document.empty() ? "" : " ") + text_field(sentence, "sentence", where);
@@ -148,7 +136,10 @@ std::vector<SummaryExample> read_summaries(const std::string& path) {
             if (entry.path().extension() == ".json") files.push_back(entry.path());
         }
         std::sort(files.begin(), files.end());
-        for (const auto& file : files) examples.push_back(sci_news_document(read_json_file(file.string()), file.string()));
+        for (const auto& file : files) {
+            examples.push_back(sci_news_document(read_json_file(file.string()), file.string()));
+            examples.back().id = file.stem().string();
+        }
         return examples;
     }
     const std::string text = read_text_file(path);
@@ -157,14 +148,15 @@ std::vector<SummaryExample> read_summaries(const std::string& path) {
         const nlohmann::json json = read_json_file(path);
         const auto& documents = json.at("documents");
         for (size_t i = 0; i < documents.size(); ++i) {
-            examples.push_back(aihub_document(documents[i], path + ": document " + std::to_string(i + 1)));
+            examples.push_back(aihub_document(documents[i], i, path + ": document " + std::to_string(i + 1)));
         }
         return examples;
     }
-    const std::vector<nlohmann::json> records = read_records(path);
+    const std::vector<nlohmann::json> records = read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
-        examples.push_back({text_field(records[i], "document", where), text_field(records[i], "summary", where)});
+        examples.push_back({text_field(records[i], "document", where), text_field(records[i], "summary", where),
+                            record_id(records[i], "id", i, where)});
     }
     return examples;
 }
