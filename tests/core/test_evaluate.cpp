@@ -54,6 +54,22 @@ TEST(Evaluate, KorQuadSampleByHand) {
     EXPECT_EQ(evaluation.json().rfind("{\"exact_match\": 25.0, \"f1\": 47.72727272727", 0), 0u) << evaluation.json();
 }
 
+// The printed line is the script's to the last digit: it divides 100 * sum by the total, and
+// (1 + 2/3) * (100/3) would print 55.55555555555556 where the script prints 55.55555555555555.
+TEST(Evaluate, KorQuadLineMatchesTheScriptToTheLastDigit) {
+    test::TempDir dir;
+    write_file_atomically(dir.file("dev.json"), R"({"data": [{"title": "t", "paragraphs": [{"context": "1989년 2월 15일 서울",
+        "qas": [{"id": "a", "question": "?", "answers": [{"text": "서울", "answer_start": 13}]},
+                {"id": "b", "question": "?", "answers": [{"text": "1989년 2월 15일", "answer_start": 0}]},
+                {"id": "c", "question": "?", "answers": [{"text": "서울", "answer_start": 13}]}]}]}]})");
+    // a: exact (EM 1, F1 1). b: "2월 15일" has 5 of the gold's 10 characters, P = 1, R = 1/2,
+    // F1 = 2/3 (EM 0). c: no prediction. EM = 100 * 1 / 3, F1 = 100 * (1 + 2/3) / 3, which
+    // evaluate-v1.0.py prints as below (Python floats, json.dumps).
+    write_file_atomically(dir.file("predictions.json"), R"({"a": "서울", "b": "2월 15일"})");
+    EXPECT_EQ(evaluate_korquad(dir.file("dev.json"), dir.file("predictions.json")).json(),
+              "{\"exact_match\": 33.333333333333336, \"f1\": 55.55555555555555}");
+}
+
 TEST(Evaluate, KlueNliSampleByHand) {
     // 5 dev pairs. 00000 "contradiction": right. 00001 0 = entailment: right. 00002 2 =
     // contradiction against neutral: wrong. 00003 "neutral" against entailment: wrong. 00004 has
