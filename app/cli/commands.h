@@ -25,6 +25,8 @@ int run_show(const Words& words);
 int run_export(const Words& words);
 int run_import_results(const Words& words);
 int run_bench_store(const Words& words);
+int run_finetune(const Words& words);
+int run_bench_finetune(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
 void apply_thread_option(const Arguments& args);

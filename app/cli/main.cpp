@@ -68,6 +68,18 @@ const std::vector<Command>& commands() {
          "      [--step-s 15.39] [--seconds 2] [--input-len 512] [--json]\n"
          "      tokenization throughput and batch production time against a training step",
          gs::cli::run_bench_data},
+        {"finetune",
+         "finetune --model RUN|DIR --task nli|ext|gen|sum --data PATH [--dev PATH] [--db FILE] [--output DIR]\n"
+         "      [--settings JSON|FILE] [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--max-input N]\n"
+         "      [--max-target N] [--doc-stride N] [--beams N] [--max-train N] [--max-eval N] [--seed S]\n"
+         "      [--rouge-tokens whitespace|characters] [--device D] [--threads N] [--no-before] [--no-weights] [--quiet]\n"
+         "      fine-tunes and scores a downstream task; the scores go into the store when the model is a run's",
+         gs::cli::run_finetune},
+        {"bench-finetune",
+         "bench-finetune --data-dir DIR --tokenizer FILE.model [--preset tiny|small|base|CONFIG.json] [--task all|nli|ext|gen|sum]\n"
+         "      [--examples 32] [--batch 8] [--max-input N] [--max-target N] [--doc-stride N] [--beams N] [--device D] [--threads N]\n"
+         "      fine-tuning and scoring examples/s per task (random weights; DIR laid out as GS_SHARED_DATA_DIR)",
+         gs::cli::run_bench_finetune},
     };
     return table;
 }

@@ -90,7 +90,7 @@ double nli_accuracy(const std::vector<NliExample>& examples, const std::map<std:
     if (examples.empty()) return 0.0;
     int correct = 0;
     for (const auto& example : examples) {
-        const auto it = predictions.find(example.id);
+        const auto it = predictions.find(example.guid);
         correct += it != predictions.end() && it->second == example.label;
     }
     return 100.0 * correct / static_cast<double>(examples.size());
@@ -146,7 +146,7 @@ Evaluation evaluate_nli(const std::string& dev_path, const std::string& predicti
     Evaluation evaluation;
     evaluation.metrics = {{"accuracy", nli_accuracy(examples, predictions)}};
     std::vector<std::string> ids;
-    for (const auto& example : examples) ids.push_back(example.id);
+    for (const auto& example : examples) ids.push_back(example.guid);
     count_coverage(ids, predictions, evaluation);
     return evaluation;
 }

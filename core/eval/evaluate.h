@@ -6,7 +6,7 @@
 //             or HF klue/nli's number (0, 1, 2);
 //   summaries: JSON Lines of {id, summary} (or a JSON array of them), the id as SummaryExample
 //              defines it (the document's "id" field, a sci-news-sum-kr file's name, else the
-//              document's position from 0).
+//              document's number in the file, from 1).
 // Examples without a prediction count as wrong, as in KorQuAD's evaluate-v1.0.py; predictions of
 // ids the dev file does not hold are ignored (and counted). A malformed predictions file is an
 // error naming the file, the record and the field.

@@ -21,14 +21,21 @@ std::string text_field(const nlohmann::json& record, const char* field, const st
     return record.at(field).get<std::string>();
 }
 
-// The id a prediction names a record by: its `field` (a string or a whole number), else its
-// position in the file counted from 0.
-std::string record_id(const nlohmann::json& record, const char* field, size_t position, const std::string& where) {
-    if (!record.is_object() || !record.contains(field)) return std::to_string(position);
+// The record's id field (a string or a number), or its 1-based number when it has none.
+std::string record_id(const nlohmann::json& record, const char* field, size_t index, const std::string& where) {
+    if (!record.contains(field)) return std::to_string(index + 1);
     const nlohmann::json& id = record.at(field);
     if (id.is_string()) return id.get<std::string>();
-    if (id.is_number_integer()) return id.dump();
+    if (id.is_number_integer()) return std::to_string(id.get<int64_t>());
     throw std::invalid_argument(where + ": field '" + field + "': expected a string or a whole number");
+}
+
+// The array `field` of `record`, or an error naming where and which field.
+const nlohmann::json& array_field(const nlohmann::json& record, const char* field, const std::string& where) {
+    if (!record.is_object() || !record.contains(field) || !record.at(field).is_array()) {
+        throw std::invalid_argument(where + ": field '" + field + "': expected a list");
+    }
+    return record.at(field);
 }
 
 NliLabel nli_label(const nlohmann::json& record, const std::string& where) {
@@ -47,6 +54,18 @@ NliLabel nli_label(const nlohmann::json& record, const std::string& where) {
     throw std::invalid_argument(where + ": expected 'gold_label' (a string) or 'label' (0, 1 or 2)");
 }
 
+QaParagraph::Question korquad_question(const nlohmann::json& qa, const std::string& where) {
+    QaParagraph::Question question{text_field(qa, "id", where), text_field(qa, "question", where), {}, {}};
+    for (const auto& answer : array_field(qa, "answers", where)) {
+        question.answers.push_back(text_field(answer, "text", where));
+        if (!answer.contains("answer_start") || !answer.at("answer_start").is_number_unsigned()) {
+            throw std::invalid_argument(where + ": field 'answer_start': expected a whole number >= 0");
+        }
+        question.answer_starts.push_back(answer.at("answer_start").get<size_t>());
+    }
+    return question;
+}
+
 }  // namespace
 
 std::vector<NliExample> read_klue_nli(const std::string& path) {
@@ -54,31 +73,30 @@ std::vector<NliExample> read_klue_nli(const std::string& path) {
     const std::vector<nlohmann::json> records = read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
-        examples.push_back({text_field(records[i], "premise", where), text_field(records[i], "hypothesis", where),
-                            nli_label(records[i], where), record_id(records[i], "guid", i, where)});
+        examples.push_back({record_id(records[i], "guid", i, where), text_field(records[i], "premise", where),
+                            text_field(records[i], "hypothesis", where), nli_label(records[i], where)});
     }
     return examples;
 }
 
 std::vector<QaParagraph> read_korquad(const std::string& path) {
     const nlohmann::json json = read_json_file(path);
-    if (!json.contains("data") || !json.at("data").is_array()) {
+    if (!json.is_object() || !json.contains("data") || !json.at("data").is_array()) {
         throw std::invalid_argument(path + ": field 'data': expected the SQuAD v1.1 list of articles");
     }
     std::vector<QaParagraph> paragraphs;
-    for (const auto& article : json.at("data")) {
-        for (const auto& p : article.at("paragraphs")) {
+    const auto& articles = json.at("data");
+    for (size_t a = 0; a < articles.size(); ++a) {
+        const std::string article_where = path + ": article " + std::to_string(a + 1);
+        const auto& article = articles[a];
+        const auto& article_paragraphs = array_field(article, "paragraphs", article_where);
+        for (size_t p = 0; p < article_paragraphs.size(); ++p) {
+            const std::string where = article_where + ", paragraph " + std::to_string(p + 1);
             QaParagraph paragraph;
             paragraph.title = article.value("title", "");
-            paragraph.context = text_field(p, "context", path + ": article '" + paragraph.title + "'");
-            for (const auto& qa : p.at("qas")) {
-                const std::string where = path + ": question " + qa.value("id", "?");
-                QaParagraph::Question question{text_field(qa, "id", where), text_field(qa, "question", where), {}, {}};
-                for (const auto& answer : qa.at("answers")) {
-                    question.answers.push_back(text_field(answer, "text", where));
-                    question.answer_starts.push_back(answer.value("answer_start", 0));
-                }
-                paragraph.questions.push_back(question);
+            paragraph.context = text_field(article_paragraphs[p], "context", where);
+            for (const auto& qa : array_field(article_paragraphs[p], "qas", where)) {
+                paragraph.questions.push_back(korquad_question(qa, where + ", question " + qa.value("id", "?")));
             }
             paragraphs.push_back(paragraph);
         }
@@ -96,30 +114,35 @@ std::vector<QuestionAnswers> korquad_questions(const std::vector<QaParagraph>& p
 
 namespace {
 
-SummaryExample aihub_document(const nlohmann::json& document, size_t position, const std::string& where) {
+SummaryExample aihub_document(const nlohmann::json& document, size_t index, const std::string& where) {
     SummaryExample example;
-    example.id = record_id(document, "id", position, where);
-    for (const auto& paragraph : document.at("text")) {
+    example.id = record_id(document, "id", index, where);
+    for (const auto& paragraph : array_field(document, "text", where)) {
+        if (!paragraph.is_array()) throw std::invalid_argument(where + ": field 'text': expected lists of sentences");
         for (const auto& sentence : paragraph) {
             example.document += (example.document.empty() ? "" : " ") + text_field(sentence, "sentence", where);
         }
     }
-    const auto& abstractive = document.at("abstractive");
-    if (!abstractive.is_array() || abstractive.empty() || !abstractive.at(0).is_string()) {
+    const auto& abstractive = array_field(document, "abstractive", where);
+    if ( abstractive.empty() || !abstractive.at(0).is_string()) {
         throw std::invalid_argument(where + ": field 'abstractive': expected a list holding the summary");
     }
     example.summary = abstractive.at(0).get<std::string>();
     return example;
 }
 
-SummaryExample sci_news_document(const nlohmann::json& json, const std::string& where) {
+SummaryExample sci_news_document(const nlohmann::json& json, const std::string& id, const std::string& where) {
     SummaryExample example;
-    const auto& sentences = json.at("sentences");
-    for (const auto& sentence : sentences) example.document += (example.document.empty() ? "" : " ") + sentence.get<std::string>();
-    for (const auto& index : json.at("summaries")) {
-        const size_t i = index.get<size_t>();
+    example.id = id;
+    const auto& sentences = array_field(json, "sentences", where);
+    for (const auto& sentence : sentences) {
+        if (!sentence.is_string()) throw std::invalid_argument(where + ": field 'sentences': expected strings");
+        example.document += (example.document.empty() ? "" : " ") + sentence.get<std::string>();
+    }
+    for (const auto& index : array_field(json, "summaries", where)) {
+        const size_t i = index.is_number_unsigned() ? index.get<size_t>() : sentences.size();
         if (i >= sentences.size()) {
-            throw std::invalid_argument(where + ": field 'summaries': sentence " + std::to_string(i) + " does not exist");
+            throw std::invalid_argument(where + ": field 'summaries': sentence " + index.dump() + " does not exist");
         }
         example.summary += (example.summary.empty() ? "" : " ") + sentences.at(i).get<std::string>();
     }
@@ -137,8 +160,7 @@ std::vector<SummaryExample> read_summaries(const std::string& path) {
         }
         std::sort(files.begin(), files.end());
         for (const auto& file : files) {
-            examples.push_back(sci_news_document(read_json_file(file.string()), file.string()));
-            examples.back().id = file.stem().string();
+            examples.push_back(sci_news_document(read_json_file(file.string()), file.stem().string(), file.string()));
         }
         return examples;
     }
@@ -146,7 +168,7 @@ std::vector<SummaryExample> read_summaries(const std::string& path) {
     const size_t first = text.find_first_not_of(" \t\r\n");
     if (first != std::string::npos && text[first] == '{' && text.find("\"documents\"") != std::string::npos) {
         const nlohmann::json json = read_json_file(path);
-        const auto& documents = json.at("documents");
+        const auto& documents = array_field(json, "documents", path);
         for (size_t i = 0; i < documents.size(); ++i) {
             examples.push_back(aihub_document(documents[i], i, path + ": document " + std::to_string(i + 1)));
         }
@@ -155,8 +177,8 @@ std::vector<SummaryExample> read_summaries(const std::string& path) {
     const std::vector<nlohmann::json> records = read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
-        examples.push_back({text_field(records[i], "document", where), text_field(records[i], "summary", where),
-                            record_id(records[i], "id", i, where)});
+        examples.push_back({record_id(records[i], "id", i, where), text_field(records[i], "document", where),
+                            text_field(records[i], "summary", where)});
     }
     return examples;
 }

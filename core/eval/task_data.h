@@ -12,13 +12,13 @@ namespace gs {
 enum class NliLabel { entailment = 0, neutral = 1, contradiction = 2 };  // HF klue/nli's numbering
 
 struct NliExample {
+    std::string guid;  // the record's "guid"; without one, its number in the file ("1", "2", ...)
     std::string premise, hypothesis;
     NliLabel label = NliLabel::entailment;
-    std::string id;  // the record's "guid" (both formats carry it), else its position counted from 0
 };
 
-// KLUE-NLI v1.1 JSON (an array of {guid, premise, hypothesis, gold_label: "entailment"|...}) or the
-// HF export as JSON or JSON Lines ({guid, premise, hypothesis, label: 0|1|2}).
+// KLUE-NLI v1.1 JSON (an array of {premise, hypothesis, gold_label: "entailment"|...}) or the HF
+// export as JSON or JSON Lines ({premise, hypothesis, label: 0|1|2}).
 std::vector<NliExample> read_klue_nli(const std::string& path);
 
 struct QaParagraph {
@@ -37,12 +37,9 @@ std::vector<QaParagraph> read_korquad(const std::string& path);
 std::vector<QuestionAnswers> korquad_questions(const std::vector<QaParagraph>& paragraphs);
 
 struct SummaryExample {
+    std::string id;  // the record's "id" (or the file's name); without one, its number ("1", "2", ...)
     std::string document;
     std::string summary;
-    // What a prediction names the example by: the record's "id" field (a string, or a whole number
-    // written in decimal) when it has one; a sci-news-sum-kr file's name without ".json" ("01");
-    // else the example's position in the file, counted from 0.
-    std::string id;
 };
 
 // AIHub news summarisation JSON ({"documents": [{text: [[{sentence}...]...], abstractive: [s]}]}),

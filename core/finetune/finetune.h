@@ -42,6 +42,7 @@ struct FinetuneSettings {
     int64_t max_target_length = 64;   // generated tokens (generative QA, summaries)
     int64_t doc_stride = 128;         // extractive QA: overlap between windows of one context
     int64_t num_beams = 1;            // 1: greedy; generation always uses the KV cache
+    int64_t max_answer_tokens = 30;   // extractive QA: the longest span (in tokens) an answer may be
     int64_t max_train_examples = 0;   // 0: all
     int64_t max_eval_examples = 0;    // 0: all
     // With no separate dev file, this share of the data file is held out (seeded) for scoring.
@@ -50,8 +51,12 @@ struct FinetuneSettings {
     uint64_t seed = 42;
     std::string device = "auto";  // auto, cpu, cuda, cuda:N
     int threads = 0;              // 0: leave the process's setting
+    bool score_before_training = true;  // also score the untrained head (FinetuneResult::before_training)
+    bool save_weights = true;           // write the fine-tuned model (and head) under output_dir/model
 
     static FinetuneSettings defaults_for(DownstreamTask task);
+    // Throws std::invalid_argument naming the first field out of range for `task`.
+    void validate(DownstreamTask task) const;
     std::string to_json() const;
     // Missing fields keep the task's defaults; unknown or invalid ones throw naming `source` and the field.
     static FinetuneSettings from_json(const std::string& json_text, DownstreamTask task, const std::string& source);

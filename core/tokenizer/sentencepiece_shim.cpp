@@ -114,6 +114,20 @@ long gs_sp_encode(const gs_sp_model* model, const char* text, size_t size, int* 
     return static_cast<long>(encoded.size());
 }
 
+long gs_sp_encode_spans(const gs_sp_model* model, const char* text, size_t size, int* ids, size_t* begins,
+                        size_t* ends, size_t capacity) {
+    const sentencepiece::ImmutableSentencePieceText encoded =
+        model->processor.EncodeAsImmutableProto(absl::string_view(text, size));
+    const size_t count = encoded.pieces_size();
+    for (size_t i = 0; i < std::min(capacity, count); ++i) {
+        const auto piece = encoded.pieces(static_cast<int>(i));
+        ids[i] = static_cast<int>(piece.id());
+        begins[i] = piece.begin();
+        ends[i] = piece.end();
+    }
+    return static_cast<long>(count);
+}
+
 long gs_sp_decode(const gs_sp_model* model, const int* ids, size_t count, char* out, size_t capacity) {
     std::string text;
     if (!model->processor.Decode(std::vector<int>(ids, ids + count), &text).ok()) return -1;

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define GS_SP_SHIM_ABI_VERSION 1
+#define GS_SP_SHIM_ABI_VERSION 2
 
 typedef struct gs_sp_model gs_sp_model;
 
@@ -39,6 +39,11 @@ long gs_sp_id_to_piece(const gs_sp_model* model, int id, char* out, size_t capac
 /* Encodes text into at most `capacity` ids and returns how many it has (call again with more
  * room when that is larger than `capacity`); -1 on error. Safe to call from many threads. */
 long gs_sp_encode(const gs_sp_model* model, const char* text, size_t size, int* ids, size_t capacity);
+/* gs_sp_encode that also writes each piece's bytes [begins[i], ends[i]) in `text`, as
+ * sentencepiece aligns them through its normalisation (a piece's span includes the whitespace
+ * its word-boundary mark stands for). */
+long gs_sp_encode_spans(const gs_sp_model* model, const char* text, size_t size, int* ids, size_t* begins,
+                        size_t* ends, size_t capacity);
 /* Decodes ids into at most `capacity` bytes; returns the full length, -1 on error. */
 long gs_sp_decode(const gs_sp_model* model, const int* ids, size_t count, char* out, size_t capacity);
 

@@ -28,6 +28,7 @@ struct ShimApi {
     decltype(&gs_sp_piece_to_id) piece_to_id;
     decltype(&gs_sp_id_to_piece) id_to_piece;
     decltype(&gs_sp_encode) encode;
+    decltype(&gs_sp_encode_spans) encode_spans;
     decltype(&gs_sp_decode) decode;
     decltype(&gs_sp_train) train;
 };
@@ -88,6 +89,7 @@ ShimApi open_shim() {
         resolve(handle, "gs_sp_piece_to_id", api.piece_to_id, path);
         resolve(handle, "gs_sp_id_to_piece", api.id_to_piece, path);
         resolve(handle, "gs_sp_encode", api.encode, path);
+        resolve(handle, "gs_sp_encode_spans", api.encode_spans, path);
         resolve(handle, "gs_sp_decode", api.decode, path);
         resolve(handle, "gs_sp_train", api.train, path);
         return api;  // never dlclose()d: models may live until exit
@@ -173,6 +175,21 @@ void Tokenizer::encode(std::string_view text, std::vector<int32_t>& ids) const {
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
     std::vector<int32_t> ids;
     encode(text, ids);
+    return ids;
+}
+
+std::vector<int32_t> Tokenizer::encode_with_spans(std::string_view text, std::vector<PieceSpan>& spans) const {
+    std::vector<int32_t> ids(text.size() + 16);
+    std::vector<size_t> begins(ids.size()), ends(ids.size());
+    const long count = shim().encode_spans(model_->handle, text.data(), text.size(), ids.data(), begins.data(),
+                                           ends.data(), ids.size());
+    // A piece is at least one byte, so text.size() + 1 (the dummy prefix) ids always fit.
+    if (count < 0 || static_cast<size_t>(count) > ids.size()) {
+        throw std::runtime_error("sentencepiece could not encode a text of " + std::to_string(text.size()) + " bytes");
+    }
+    ids.resize(count);
+    spans.clear();
+    for (long i = 0; i < count; ++i) spans.push_back({begins[i], ends[i]});
     return ids;
 }
 

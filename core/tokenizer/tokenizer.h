@@ -59,6 +59,12 @@ public:
     // Appends the ids of `text` (no eos) to `ids`. Thread-safe.
     void encode(std::string_view text, std::vector<int32_t>& ids) const;
     std::vector<int32_t> encode(std::string_view text) const;
+    // The ids of `text` with each piece's bytes [begin, end) in it, as sentencepiece aligns them
+    // through its normalisation; a piece's span includes the whitespace its "▁" stands for.
+    struct PieceSpan {
+        size_t begin = 0, end = 0;
+    };
+    std::vector<int32_t> encode_with_spans(std::string_view text, std::vector<PieceSpan>& spans) const;
     // Sentinels decode as "<extra_id_N>".
     std::string decode(const std::vector<int32_t>& ids) const;
     std::string piece(int32_t id) const;

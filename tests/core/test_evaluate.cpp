@@ -103,16 +103,16 @@ TEST(Evaluate, SummarySampleByHandInBothTokenisations) {
 
 TEST(Evaluate, ExampleIdsOfEachDevFormat) {
     test::TempDir dir;
-    // KLUE keeps its guid; a file without one names the records by position from 0.
-    EXPECT_EQ(read_klue_nli(kSamples + "klue_nli_dev.json").at(3).id, "klue-nli-v1_dev_00003");
+    // KLUE keeps its guid; a file without one names the records by their number from 1.
+    EXPECT_EQ(read_klue_nli(kSamples + "klue_nli_dev.json").at(3).guid, "klue-nli-v1_dev_00003");
     write_file_atomically(dir.file("hf.jsonl"), "{\"premise\": \"a\", \"hypothesis\": \"b\", \"label\": 1}\n"
                                                 "{\"premise\": \"c\", \"hypothesis\": \"d\", \"label\": 2}\n");
-    EXPECT_EQ(read_klue_nli(dir.file("hf.jsonl")).at(1).id, "1");
-    // Summaries: the id field (an integer written in decimal), else the position.
+    EXPECT_EQ(read_klue_nli(dir.file("hf.jsonl")).at(1).guid, "2");
+    // Summaries: the id field (an integer written in decimal), else the number.
     EXPECT_EQ(read_summaries(kSamples + "summaries_dev.jsonl").at(2).id, "7");
     write_file_atomically(dir.file("pairs.jsonl"), "{\"document\": \"가\", \"summary\": \"나\"}\n"
                                                    "{\"document\": \"다\", \"summary\": \"라\"}\n");
-    EXPECT_EQ(read_summaries(dir.file("pairs.jsonl")).at(1).id, "1");
+    EXPECT_EQ(read_summaries(dir.file("pairs.jsonl")).at(1).id, "2");
     write_file_atomically(dir.file("aihub.json"), R"({"documents": [{"id": "290741778", "text": [[{"sentence": "문장."}]],
         "abstractive": ["요약."]}]})");
     EXPECT_EQ(read_summaries(dir.file("aihub.json")).at(0).id, "290741778");
@@ -165,8 +165,8 @@ TEST(Evaluate, RealDevSetsScoreTheirOwnGoldAnswersFull) {
 
     nlohmann::json gold_labels = nlohmann::json::object(), constant = nlohmann::json::object();
     for (const auto& example : read_klue_nli(klue)) {
-        gold_labels[example.id] = static_cast<int>(example.label);
-        constant[example.id] = "entailment";
+        gold_labels[example.guid] = static_cast<int>(example.label);
+        constant[example.guid] = "entailment";
     }
     write_file_atomically(dir.file("nli.json"), gold_labels.dump());
     write_file_atomically(dir.file("nli_constant.json"), constant.dump());

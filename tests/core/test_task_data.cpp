@@ -62,6 +62,96 @@ TEST(TaskData, KorQuadAndSummaries) {
     EXPECT_EQ(read_summaries(dir.file("sci")).at(0).summary, "가. 다.");
 }
 
+std::string sample(const std::string& name) { return test::data_path("downstream/" + name); }
+
+TEST(TaskData, TheShippedSamplesReadInEveryFormat) {
+    const auto klue = read_klue_nli(sample("klue-nli-v1.1_sample.json"));
+    ASSERT_EQ(klue.size(), 9u);
+    EXPECT_EQ(klue[0].guid, "klue-nli-v1_sample_00000");
+    int per_label[3] = {0, 0, 0};
+    for (const auto& e : klue) ++per_label[static_cast<int>(e.label)];
+    EXPECT_EQ(per_label[0], 3);
+    EXPECT_EQ(per_label[1], 3);
+    EXPECT_EQ(per_label[2], 3);
+    // The HF export (JSON Lines and a JSON array) numbers the same records' labels 0, 1, 2.
+    auto hf = read_klue_nli(sample("klue-nli_hf_sample.jsonl"));
+    const auto hf_array = read_klue_nli(sample("klue-nli_hf_sample.json"));
+    hf.insert(hf.end(), hf_array.begin(), hf_array.end());
+    ASSERT_EQ(hf.size(), 5u);
+    for (size_t i = 0; i < hf.size(); ++i) {
+        EXPECT_EQ(hf[i].guid, klue[i].guid);
+        EXPECT_EQ(hf[i].hypothesis, klue[i].hypothesis);
+        EXPECT_EQ(hf[i].label, klue[i].label) << i;
+    }
+    const auto paragraphs = read_korquad(sample("korquad-v1.0_sample.json"));
+    ASSERT_EQ(paragraphs.size(), 3u);
+    EXPECT_EQ(korquad_questions(paragraphs).size(), 7u);
+    EXPECT_EQ(paragraphs[0].questions[1].answers[0], "교향곡 9번");
+    EXPECT_EQ(paragraphs[0].questions[1].answer_starts[0], 40u);  // counted in characters by hand
+    // The AIHub file and the JSON Lines file hold the same three articles.
+    const auto aihub = read_summaries(sample("aihub-news-summary_sample.json"));
+    const auto lines = read_summaries(sample("summary_sample.jsonl"));
+    ASSERT_EQ(aihub.size(), 3u);
+    ASSERT_EQ(lines.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(lines[i].id, "news-" + aihub[i].id);
+        EXPECT_EQ(lines[i].document, aihub[i].document);
+        EXPECT_EQ(lines[i].summary, aihub[i].summary);
+    }
+    EXPECT_EQ(aihub[1].summary, "서울시가 심야 버스 노선을 열 개 늘린다.");
+}
+
+// The message of the error reading `text` as a file with `read`.
+template <typename Read>
+std::string error_reading(const test::TempDir& dir, const std::string& name, const std::string& text, Read read) {
+    write_file_atomically(dir.file(name), text);
+    try {
+        read(dir.file(name));
+    } catch (const std::invalid_argument& error) {
+        const std::string message = error.what();
+        return message.rfind(dir.file(name), 0) == 0 ? message.substr(dir.file(name).size()) : "(no file name) " + message;
+    }
+    return "no error";
+}
+
+TEST(TaskData, MalformedFilesAreRefusedNamingFileRecordAndField) {
+    test::TempDir dir;
+    EXPECT_EQ(error_reading(dir, "a.json", R"([{"premise": "a", "hypothesis": "b", "gold_label": "neutral"}, {"premise": "a", "gold_label": "neutral"}])",
+                            read_klue_nli),
+              ": record 2: field 'hypothesis': expected a string");
+    EXPECT_EQ(error_reading(dir, "b.jsonl", "{\"premise\": \"a\", \"hypothesis\": \"b\", \"label\": 5}\n", read_klue_nli),
+              ": record 1: expected 'gold_label' (a string) or 'label' (0, 1 or 2)");
+    EXPECT_EQ(error_reading(dir, "c.jsonl", "{\"guid\": {}, \"premise\": \"a\", \"hypothesis\": \"b\", \"label\": 0}\n", read_klue_nli),
+              ": record 1: field 'guid': expected a string or a whole number");
+    EXPECT_EQ(error_reading(dir, "d.jsonl", "{\"premise\": \"a\", \"hypothesis\": \"b\", \"label\": 0}\n{\"premise\": \n", read_klue_nli)
+                  .substr(0, 17),
+              ":2: invalid JSON:");
+
+    EXPECT_EQ(error_reading(dir, "e.json", R"({"data": [{"title": "t", "paragraphs": {}}]})", read_korquad),
+              ": article 1: field 'paragraphs': expected a list");
+    EXPECT_EQ(error_reading(dir, "f.json", R"({"data": [{"paragraphs": [{"context": "c", "qas": []}, {"qas": []}]}]})", read_korquad),
+              ": article 1, paragraph 2: field 'context': expected a string");
+    EXPECT_EQ(error_reading(dir, "g.json", R"({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q7", "question": "?",
+                  "answers": [{"text": "c"}]}]}]}]})", read_korquad),
+              ": article 1, paragraph 1, question q7: field 'answer_start': expected a whole number >= 0");
+    EXPECT_EQ(error_reading(dir, "h.json", R"({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q8", "answers": []}]}]}]})", read_korquad),
+              ": article 1, paragraph 1, question q8: field 'question': expected a string");
+
+    EXPECT_EQ(error_reading(dir, "i.json", R"({"documents": [{"text": [[{"sentence": "a"}]], "abstractive": ["s"]},
+                  {"text": [[{"sentence": "a"}]], "abstractive": []}]})", read_summaries),
+              ": document 2: field 'abstractive': expected a list holding the summary");
+    EXPECT_EQ(error_reading(dir, "j.json", R"({"documents": [{"text": [[{"index": 0}]], "abstractive": ["s"]}]})", read_summaries),
+              ": document 1: field 'sentence': expected a string");
+    EXPECT_EQ(error_reading(dir, "k.json", R"({"documents": [{"abstractive": ["s"]}]})", read_summaries),
+              ": document 1: field 'text': expected a list");
+    EXPECT_EQ(error_reading(dir, "l.jsonl", "{\"document\": \"d\", \"summary\": \"s\"}\n{\"document\": \"d\"}\n", read_summaries),
+              ": record 2: field 'summary': expected a string");
+    std::filesystem::create_directories(dir.path() / "sci");
+    EXPECT_EQ(error_reading(dir, "sci/01.json", R"({"sentences": ["a"], "summaries": [3]})",
+                            [&](const std::string&) { return read_summaries(dir.file("sci")); }),
+              ": field 'summaries': sentence 3 does not exist");
+}
+
 TEST(TaskData, TheRealDevSetsRead) {
     const std::string klue = shared_data("klue-nli/klue-nli-v1.1_dev.json");
     const std::string korquad = shared_data("korquad-1.0/KorQuAD_v1.0_dev.json");

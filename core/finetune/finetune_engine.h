@@ -1,0 +1,82 @@
+// The pieces of run_finetune shared by the tasks: the data each task trains and scores on, the
+// training loop (AdamW, linear warm-up and decay, seeded shuffling) and the task interface.
+// Includes LibTorch: only the engine's .cpp files include it.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "core/finetune/finetune.h"
+#include "core/finetune/task_dataset.h"
+#include "core/model/t5_model.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/train/optimizer.h"
+
+namespace gs {
+
+struct FinetuneContext {
+    const FinetuneSettings& settings;
+    T5Model& model;
+    const Tokenizer& tokenizer;
+    at::Device device;
+};
+
+// One task's model head, batches and scoring.
+class FinetuneTask {
+public:
+    virtual ~FinetuneTask() = default;
+    // Training units (examples, or windows for extractive QA).
+    virtual int64_t train_size() const = 0;
+    // Mean loss of the given training units, with gradients.
+    virtual at::Tensor loss(const std::vector<int64_t>& units) = 0;
+    // The parameters fine-tuning updates (encoder-only tasks leave the decoder alone).
+    virtual NamedParameters parameters() = 0;
+    virtual TaskScores evaluate() = 0;
+    // The head's tensors (none for the generative tasks), saved beside the model.
+    virtual NamedParameters head() { return {}; }
+};
+
+std::unique_ptr<FinetuneTask> make_nli_task(const FinetuneContext& context, const TaskDataset& data);
+std::unique_ptr<FinetuneTask> make_extractive_qa_task(const FinetuneContext& context, const TaskDataset& data);
+std::unique_ptr<FinetuneTask> make_generative_qa_task(const FinetuneContext& context, const TaskDataset& data);
+std::unique_ptr<FinetuneTask> make_summarization_task(const FinetuneContext& context, const TaskDataset& data);
+
+// Rows of token ids padded into [B, L] int64 ids and a 0/1 mask on `device`.
+struct PaddedBatch {
+    at::Tensor ids, mask;
+};
+PaddedBatch pad_rows(const std::vector<const std::vector<int32_t>*>& rows, int64_t pad_value, at::Device device);
+
+// The model's parameters whose names start with one of `prefixes` (all when empty).
+NamedParameters model_parameters(T5Model& model, const std::vector<std::string>& prefixes = {});
+
+// Runs `body` on consecutive index ranges [begin, end) of `count` in steps of `batch`.
+template <typename Body>
+void for_each_batch(int64_t count, int64_t batch, Body body) {
+    for (int64_t begin = 0; begin < count; begin += batch) body(begin, std::min(count, begin + batch));
+}
+
+// Switches the model to inference (no dropout) for its lifetime, then back to training.
+class InferenceMode {
+public:
+    explicit InferenceMode(T5Model& model) : model_(model) { model_->eval(); }
+    ~InferenceMode() { model_->train(); }
+    InferenceMode(const InferenceMode&) = delete;
+    InferenceMode& operator=(const InferenceMode&) = delete;
+
+private:
+    T5Model& model_;
+};
+
+// Fine-tunes `task` for settings.epochs epochs; throws when `cancel` is set.
+void train_task(FinetuneTask& task, const FinetuneSettings& settings, const FinetuneProgressCallback& progress,
+                const std::atomic<bool>* cancel);
+
+}  // namespace gs

@@ -1,0 +1,255 @@
+// Downstream fine-tuning: a tiny T5 (random weights, the test Korean tokenizer) fine-tuned on the
+// hand-written sample of each task learns it, scored on the same sample (the samples are too small
+// to hold out a dev share, so this measures fitting, the learning signal these tests are after);
+// prediction files are re-scored from disk; the CLI writes rows the results table shows; and a
+// short fine-tune of each task runs on the real dev sets when GS_SHARED_DATA_DIR has them.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_support.h"
+#include "core/eval/task_data.h"
+#include "core/finetune/finetune.h"
+#include "core/io/files.h"
+#include "core/model/checkpoint.h"
+#include "core/store/results_table.h"
+#include "core/store/store.h"
+#include "data_test_support.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+
+std::string sample(const std::string& name) { return test::data_path("downstream/" + name); }
+
+// A 2+2-layer T5 with d_model 64 over the test tokenizer, saved as a checkpoint with spiece.model.
+std::string tiny_checkpoint(const test::TempDir& dir) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    T5Config config;
+    config.vocab_size = tokenizer.model_vocab_size();
+    config.d_model = 64, config.d_kv = 16, config.num_heads = 4, config.d_ff = 128;
+    config.num_layers = 2, config.num_decoder_layers = 2;
+    config.dropout_rate = 0.0;  // a handful of examples: fit them without noise
+    at::manual_seed(11);
+    T5Model model(config);
+    const std::string path = dir.file("tiny");
+    save_t5_checkpoint(model, path);
+    tokenizer.save(path + "/spiece.model");
+    return path;
+}
+
+FinetuneSettings quick_settings(DownstreamTask task, int64_t epochs, int64_t batch) {
+    FinetuneSettings s = FinetuneSettings::defaults_for(task);
+    s.epochs = epochs, s.batch_size = batch, s.learning_rate = 3e-3, s.warmup_fraction = 0.1;
+    s.threads = 1, s.device = "cpu";  // tiny tensors: a second thread only waits
+    return s;
+}
+
+// Fine-tunes on `data` and scores on the same file.
+FinetuneResult finetune_sample(const test::TempDir& dir, DownstreamTask task, const std::string& data,
+                               const FinetuneSettings& settings) {
+    FinetuneRequest request;
+    request.task = task;
+    request.model_dir = tiny_checkpoint(dir);
+    request.train_path = request.dev_path = data;
+    request.output_dir = dir.file("out");
+    request.settings = settings;
+    const FinetuneResult result = run_finetune(request);
+    for (const auto& [metric, value] : result.metrics) {
+        std::cout << task_code(task) << " " << metric << ": " << result.before_training.at(metric) << " -> " << value << "\n";
+    }
+    return result;
+}
+
+TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
+    for (const DownstreamTask task : all_downstream_tasks()) {
+        EXPECT_EQ(parse_downstream_task(task_code(task)), task);
+        EXPECT_EQ(parse_downstream_task(task_store_name(task)), task);
+    }
+    EXPECT_THROW(parse_downstream_task("qa"), std::invalid_argument);
+    FinetuneSettings s = FinetuneSettings::defaults_for(DownstreamTask::summarization);
+    s.epochs = 7, s.learning_rate = 1.5e-4, s.num_beams = 4, s.rouge_tokens = RougeTokens::characters, s.seed = 9;
+    const FinetuneSettings back = FinetuneSettings::from_json(s.to_json(), DownstreamTask::summarization, "s.json");
+    EXPECT_EQ(back.to_json(), s.to_json());
+    EXPECT_EQ(back.rouge_tokens, RougeTokens::characters);
+    // Missing fields take the task's defaults.
+    const FinetuneSettings partial = FinetuneSettings::from_json(R"({"epochs": 1})", DownstreamTask::extractive_qa, "s.json");
+    EXPECT_EQ(partial.epochs, 1);
+    EXPECT_EQ(partial.doc_stride, FinetuneSettings::defaults_for(DownstreamTask::extractive_qa).doc_stride);
+    auto error_of = [](const std::string& json) {
+        try {
+            FinetuneSettings::from_json(json, DownstreamTask::nli, "s.json");
+        } catch (const std::invalid_argument& error) {
+            return std::string(error.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(error_of(R"({"epoch": 1})").rfind("s.json: field 'epoch': unknown field", 0), 0u);
+    EXPECT_EQ(error_of(R"({"batch_size": 0})"), "s.json: field 'batch_size': expected a whole number >= 1");
+    EXPECT_EQ(error_of(R"({"rouge_tokens": "words"})"),
+              "s.json: field 'rouge_tokens': 'words', expected one of characters, whitespace");
+    EXPECT_EQ(error_of(R"({"doc_stride": -1})"), "s.json: field 'doc_stride': expected a whole number >= 0");
+    try {
+        FinetuneSettings::from_json(R"({"max_input_length": 64, "doc_stride": 33})", DownstreamTask::extractive_qa, "s.json");
+        ADD_FAILURE() << "no error";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_EQ(std::string(error.what()), "s.json: fine-tuning setting 'doc_stride': expected at most max_input_length / 2 (32)");
+    }
+}
+
+TEST(Finetune, NliLearnsTheSampleAndWritesGuidLabels) {
+    test::TempDir dir;
+    FinetuneSettings s = quick_settings(DownstreamTask::nli, 25, 9);
+    s.max_input_length = 64;
+    const FinetuneResult result = finetune_sample(dir, DownstreamTask::nli, sample("klue-nli-v1.1_sample.json"), s);
+    EXPECT_EQ(result.train_examples, 9);
+    EXPECT_EQ(result.eval_examples, 9);
+    EXPECT_GE(result.metrics.at("accuracy"), result.before_training.at("accuracy") + 30);
+    EXPECT_GE(result.metrics.at("accuracy"), 88.0);
+    // The prediction file scores the same accuracy against the gold labels.
+    const nlohmann::json predictions = read_json_file(result.predictions_path);
+    const auto gold = read_klue_nli(sample("klue-nli-v1.1_sample.json"));
+    const char* names[] = {"entailment", "neutral", "contradiction"};
+    int correct = 0;
+    ASSERT_EQ(predictions.size(), gold.size());
+    for (const auto& e : gold) correct += predictions.at(e.guid).get<std::string>() == names[static_cast<int>(e.label)];
+    EXPECT_DOUBLE_EQ(result.metrics.at("accuracy"), 100.0 * correct / 9.0);
+    // The fine-tuned encoder and its classifier are saved beside the predictions.
+    EXPECT_TRUE(std::filesystem::exists(dir.file("out/model/head.safetensors")));
+    EXPECT_NO_THROW(load_t5_checkpoint(dir.file("out/model")));
+}
+
+TEST(Finetune, ExtractiveQaLearnsSpansOverSeveralWindows) {
+    test::TempDir dir;
+    FinetuneSettings s = quick_settings(DownstreamTask::extractive_qa, 30, 8);
+    s.max_input_length = 48, s.doc_stride = 12;  // every sample context takes two or more windows
+    const FinetuneResult result = finetune_sample(dir, DownstreamTask::extractive_qa, sample("korquad-v1.0_sample.json"), s);
+    EXPECT_EQ(result.eval_examples, 7);
+    EXPECT_GE(result.metrics.at("f1"), result.before_training.at("f1") + 30);
+    EXPECT_GE(result.metrics.at("f1"), 70.0);
+    EXPECT_GE(result.metrics.at("em"), result.before_training.at("em") + 30);
+    // The official {id: answer} file gives the same scores.
+    const nlohmann::json file = read_json_file(result.predictions_path);
+    std::map<std::string, std::string> predictions;
+    for (const auto& [id, answer] : file.items()) predictions[id] = answer.get<std::string>();
+    const QaScore score = korquad_score(korquad_questions(read_korquad(sample("korquad-v1.0_sample.json"))), predictions);
+    EXPECT_DOUBLE_EQ(score.f1, result.metrics.at("f1"));
+    EXPECT_DOUBLE_EQ(score.exact_match, result.metrics.at("em"));
+}
+
+TEST(Finetune, GenerativeQaLearnsToWriteTheAnswers) {
+    test::TempDir dir;
+    FinetuneSettings s = quick_settings(DownstreamTask::generative_qa, 40, 7);
+    s.max_input_length = 96, s.max_target_length = 12;
+    const FinetuneResult result = finetune_sample(dir, DownstreamTask::generative_qa, sample("korquad-v1.0_sample.json"), s);
+    EXPECT_GE(result.metrics.at("f1"), result.before_training.at("f1") + 30);
+    EXPECT_GE(result.metrics.at("f1"), 50.0);
+    const nlohmann::json file = read_json_file(result.predictions_path);
+    EXPECT_EQ(file.size(), 7u);
+}
+
+TEST(Finetune, SummarizationLearnsTheSummariesWithBeamSearch) {
+    test::TempDir dir;
+    FinetuneSettings s = quick_settings(DownstreamTask::summarization, 50, 3);
+    s.max_input_length = 96, s.max_target_length = 24, s.num_beams = 2;
+    const FinetuneResult result = finetune_sample(dir, DownstreamTask::summarization, sample("aihub-news-summary_sample.json"), s);
+    EXPECT_GE(result.metrics.at("rouge-l-f1"), result.before_training.at("rouge-l-f1") + 30);
+    EXPECT_GE(result.metrics.at("rouge-l-f1"), 50.0);
+    // JSON Lines {id, summary} in document order; Rouge-L recomputed from the file agrees.
+    const auto gold = read_summaries(sample("aihub-news-summary_sample.json"));
+    std::ifstream lines(result.predictions_path);
+    std::string line;
+    double total = 0;
+    size_t n = 0;
+    while (std::getline(lines, line)) {
+        const nlohmann::json record = nlohmann::json::parse(line);
+        ASSERT_LT(n, gold.size());
+        EXPECT_EQ(record.at("id"), gold[n].id);
+        total += rouge_l_f1(record.at("summary").get<std::string>(), gold[n].summary);
+        ++n;
+    }
+    EXPECT_EQ(n, gold.size());
+    EXPECT_NEAR(100.0 * total / static_cast<double>(n), result.metrics.at("rouge-l-f1"), 1e-9);
+}
+
+TEST(Finetune, CliStoresScoresTheResultsTableShows) {
+    test::TempDir dir;
+    const std::string model = tiny_checkpoint(dir);
+    const std::string db = dir.file("ws.db");
+    {
+        Store store(db);
+        RunRecord run;
+        run.name = "tiny-T", run.pipeline = "T", run.status = "done";
+        const int64_t id = store.create_run(run);
+        store.add_checkpoint({id, 0, 40, model, "final"});
+    }
+    const std::string training = " --epochs 25 --batch 9 --lr 3e-3 --max-input 64 --threads 1 --device cpu --no-weights --quiet";
+    const std::string data = " --data " + sample("klue-nli-v1.1_sample.json") + " --dev " + sample("klue-nli_hf_sample.jsonl");
+    const test::CliResult run = test::run_growthstudio_cli("finetune --model tiny-T --task nli --db " + db + " --output " +
+                                                           dir.file("out") + data + training);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find("stored against run #1"), std::string::npos) << run.output;
+    Store store(db);
+    const ResultsTable table = build_results_table(store);
+    ASSERT_EQ(table.rows.size(), 1u);
+    ASSERT_TRUE(table.rows[0].klue_nli_accuracy);
+    // Scored on the three HF-format dev records: the stored accuracy is the prediction file's.
+    const nlohmann::json predictions = read_json_file(dir.file("out/klue-nli-predictions.json"));
+    const auto dev = read_klue_nli(sample("klue-nli_hf_sample.jsonl"));
+    const char* names[] = {"entailment", "neutral", "contradiction"};
+    int correct = 0;
+    for (const auto& e : dev) correct += predictions.at(e.guid).get<std::string>() == names[static_cast<int>(e.label)];
+    EXPECT_DOUBLE_EQ(*table.rows[0].klue_nli_accuracy, 100.0 * correct / 3.0);
+    EXPECT_FALSE(table.rows[0].average_score);  // three tasks still missing
+
+    // A checkpoint folder outside the store scores without storing; bad options are usage errors.
+    const test::CliResult by_folder = test::run_growthstudio_cli("finetune --model " + model + " --task klue-nli --db " +
+                                                                 dir.file("other.db") + " --output " + dir.file("out2") +
+                                                                 data + training);
+    ASSERT_EQ(by_folder.exit_code, 0) << by_folder.output;
+    EXPECT_EQ(by_folder.output.find("stored against"), std::string::npos);
+    const test::CliResult bad = test::run_growthstudio_cli("finetune --model tiny-T --task qa --data x --db " + db);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.output.find("unknown task 'qa'"), std::string::npos) << bad.output;
+}
+
+TEST(Finetune, ShortRunsOnTheRealDevSets) {
+    const std::string root = test::shared_data_dir();
+    if (root.empty()) GTEST_SKIP() << "GS_SHARED_DATA_DIR with the Korean dev sets is not set";
+    test::TempDir dir;
+    const std::string model = tiny_checkpoint(dir);
+    const std::map<DownstreamTask, std::string> files = {
+        {DownstreamTask::nli, root + "/klue-nli/klue-nli-v1.1_dev.json"},
+        {DownstreamTask::extractive_qa, root + "/korquad-1.0/KorQuAD_v1.0_dev.json"},
+        {DownstreamTask::generative_qa, root + "/korquad-1.0/KorQuAD_v1.0_dev.json"},
+        {DownstreamTask::summarization, root + "/sci-news-sum-kr-50"},
+    };
+    for (const auto& [task, path] : files) {
+        FinetuneRequest request;
+        request.task = task;
+        request.model_dir = model;
+        request.train_path = path;  // a seeded fifth held out for scoring
+        request.output_dir = dir.file("out-" + task_code(task));
+        request.settings = FinetuneSettings::defaults_for(task);
+        request.settings.epochs = 1, request.settings.batch_size = 4, request.settings.threads = 1;
+        request.settings.max_train_examples = 16, request.settings.max_eval_examples = 8;
+        request.settings.max_input_length = 128, request.settings.doc_stride = 32, request.settings.max_target_length = 16;
+        request.settings.device = "cpu", request.settings.save_weights = false, request.settings.score_before_training = false;
+        const FinetuneResult result = run_finetune(request);
+        EXPECT_EQ(result.train_examples, 16) << task_code(task);
+        EXPECT_EQ(result.eval_examples, 8) << task_code(task);
+        for (const auto& [metric, value] : result.metrics) {
+            EXPECT_GE(value, 0.0) << metric;
+            EXPECT_LE(value, 100.0) << metric;
+        }
+        EXPECT_TRUE(std::filesystem::exists(result.predictions_path)) << task_code(task);
+    }
+}
+
+}  // namespace
+}  // namespace gs
