@@ -50,6 +50,11 @@ const std::vector<Command>& commands() {
         {"import-results", "import-results --csv FILE [--label NAME] [--db FILE]\n"
          "      results from elsewhere (columns of the study's Table 2), shown beside the runs as a marked set",
          gs::cli::run_import_results},
+        {"evaluate",
+         "evaluate --task nli|ext|gen|sum --data DEV_FILE --predictions PRED_FILE [--rouge-tokens whitespace|characters]\n"
+         "      scores predictions made by any system, printed as the official scripts print them: KorQuAD\n"
+         "      {question id: answer text}, KLUE-NLI {guid: label}, summaries JSON Lines {id, summary}",
+         gs::cli::run_evaluate},
         {"bench-store", "bench-store [--rows N] [--db FILE]\n      the store's cost per training step", gs::cli::run_bench_store},
         {"bench-grow",
          "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"

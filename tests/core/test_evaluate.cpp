@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
 #include "core/eval/evaluate.h"
 #include "core/io/files.h"
 #include "test_support.h"
@@ -152,6 +153,38 @@ TEST(Evaluate, MalformedPredictionsNameFileRecordAndField) {
     write_file_atomically(lines, "{\"id\": \"a1\", \"summary\": \"요약\"}\nnot json\n");
     EXPECT_EQ(error_of([&] { read_summary_predictions(lines); }).rfind(lines + ":2: invalid JSON", 0), 0u);
     EXPECT_EQ(error_of([] { parse_rouge_tokens("words"); }), "Rouge tokens 'words': expected whitespace or characters");
+}
+
+// The command prints the official script's JSON line last; what is missing goes to stderr.
+TEST(Evaluate, CommandPrintsTheOfficialJsonLine) {
+    const std::string samples = "--data " + kSamples;
+    auto run = [&](const std::string& task, const std::string& files) {
+        return test::run_growthstudio_cli("evaluate --task " + task + " " + files);
+    };
+    test::CliResult qa = run("ext", samples + "korquad_dev.json --predictions " + kSamples + "korquad_predictions.json");
+    ASSERT_EQ(qa.exit_code, 0) << qa.output;
+    const auto scores = nlohmann::json::parse(test::last_output_line(qa.output));
+    EXPECT_DOUBLE_EQ(scores.at("exact_match").get<double>(), 25.0);
+    EXPECT_NEAR(scores.at("f1").get<double>(), 100.0 * (1 + 10.0 / 11) / 4, 1e-9);
+    EXPECT_NE(qa.output.find("1 of 4 examples have no prediction and count as wrong"), std::string::npos) << qa.output;
+    // The generative task reads the same files and scores them the same way.
+    EXPECT_EQ(test::last_output_line(run("gen", samples + "korquad_dev.json --predictions " + kSamples + "korquad_predictions.json").output),
+              test::last_output_line(qa.output));
+    EXPECT_EQ(test::last_output_line(run("nli", samples + "klue_nli_dev.json --predictions " + kSamples + "klue_nli_predictions.json").output),
+              "{\"accuracy\": 40.0}");
+    const test::CliResult sum = run("sum", samples + "summaries_dev.jsonl --predictions " + kSamples +
+                                               "summaries_predictions.jsonl --rouge-tokens characters");
+    ASSERT_EQ(sum.exit_code, 0) << sum.output;
+    EXPECT_NEAR(nlohmann::json::parse(test::last_output_line(sum.output)).at("rouge-l-f1").get<double>(), 500.0 / 9, 1e-9);
+
+    const test::CliResult wrong_file = run("nli", samples + "klue_nli_dev.json --predictions " + kSamples + "summaries_predictions.jsonl");
+    EXPECT_EQ(wrong_file.exit_code, 1);
+    // JSON Lines are not the one JSON object NLI predictions are: the parser names where it stopped.
+    EXPECT_NE(wrong_file.output.find("summaries_predictions.jsonl:2:1: invalid JSON"), std::string::npos) << wrong_file.output;
+    const test::CliResult misplaced = run("nli", samples + "klue_nli_dev.json --predictions x --rouge-tokens characters");
+    EXPECT_EQ(misplaced.exit_code, 2);
+    EXPECT_NE(misplaced.output.find("--rouge-tokens applies to the summarisation task (sum) only"), std::string::npos);
+    EXPECT_EQ(run("nli", samples + "klue_nli_dev.json").exit_code, 2);  // no --predictions
 }
 
 // The real dev sets: their gold labels as predictions score 100; a constant label scores the
