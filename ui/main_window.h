@@ -8,6 +8,7 @@ class QDockWidget;
 namespace gs::ui {
 
 class CurvesView;
+class FinetuneDialog;
 class PipelineCanvas;
 class ResultsView;
 class RunPanel;
@@ -28,6 +29,8 @@ public:
     CurvesView* curvesView() const { return curves_; }
     ResultsView* resultsView() const { return results_; }
     const QString& databasePath() const { return database_; }
+    // Opens the fine-tune dialog; what it queues goes into the run queue.
+    FinetuneDialog* showFinetune();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
