@@ -4,7 +4,8 @@ find_package(Torch REQUIRED)
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# 0.1.97: EncodeAsImmutableProto, whose piece offsets map answers back to the text (fine-tuning).
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece>=0.1.97)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 

@@ -2,6 +2,7 @@
 // on randomly initialised weights (the speed does not depend on them).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
@@ -36,7 +37,9 @@ std::string random_checkpoint(const Arguments& args, const fs::path& folder) {
     const std::string model_arg = args.text("preset", "tiny");
     T5Config config = T5Config::is_preset(model_arg) ? T5Config::preset(model_arg) : T5Config::load(model_arg);
     const Tokenizer tokenizer = Tokenizer::load(args.required("tokenizer"));
-    config.vocab_size = tokenizer.model_vocab_size();
+    // The study's vocabulary size (32128) unless the tokenizer needs more: the embedding and the
+    // output layer then cost what they cost in the study, whatever tokenizer is at hand.
+    config.vocab_size = std::max(config.vocab_size, tokenizer.model_vocab_size());
     at::manual_seed(1);
     T5Model model(config);
     save_t5_checkpoint(model, folder.string());
@@ -57,7 +60,7 @@ Throughput measure(DownstreamTask task, const FinetuneRequest& base) {
     Throughput t;
     const FinetuneResult result = run_finetune(request, [&](const FinetuneProgress& p) {
         if (p.phase == "training") t.train_per_s = p.examples_per_second;
-        if (p.phase == "evaluating") scoring_start = std::chrono::steady_clock::now();
+        if (p.phase == "evaluating" && p.step == 0) scoring_start = std::chrono::steady_clock::now();
     });
     const double scoring = std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring_start).count();
     t.train = result.train_examples, t.scored = result.eval_examples;

@@ -59,20 +59,19 @@ FinetuneSettings finetune_settings(const Arguments& args, DownstreamTask task) {
     return s;
 }
 
-// A line at each phase change and at most every two seconds while training.
+// A line at each phase's start and end, and at most every two seconds between.
 FinetuneProgressCallback progress_printer(bool quiet) {
     if (quiet) return {};
     auto last = std::make_shared<std::chrono::steady_clock::time_point>();
     return [last](const FinetuneProgress& p) {
         const auto now = std::chrono::steady_clock::now();
-        const bool last_step = p.step == p.total_steps;
-        if (p.phase == "training" && !last_step && now - *last < std::chrono::seconds(2)) return;
+        const bool edge = p.step == 0 || p.step == p.total_steps;
+        if (!edge && now - *last < std::chrono::seconds(2)) return;
         *last = now;
         std::cerr << p.phase;
-        if (p.phase == "training") {
-            std::cerr << " step " << p.step << "/" << p.total_steps << std::fixed << std::setprecision(4) << " | loss "
-                      << p.loss << std::setprecision(1) << " | " << p.examples_per_second << " examples/s";
-        }
+        if (p.total_steps > 0) std::cerr << " " << p.step << "/" << p.total_steps;
+        if (p.phase == "training") std::cerr << std::fixed << std::setprecision(4) << " | loss " << p.loss;
+        if (p.step > 0) std::cerr << std::fixed << std::setprecision(1) << " | " << p.examples_per_second << " per s";
         std::cerr << "\n";
     };
 }

@@ -70,7 +70,7 @@ public:
     NamedParameters parameters() override { return encoder_and_head(c_.model, head_, "classifier"); }
     NamedParameters head() override { return head_tensors(head_, "classifier"); }
 
-    TaskScores evaluate() override {
+    TaskScores evaluate(const BatchReport& report) override {
         InferenceMode inference(c_.model);
         at::NoGradGuard no_grad;
         TaskScores scores;
@@ -83,7 +83,7 @@ public:
                 correct += label == dev_labels_[static_cast<size_t>(i)];
                 scores.predictions.emplace_back(dev_guids_[static_cast<size_t>(i)], kNliLabels[label]);
             }
-        });
+        }, report);
         scores.metrics["accuracy"] = count > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(count) : 0.0;
         return scores;
     }
@@ -136,7 +136,7 @@ public:
     NamedParameters parameters() override { return encoder_and_head(c_.model, head_, "qa_outputs"); }
     NamedParameters head() override { return head_tensors(head_, "qa_outputs"); }
 
-    TaskScores evaluate() override {
+    TaskScores evaluate(const BatchReport& report) override {
         InferenceMode inference(c_.model);
         at::NoGradGuard no_grad;
         std::vector<std::optional<SpanChoice>> best(dev_questions_.size());
@@ -154,7 +154,7 @@ public:
                 best[w.question] = span;
                 answers[w.question] = span_text(dev_paragraphs_[dev_questions_[w.question].paragraph].context, w, *span);
             }
-        });
+        }, report);
         TaskScores scores;
         std::vector<QuestionAnswers> gold;
         std::map<std::string, std::string> predicted;

@@ -53,6 +53,18 @@ std::pair<int64_t, int64_t> example_counts(const TaskDataset& data) {
             static_cast<int64_t>(data.nli_dev.size() + data.summary_dev.size()) + questions(data.qa_dev)};
 }
 
+// Scoring progress ("evaluating", units done of all, units per second); stops when cancelled.
+BatchReport scoring_report(const FinetuneProgressCallback& progress, const std::atomic<bool>* cancel) {
+    if (progress) progress({"evaluating", 0, 0, 0, 0});
+    const auto start = std::chrono::steady_clock::now();
+    return [=](int64_t done, int64_t total) {
+        if (cancel && cancel->load()) throw std::runtime_error("fine-tuning cancelled");
+        if (!progress) return;
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress({"evaluating", done, total, 0, seconds > 0 ? static_cast<double>(done) / seconds : 0});
+    };
+}
+
 void save_weights(const FinetuneRequest& request, T5Model& model, FinetuneTask& task) {
     const std::string dir = request.output_dir + "/model";
     save_t5_checkpoint(model, dir, {{"finetuned_task", task_store_name(request.task)}, {"settings", request.settings.to_json()}});
@@ -70,10 +82,7 @@ FinetuneResult run_finetune(const FinetuneRequest& request, const FinetuneProgre
     const FinetuneSettings& settings = request.settings;
     settings.validate(request.task);
     if (settings.threads > 0) configure_threads(settings.threads);
-    auto report = [&](const std::string& phase) {
-        if (progress) progress({phase, 0, 0, 0, 0});
-    };
-    report("loading");
+    if (progress) progress({"loading", 0, 0, 0, 0});
     const at::Device device(resolve_device_name(settings.device));
     const TaskDataset data = load_task_dataset(request);
     T5Model model = load_t5_checkpoint(request.model_dir);
@@ -86,13 +95,9 @@ FinetuneResult run_finetune(const FinetuneRequest& request, const FinetuneProgre
 
     FinetuneResult result;
     std::tie(result.train_examples, result.eval_examples) = example_counts(data);
-    if (settings.score_before_training) {
-        report("evaluating");
-        result.before_training = task->evaluate().metrics;
-    }
+    if (settings.score_before_training) result.before_training = task->evaluate(scoring_report(progress, cancel)).metrics;
     train_task(*task, settings, progress, cancel);
-    report("evaluating");
-    const TaskScores scores = task->evaluate();
+    const TaskScores scores = task->evaluate(scoring_report(progress, cancel));
     result.metrics = scores.metrics;
     if (!request.output_dir.empty()) {
         result.predictions_path = write_predictions(request.task, scores, request.output_dir);

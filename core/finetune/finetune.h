@@ -73,9 +73,11 @@ struct FinetuneRequest {
 
 struct FinetuneProgress {
     std::string phase;        // "loading", "training", "evaluating"
+    // Training: optimiser steps. Evaluating: units scored (examples; windows for extractive QA),
+    // counted from 0 at the start of each scoring pass (before and after training).
     int64_t step = 0, total_steps = 0;
     double loss = 0;
-    double examples_per_second = 0;
+    double examples_per_second = 0;  // units per second of the current phase
 };
 
 struct FinetuneResult {

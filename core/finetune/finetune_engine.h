@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,9 @@ struct FinetuneContext {
     at::Device device;
 };
 
+// Told after each scoring batch how many units of how many are done; may throw to cancel.
+using BatchReport = std::function<void(int64_t done, int64_t total)>;
+
 // One task's model head, batches and scoring.
 class FinetuneTask {
 public:
@@ -38,7 +42,7 @@ public:
     virtual at::Tensor loss(const std::vector<int64_t>& units) = 0;
     // The parameters fine-tuning updates (encoder-only tasks leave the decoder alone).
     virtual NamedParameters parameters() = 0;
-    virtual TaskScores evaluate() = 0;
+    virtual TaskScores evaluate(const BatchReport& report) = 0;
     // The head's tensors (none for the generative tasks), saved beside the model.
     virtual NamedParameters head() { return {}; }
 };
@@ -57,10 +61,15 @@ PaddedBatch pad_rows(const std::vector<const std::vector<int32_t>*>& rows, int64
 // The model's parameters whose names start with one of `prefixes` (all when empty).
 NamedParameters model_parameters(T5Model& model, const std::vector<std::string>& prefixes = {});
 
-// Runs `body` on consecutive index ranges [begin, end) of `count` in steps of `batch`.
+// Runs `body` on consecutive index ranges [begin, end) of `count` in steps of `batch`, telling
+// `report` (when given) after each.
 template <typename Body>
-void for_each_batch(int64_t count, int64_t batch, Body body) {
-    for (int64_t begin = 0; begin < count; begin += batch) body(begin, std::min(count, begin + batch));
+void for_each_batch(int64_t count, int64_t batch, Body body, const BatchReport& report = {}) {
+    for (int64_t begin = 0; begin < count; begin += batch) {
+        const int64_t end = std::min(count, begin + batch);
+        body(begin, end);
+        if (report) report(end, count);
+    }
 }
 
 // Switches the model to inference (no dropout) for its lifetime, then back to training.

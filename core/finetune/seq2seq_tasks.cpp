@@ -1,7 +1,9 @@
 // The encoder-decoder tasks: KorQuAD generative QA ("question: ... context: ..." -> answer) and
 // summarisation ("summarize: document" -> summary), trained with teacher forcing and scored on
 // text generated with the key/value cache (greedy or beam search).
+#include <algorithm>
 #include <functional>
+#include <numeric>
 
 #include <ATen/ATen.h>
 
@@ -40,35 +42,45 @@ public:
 
     NamedParameters parameters() override { return model_parameters(c_.model); }
 
-    TaskScores evaluate() override {
+    TaskScores evaluate(const BatchReport& report) override {
         InferenceMode inference(c_.model);
         GenerationOptions options;
         options.max_new_tokens = c_.settings.max_target_length;
         options.num_beams = c_.settings.num_beams;
-        TaskScores scores;
-        const int64_t count = static_cast<int64_t>(data_.dev_inputs.size());
-        for_each_batch(count, c_.settings.batch_size, [&](int64_t begin, int64_t end) {
+        const std::vector<size_t> order = by_length(data_.dev_inputs);
+        std::vector<std::string> texts(order.size());
+        for_each_batch(static_cast<int64_t>(order.size()), c_.settings.batch_size, [&](int64_t begin, int64_t end) {
             std::vector<const std::vector<int32_t>*> rows;
-            for (int64_t i = begin; i < end; ++i) rows.push_back(&data_.dev_inputs[static_cast<size_t>(i)]);
+            for (int64_t i = begin; i < end; ++i) rows.push_back(&data_.dev_inputs[order[static_cast<size_t>(i)]]);
             const PaddedBatch batch = pad_rows(rows, Tokenizer::kPadId, c_.device);
             const at::Tensor generated = generate(c_.model, batch.ids, batch.mask, options).to(at::kCPU).contiguous();
-            for (int64_t i = begin; i < end; ++i) {
-                scores.predictions.emplace_back(data_.dev_ids[static_cast<size_t>(i)], decode_row(generated[i - begin]));
-            }
-        });
+            for (int64_t i = begin; i < end; ++i) texts[order[static_cast<size_t>(i)]] = decode_row(generated[i - begin]);
+        }, report);
+        TaskScores scores;
+        for (size_t i = 0; i < texts.size(); ++i) scores.predictions.emplace_back(data_.dev_ids[i], texts[i]);
         scores.metrics = data_.score(scores.predictions);
         return scores;
     }
 
 private:
-    // The text of one generated row: after the start token, up to eos. The ids past the
-    // tokenizer's (the model's vocabulary is rounded up to a multiple of 128) have no text.
+    // Indices of `inputs` from the shortest to the longest: batches of similar lengths pad less.
+    static std::vector<size_t> by_length(const std::vector<std::vector<int32_t>>& inputs) {
+        std::vector<size_t> order(inputs.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return inputs[a].size() < inputs[b].size(); });
+        return order;
+    }
+
+    // The text of one generated row: after the start token, up to eos. Like HF's decode with
+    // skip_special_tokens, <unk> is left out, and so are the ids past the tokenizer's (the
+    // model's vocabulary is rounded up to a multiple of 128), which have no text.
     std::string decode_row(const at::Tensor& row) const {
         std::vector<int32_t> ids;
         const int64_t* data = row.data_ptr<int64_t>();
         for (int64_t t = 1; t < row.size(0); ++t) {
             if (data[t] == Tokenizer::kEosId) break;
-            if (data[t] != Tokenizer::kPadId && data[t] < c_.tokenizer.size()) ids.push_back(static_cast<int32_t>(data[t]));
+            const bool special = data[t] == Tokenizer::kPadId || data[t] == Tokenizer::kUnkId;
+            if (!special && data[t] < c_.tokenizer.size()) ids.push_back(static_cast<int32_t>(data[t]));
         }
         return c_.tokenizer.decode(ids);
     }

@@ -5,8 +5,10 @@
 // short fine-tune of each task runs on the real dev sets when GS_SHARED_DATA_DIR has them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <ATen/ATen.h>
@@ -15,6 +17,8 @@
 #include "cli_test_support.h"
 #include "core/eval/task_data.h"
 #include "core/finetune/finetune.h"
+#include "core/finetune/task_dataset.h"
+#include "core/finetune/task_inputs.h"
 #include "core/io/files.h"
 #include "core/model/checkpoint.h"
 #include "core/store/results_table.h"
@@ -102,6 +106,69 @@ TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     }
 }
 
+TEST(Finetune, WithoutADevFileASeededShareIsHeldOut) {
+    FinetuneRequest request;
+    request.task = DownstreamTask::nli;
+    request.train_path = sample("klue-nli-v1.1_sample.json");
+    request.settings = FinetuneSettings::defaults_for(DownstreamTask::nli);
+    request.settings.dev_fraction = 0.3;
+    const TaskDataset a = load_task_dataset(request);
+    ASSERT_EQ(a.nli_dev.size(), 3u);  // round(0.3 x 9)
+    ASSERT_EQ(a.nli_train.size(), 6u);
+    std::set<std::string> guids;
+    for (const auto& e : a.nli_train) guids.insert(e.guid);
+    for (const auto& e : a.nli_dev) EXPECT_TRUE(guids.insert(e.guid).second) << e.guid << " in both";
+    EXPECT_EQ(guids.size(), 9u);
+    const TaskDataset again = load_task_dataset(request);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(again.nli_dev[i].guid, a.nli_dev[i].guid);
+    // Another seed holds out another share (these two seeds differ on this file).
+    request.settings.seed = 7;
+    const TaskDataset other = load_task_dataset(request);
+    bool differs = false;
+    for (size_t i = 0; i < 3; ++i) differs = differs || other.nli_dev[i].guid != a.nli_dev[i].guid;
+    EXPECT_TRUE(differs);
+    // KorQuAD is held out by paragraph, and the limits count questions.
+    request.task = DownstreamTask::generative_qa;
+    request.train_path = sample("korquad-v1.0_sample.json");
+    request.settings.max_train_examples = 1;
+    const TaskDataset qa = load_task_dataset(request);
+    ASSERT_EQ(qa.qa_dev.size(), 1u);
+    ASSERT_EQ(qa.qa_train.size(), 1u);
+    EXPECT_EQ(qa.qa_train[0].questions.size(), 1u);
+    EXPECT_NE(qa.qa_train[0].context, qa.qa_dev[0].context);
+    request.train_path = sample("klue-nli_hf_sample.json");  // two records: one each way at most
+    request.task = DownstreamTask::nli;
+    request.settings.max_train_examples = 0;
+    EXPECT_EQ(load_task_dataset(request).nli_dev.size(), 1u);
+}
+
+TEST(Finetune, ModelsResolveToARunsFinalOrLatestCheckpoint) {
+    test::TempDir dir;
+    Store store(dir.file("ws.db"));
+    RunRecord run;
+    run.name = "r1";
+    const int64_t r1 = store.create_run(run);
+    std::filesystem::create_directories(dir.path() / "late");
+    write_file_atomically(dir.file("late/config.json"), "{}");
+    store.add_checkpoint({r1, 0, 10, dir.file("a"), "interval"});
+    store.add_checkpoint({r1, 0, 30, dir.file("late"), "interval"});
+    store.add_checkpoint({r1, 0, 20, dir.file("b"), "interval"});
+    EXPECT_EQ(resolve_finetune_model(store, "r1").model_dir, dir.file("late"));
+    store.add_checkpoint({r1, 0, 25, dir.file("final"), "final"});
+    const ResolvedModel final_one = resolve_finetune_model(store, std::to_string(r1));  // by id too
+    EXPECT_EQ(final_one.model_dir, dir.file("final"));
+    EXPECT_EQ(final_one.run_id, r1);
+    // A folder that is one of the run's checkpoints belongs to the run; any other does not.
+    EXPECT_EQ(resolve_finetune_model(store, dir.file("late")).run_id, r1);
+    std::filesystem::create_directories(dir.path() / "elsewhere");
+    write_file_atomically(dir.file("elsewhere/config.json"), "{}");
+    EXPECT_FALSE(resolve_finetune_model(store, dir.file("elsewhere")).run_id);
+    run.name = "empty";
+    store.create_run(run);
+    EXPECT_THROW(resolve_finetune_model(store, "empty"), std::runtime_error);
+    EXPECT_THROW(resolve_finetune_model(store, "nothing"), std::runtime_error);
+}
+
 TEST(Finetune, NliLearnsTheSampleAndWritesGuidLabels) {
     test::TempDir dir;
     FinetuneSettings s = quick_settings(DownstreamTask::nli, 25, 9);
@@ -127,7 +194,12 @@ TEST(Finetune, NliLearnsTheSampleAndWritesGuidLabels) {
 TEST(Finetune, ExtractiveQaLearnsSpansOverSeveralWindows) {
     test::TempDir dir;
     FinetuneSettings s = quick_settings(DownstreamTask::extractive_qa, 30, 8);
-    s.max_input_length = 48, s.doc_stride = 12;  // every sample context takes two or more windows
+    s.max_input_length = 48, s.doc_stride = 12;
+    for (const auto& paragraph : read_korquad(sample("korquad-v1.0_sample.json"))) {  // several windows each
+        const EncodedText context = encode_with_offsets(test::korean_tokenizer(), paragraph.context);
+        const auto question = test::korean_tokenizer().encode(paragraph.questions[0].question);
+        EXPECT_GE(make_qa_windows(question, context, std::nullopt, 0, 48, 12).size(), 2u);
+    }
     const FinetuneResult result = finetune_sample(dir, DownstreamTask::extractive_qa, sample("korquad-v1.0_sample.json"), s);
     EXPECT_EQ(result.eval_examples, 7);
     EXPECT_GE(result.metrics.at("f1"), result.before_training.at("f1") + 30);
@@ -177,6 +249,46 @@ TEST(Finetune, SummarizationLearnsTheSummariesWithBeamSearch) {
     EXPECT_NEAR(100.0 * total / static_cast<double>(n), result.metrics.at("rouge-l-f1"), 1e-9);
 }
 
+TEST(Finetune, ProgressCountsStepsAndCancellingStopsAtTheNextStep) {
+    test::TempDir dir;
+    FinetuneRequest request;
+    request.task = DownstreamTask::nli;
+    request.model_dir = tiny_checkpoint(dir);
+    request.train_path = request.dev_path = sample("klue-nli-v1.1_sample.json");
+    request.settings = quick_settings(DownstreamTask::nli, 3, 4);  // 9 examples: 3 steps an epoch
+    std::vector<FinetuneProgress> reports;
+    run_finetune(request, [&](const FinetuneProgress& p) { reports.push_back(p); });
+    ASSERT_FALSE(reports.empty());
+    EXPECT_EQ(reports.front().phase, "loading");
+    std::vector<int64_t> steps;
+    int finished_scorings = 0;
+    for (const auto& p : reports) {
+        if (p.phase == "training") {
+            steps.push_back(p.step);
+            EXPECT_EQ(p.total_steps, 9);
+            EXPECT_GT(p.loss, 0);
+        }
+        finished_scorings += p.phase == "evaluating" && p.total_steps == 9 && p.step == 9;  // 9 dev examples
+    }
+    EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    EXPECT_EQ(finished_scorings, 2);  // before and after training
+    EXPECT_EQ(reports.back().phase, "evaluating");
+
+    std::atomic<bool> cancel{false};
+    int64_t last_step = 0;
+    try {
+        run_finetune(request, [&](const FinetuneProgress& p) {
+            if (p.phase != "training") return;
+            last_step = p.step;
+            if (p.step == 2) cancel = true;
+        }, &cancel);
+        ADD_FAILURE() << "not cancelled";
+    } catch (const std::runtime_error& error) {
+        EXPECT_EQ(std::string(error.what()), "fine-tuning cancelled");
+    }
+    EXPECT_EQ(last_step, 2);
+}
+
 TEST(Finetune, CliStoresScoresTheResultsTableShows) {
     test::TempDir dir;
     const std::string model = tiny_checkpoint(dir);
@@ -213,6 +325,22 @@ TEST(Finetune, CliStoresScoresTheResultsTableShows) {
                                                                  data + training);
     ASSERT_EQ(by_folder.exit_code, 0) << by_folder.output;
     EXPECT_EQ(by_folder.output.find("stored against"), std::string::npos);
+    // --settings as a file (epochs 0: score only, so both lines agree; labels are padded to 16
+    // columns), then as inline JSON with an error.
+    write_file_atomically(dir.file("settings.json"), R"({"epochs": 0, "max_input_length": 64, "threads": 1})");
+    const test::CliResult score_only = test::run_growthstudio_cli("finetune --model tiny-T --task nli --db " + db + data +
+                                                                  " --settings " + dir.file("settings.json") + " --output " +
+                                                                  dir.file("out3") + " --quiet --no-weights");
+    ASSERT_EQ(score_only.exit_code, 0) << score_only.output;
+    const size_t before = score_only.output.find("before training"), after = score_only.output.find("fine-tuned");
+    ASSERT_NE(before, std::string::npos);
+    ASSERT_NE(after, std::string::npos);
+    EXPECT_EQ(score_only.output.substr(before + 16, 17), score_only.output.substr(after + 16, 17)) << score_only.output;
+    const test::CliResult bad_settings = test::run_growthstudio_cli("finetune --model tiny-T --task nli --db " + db + data +
+                                                                    " --settings '{\"batch_size\": 0}'");
+    EXPECT_EQ(bad_settings.exit_code, 1);
+    EXPECT_NE(bad_settings.output.find("--settings: field 'batch_size': expected a whole number >= 1"), std::string::npos)
+        << bad_settings.output;
     const test::CliResult bad = test::run_growthstudio_cli("finetune --model tiny-T --task qa --data x --db " + db);
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_NE(bad.output.find("unknown task 'qa'"), std::string::npos) << bad.output;

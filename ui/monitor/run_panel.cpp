@@ -144,12 +144,18 @@ void RunPanel::showTraining(const RunStatus& s) {
                           .arg(s.memoryBytes / 1e9, 0, 'f', 2));
 }
 
-// A fine-tune's steps, then (once done) its scores.
+// A fine-tune's optimiser steps, or the examples scored so far, then (once done) its scores.
 void RunPanel::showFinetune(const RunStatus& s) {
-    const bool done = s.state == "done";
-    progress_->setValue(done ? 1000 : s.stageSteps > 0 ? static_cast<int>(1000.0 * s.stageStep / s.stageSteps) : 0);
     const bool active = s.state == "running" || s.state == "preparing";
-    progress_->setFormat(tr("%1: step %2 of %3").arg(active ? s.phase : s.state).arg(s.stageStep).arg(s.stageSteps));
+    const bool done = s.state == "done";
+    progress_->setValue(done ? 1000 : active && s.stageSteps > 0 ? static_cast<int>(1000.0 * s.stageStep / s.stageSteps) : 0);
+    if (!active) {
+        progress_->setFormat(s.state);
+    } else if (s.phase == "training") {
+        progress_->setFormat(tr("training: step %1 of %2").arg(s.stageStep).arg(s.stageSteps));
+    } else {
+        progress_->setFormat(tr("%1: %2 of %3 scored").arg(s.phase).arg(s.stageStep).arg(s.stageSteps));
+    }
     if (done) {
         details_->setText(tr("Scores: %1").arg(s.scores));
         return;

@@ -178,7 +178,7 @@ QString RunQueue::finetune(const FinetuneJob& job) {
         std::lock_guard<std::mutex> lock(mutex_);
         status_.state = p.phase == "loading" ? "preparing" : "running";
         status_.phase = QString::fromStdString(p.phase);
-        // Loading and scoring report no steps: the bar keeps the training's.
+        // Training counts optimiser steps, scoring the examples scored; loading counts nothing.
         if (p.total_steps > 0) status_.stageStep = p.step, status_.stageSteps = p.total_steps, status_.step = p.step;
         if (p.phase == "training") status_.trainLoss = p.loss, status_.examplesPerSecond = p.examples_per_second;
         const bool measured = p.phase == "training" && p.step > first_step && p.total_steps > 0;

@@ -53,8 +53,8 @@ struct RunStatus {
     QString device;
     qint64 memoryBytes = 0;
     QString error;
-    // A fine-tune has one stage: its optimiser steps are stageStep of stageSteps, its ETA the
-    // stage's, its loss trainLoss.
+    // A fine-tune has one stage: its optimiser steps (or, while scoring, the examples scored) are
+    // stageStep of stageSteps, its training ETA the stage's, its loss trainLoss.
     bool finetune = false;
     double examplesPerSecond = 0;
     QString scores;  // a finished fine-tune's metrics, "accuracy 41.20"
