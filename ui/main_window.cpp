@@ -12,6 +12,7 @@
 
 #include "core/store/store.h"
 #include "ui/finetune_dialog.h"
+#include "ui/monitor/cluster_jobs_view.h"
 #include "ui/monitor/curves_view.h"
 #include "ui/monitor/results_view.h"
 #include "ui/monitor/run_panel.h"
@@ -56,11 +57,19 @@ void MainWindow::buildMonitor() {
     addDock(tr("Runs"), QStringLiteral("runsDock"), run_panel_, Qt::RightDockWidgetArea);
     QDockWidget* curves = addDock(tr("Learning curves"), QStringLiteral("curvesDock"), curves_, Qt::BottomDockWidgetArea);
     QDockWidget* results = addDock(tr("Results"), QStringLiteral("resultsDock"), results_, Qt::BottomDockWidgetArea);
+    cluster_jobs_ = new ClusterJobsView(this);
+    QDockWidget* cluster = addDock(tr("Cluster jobs"), QStringLiteral("clusterDock"), cluster_jobs_, Qt::BottomDockWidgetArea);
     tabifyDockWidget(curves, results);
+    tabifyDockWidget(results, cluster);
     curves->raise();
+    connect(cluster_jobs_, &ClusterJobsView::runsMerged, this, [this] {
+        results_->load(database_.toStdString());
+        curves_->reload();
+    });
     try {
         curves_->load(database_.toStdString());
         results_->load(database_.toStdString());
+        cluster_jobs_->load(database_.toStdString());
     } catch (const std::exception& error) {
         statusBar()->showMessage(tr("Workspace %1: %2").arg(database_, QString::fromUtf8(error.what())));
     }
@@ -117,7 +126,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     QMenu* view = canvas_->addMenus(menuBar(), file);
-    for (const char* dock : {"runsDock", "curvesDock", "resultsDock", "systemDock"}) {
+    for (const char* dock : {"runsDock", "curvesDock", "resultsDock", "clusterDock", "systemDock"}) {
         view->addAction(findChild<QDockWidget*>(QString::fromLatin1(dock))->toggleViewAction());
     }
     file->addAction(tr("&Prepare a corpus…"), this, &MainWindow::showPrepareData);

@@ -7,6 +7,7 @@ class QDockWidget;
 
 namespace gs::ui {
 
+class ClusterJobsView;
 class CurvesView;
 class FinetuneDialog;
 class PipelineCanvas;
@@ -28,6 +29,7 @@ public:
     RunPanel* runPanel() const { return run_panel_; }
     CurvesView* curvesView() const { return curves_; }
     ResultsView* resultsView() const { return results_; }
+    ClusterJobsView* clusterJobsView() const { return cluster_jobs_; }
     const QString& databasePath() const { return database_; }
     // Opens the fine-tune dialog; what it queues goes into the run queue.
     FinetuneDialog* showFinetune();
@@ -52,6 +54,7 @@ private:
     RunPanel* run_panel_ = nullptr;
     CurvesView* curves_ = nullptr;
     ResultsView* results_ = nullptr;
+    ClusterJobsView* cluster_jobs_ = nullptr;
     QString canvas_job_;  // the queue's label of the run launched from the canvas
 };
 

@@ -1,11 +1,17 @@
+#include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/arguments.h"
 #include "app/cli/commands.h"
 #include "core/bench/train_benchmark.h"
+#include "core/distributed/communicator.h"
+#include "core/distributed/launcher.h"
+#include "core/io/files.h"
 #include "core/runtime/runtime_info.h"
 
 namespace gs::cli {
@@ -38,7 +44,96 @@ std::string giga(double value) {
     return out.str();
 }
 
+nlohmann::json scaling_figures(const TrainBenchmarkResult& r, int processes, int64_t batch_per_process) {
+    return {{"processes", processes}, {"batch_per_process", batch_per_process}, {"threads_per_process", r.threads},
+            {"seconds_per_step", r.seconds_per_step}, {"tokens_per_s", r.tokens_per_s * processes}};
+}
+
+// One rank of bench-parallel, started by the launcher: rank 0 writes the figures to `result`.
+int bench_parallel_rank(const TrainBenchmarkOptions& base, const std::string& result) {
+    const DistributedEnvironment environment = DistributedEnvironment::from_environment();
+    const auto group = Communicator::connect(environment);
+    group->start_collectives("cpu");
+    TrainBenchmarkOptions options = base;
+    options.device = "cpu";
+    options.communicator = group.get();
+    const TrainBenchmarkResult r = run_train_benchmark(options);
+    if (group->leader()) write_file_atomically(result, scaling_figures(r, group->world_size(), options.batch).dump() + "\n");
+    group->barrier("bench done");
+    return 0;
+}
+
+void print_scaling_row(const std::string& label, const nlohmann::json& figures, double baseline_tokens_per_s) {
+    const double tokens = figures.at("tokens_per_s").get<double>();
+    const int processes = figures.at("processes").get<int>();
+    std::cout << std::left << std::setw(34) << label << std::right << std::fixed << std::setprecision(4) << std::setw(10)
+              << figures.at("seconds_per_step").get<double>() << std::setprecision(1) << std::setw(12) << tokens
+              << std::setw(12) << 100.0 * tokens / (processes * baseline_tokens_per_s) << " %\n";
+}
+
 }  // namespace
+
+// Data-parallel scaling on this machine's CPU: N Gloo processes with batch B each against one
+// process with batch B (the same threads per process), and one process using all N x threads on
+// batch N x B (the other way to use the same cores).
+int run_bench_parallel(const Words& words) {
+    Arguments args(words, {{"preset", "config", "batch", "input-len", "target-len", "steps", "warmup", "threads", "seed",
+                            "nproc", "result"},
+                           {"json"}});
+    const int64_t threads = args.integer("threads", 1);
+    if (threads < 1) throw UsageError("option --threads must be at least 1");
+    configure_threads(static_cast<int>(threads));
+    TrainBenchmarkOptions options = options_from(args);
+    options.device = "cpu";
+    if (args.has("result")) return bench_parallel_rank(options, args.text("result"));
+    const int64_t processes = args.integer("nproc", 2);
+    if (processes < 2) throw UsageError("option --nproc must be at least 2");
+    std::string reason;
+    if (!distributed_backend_available("cpu", &reason)) throw std::runtime_error(reason);
+
+    const nlohmann::json one = scaling_figures(run_train_benchmark(options), 1, options.batch);
+    char folder_template[] = "/tmp/growthstudio-bench-parallel-XXXXXX";
+    if (!mkdtemp(folder_template)) throw std::runtime_error("cannot create a temporary folder");
+    const std::string result = std::string(folder_template) + "/result.json";
+    Words rank_words = {"bench-parallel"};
+    for (size_t i = 0; i < words.size(); ++i) {
+        if (words[i] == "--nproc" || words[i] == "--threads" || words[i] == "--json") {
+            i += words[i] != "--json";  // and the option's value
+            continue;
+        }
+        rank_words.push_back(words[i]);
+    }
+    rank_words.insert(rank_words.end(), {"--threads", std::to_string(threads), "--result", result});
+    if (launch_local_ranks(current_executable(), rank_words, static_cast<int>(processes), std::cerr) != 0) {
+        throw std::runtime_error("the data-parallel benchmark's processes failed");
+    }
+    const nlohmann::json parallel = read_json_file(result);
+    std::filesystem::remove_all(folder_template);
+
+    configure_threads(static_cast<int>(threads * processes));
+    TrainBenchmarkOptions wide = options;
+    wide.batch = options.batch * processes;
+    nlohmann::json threaded = scaling_figures(run_train_benchmark(wide), 1, wide.batch);
+
+    const double baseline = one.at("tokens_per_s").get<double>();
+    std::cout << "model " << (args.has("preset") ? args.text("preset") : args.text("config")) << ", batch " << options.batch
+              << " x (" << options.input_length << " + " << options.target_length << ") tokens per process, "
+              << options.steps << " timed steps, Gloo over loopback\n"
+              << std::left << std::setw(34) << "" << std::right << std::setw(10) << "s/step" << std::setw(12)
+              << "tokens/s" << std::setw(14) << "efficiency\n";
+    print_scaling_row("1 process x " + std::to_string(threads) + " thread(s)", one, baseline);
+    print_scaling_row(std::to_string(processes) + " processes x " + std::to_string(threads) + " thread(s)", parallel,
+                      baseline);
+    print_scaling_row("1 process x " + std::to_string(threads * processes) + " threads, batch x" + std::to_string(processes),
+                      threaded, baseline);
+    if (args.has("json")) {
+        std::cout << nlohmann::json{{"single", one}, {"parallel", parallel}, {"threaded", threaded},
+                                    {"efficiency", parallel.at("tokens_per_s").get<double>() / (processes * baseline)}}
+                         .dump()
+                  << "\n";
+    }
+    return 0;
+}
 
 int run_bench(const Words& words) {
     Arguments args(words, {{"preset", "config", "batch", "input-len", "target-len", "steps", "warmup", "device",

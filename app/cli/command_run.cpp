@@ -13,6 +13,8 @@
 #include "app/cli/arguments.h"
 #include "app/cli/commands.h"
 #include "core/bench/train_benchmark.h"
+#include "core/distributed/communicator.h"
+#include "core/distributed/launcher.h"
 #include "core/io/files.h"
 #include "core/model/t5_cost.h"
 #include "core/store/results_table.h"
@@ -117,39 +119,90 @@ void print_plan(const ExperimentSpec& spec) {
               << " steps\n";
 }
 
-int finish(const std::string& run, const std::string& status) {
-    std::cerr << "\n" << run << ": " << status;
-    if (status == "paused") std::cerr << " (continue with: growthstudio-cli resume " << run << ")";
-    std::cerr << "\n";
+int finish(const std::string& run, const std::string& status, const Communicator* group) {
+    if (!group || group->leader()) {
+        std::cerr << "\n" << run << ": " << status;
+        if (status == "paused") std::cerr << " (continue with: growthstudio-cli resume " << run << ")";
+        std::cerr << "\n";
+    }
     return status == "done" ? 0 : 3;
+}
+
+// --nproc N: this command again in N processes on this machine, as ranks of one data-parallel
+// run. Returns their exit code, or -1 when this process is to train itself (one process, or a
+// rank started by a launcher: this one, torchrun or srun).
+int launch_ranks(const std::string& command, const Words& words, const Arguments& args) {
+    const int64_t processes = args.integer("nproc", 1);
+    if (processes < 1) throw UsageError("option --nproc: expected a whole number >= 1");
+    if (processes == 1) return -1;
+    if (DistributedEnvironment::from_environment().distributed()) {
+        throw UsageError("option --nproc: WORLD_SIZE is already set, so a launcher has started the processes");
+    }
+    Words rank_words = {command};
+    for (size_t i = 0; i < words.size(); ++i) {
+        if (words[i] == "--nproc") {
+            ++i;  // and its value
+        } else if (words[i].rfind("--nproc=", 0) != 0) {
+            rank_words.push_back(words[i]);
+        }
+    }
+    return launch_local_ranks(current_executable(), rank_words, static_cast<int>(processes), std::cerr);
+}
+
+// The group of a data-parallel run when a launcher set RANK, WORLD_SIZE, ...; null otherwise.
+std::unique_ptr<Communicator> join_group() {
+    const DistributedEnvironment environment = DistributedEnvironment::from_environment();
+    return environment.distributed() ? Communicator::connect(environment) : nullptr;
+}
+
+// Rank 0 opens the database first (creating it on first use); the others open it after.
+std::unique_ptr<Store> open_store_in_turn(const std::string& path, Communicator* group) {
+    if (!group) return std::make_unique<Store>(path);
+    std::unique_ptr<Store> store;
+    if (group->leader()) store = std::make_unique<Store>(path);
+    group->barrier("store opened");
+    if (!group->leader()) store = std::make_unique<Store>(path);
+    return store;
+}
+
+RunOptions group_run_options(const Arguments& args, Communicator* group) {
+    RunOptions options = run_options(args);
+    options.communicator = group;
+    return options;
 }
 
 }  // namespace
 
 int run_run(const Words& words) {
-    Arguments args(words, {{"db", "name", "runs-dir", "device", "threads"}, {"dry-run", "quiet"}});
+    Arguments args(words, {{"db", "name", "runs-dir", "device", "threads", "nproc"}, {"dry-run", "quiet"}});
     if (args.positional().size() != 1) throw UsageError("expected one experiment file");
     const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
     if (args.has("dry-run")) {
         print_plan(spec);
         return 0;
     }
-    Store store(database_of(args));
+    if (const int code = launch_ranks("run", words, args); code >= 0) return code;
+    const auto group = join_group();
+    const auto store = open_store_in_turn(database_of(args), group.get());
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);
     int64_t run_id = 0;
-    const std::string status = run_experiment(spec, store, run_options(args), terminal_hooks(args.has("quiet")), &run_id);
-    return finish(store.find_run(std::to_string(run_id))->name, status);
+    const bool quiet = args.has("quiet") || (group && !group->leader());
+    const std::string status = run_experiment(spec, *store, group_run_options(args, group.get()), terminal_hooks(quiet), &run_id);
+    return finish(store->find_run(std::to_string(run_id))->name, status, group.get());
 }
 
 int run_resume(const Words& words) {
-    Arguments args(words, {{"db", "device", "threads"}, {"quiet"}});
+    Arguments args(words, {{"db", "device", "threads", "nproc"}, {"quiet"}});
     if (args.positional().size() != 1) throw UsageError("expected one run name");
-    Store store(database_of(args));
+    if (const int code = launch_ranks("resume", words, args); code >= 0) return code;
+    const auto group = join_group();
+    const auto store = open_store_in_turn(database_of(args), group.get());
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);
     const std::string run = args.positional()[0];
-    return finish(run, resume_run(run, store, terminal_hooks(args.has("quiet")), run_options(args)));
+    const bool quiet = args.has("quiet") || (group && !group->leader());
+    return finish(run, resume_run(run, *store, terminal_hooks(quiet), group_run_options(args, group.get())), group.get());
 }
 
 int run_list(const Words& words) {

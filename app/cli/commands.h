@@ -14,6 +14,7 @@ using Words = std::vector<std::string>;
 int run_info(const Words& words);
 int run_score(const Words& words);
 int run_bench(const Words& words);
+int run_bench_parallel(const Words& words);
 int run_grow(const Words& words);
 int run_bench_grow(const Words& words);
 int run_prepare(const Words& words);
@@ -28,6 +29,8 @@ int run_bench_store(const Words& words);
 int run_evaluate(const Words& words);
 int run_finetune(const Words& words);
 int run_bench_finetune(const Words& words);
+int run_submit(const Words& words);
+int run_sync(const Words& words);
 
 // Applies --threads (0 or absent: every core); shared by the commands that compute.
 void apply_thread_option(const Arguments& args);

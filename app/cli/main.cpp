@@ -31,6 +31,12 @@ const std::vector<Command>& commands() {
          "      [--steps K] [--warmup W] [--device D] [--threads N] [--bf16] [--seed S] [--json]\n"
          "      timed training steps (AdamW, random tokens): steps/s, tokens/s, FLOP/s, MFU",
          gs::cli::run_bench},
+        {"bench-parallel",
+         "bench-parallel --preset tiny|small|base | --config CONFIG.json [--batch B] [--nproc 2] [--threads T]\n"
+         "      [--input-len N] [--target-len M] [--steps K] [--warmup W] [--seed S] [--json]\n"
+         "      data-parallel scaling on the CPU: N Gloo processes with batch B each against one process with batch B,\n"
+         "      and against one process with N x T threads on batch N x B",
+         gs::cli::run_bench_parallel},
         {"grow",
          "grow --from CKPT --to tiny|small|base|CONFIG.json --op d|f|a|da|df --out DIR [--exact] [--seed N]\n"
          "      [--depth-strategy stack|interpolate|solar|identity] [--map-sampling balanced|uniform]\n"
@@ -38,12 +44,24 @@ const std::vector<Command>& commands() {
          "      writes a grown checkpoint (with its maps in growth.json); prints the probe loss before and after",
          gs::cli::run_grow},
         {"run",
-         "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--quiet] [--dry-run]\n"
-         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan",
+         "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--nproc N]\n"
+         "      [--quiet] [--dry-run]\n"
+         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan; --nproc N trains\n"
+         "      it data-parallel in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE,\n"
+         "      LOCAL_RANK, MASTER_ADDR and MASTER_PORT do the same across machines)",
          gs::cli::run_run},
-        {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--quiet]\n      continues a run from its last checkpoint",
+        {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--nproc N] [--quiet]\n"
+         "      continues a run from its last checkpoint, in any number of processes",
          gs::cli::run_resume},
         {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
+        {"submit",
+         "submit SET_FOLDER --slurm [--partition P] [--gpus-per-run G] [--time HH:MM] [--runs-dir DIR] [--db FILE]\n"
+         "      [--dry-run]\n"
+         "      one sbatch script per experiment of the folder, chained with --dependency=afterok where a run starts\n"
+         "      from another's model; submits them and records the job ids (--dry-run prints the scripts only)",
+         gs::cli::run_submit},
+        {"sync", "sync [--db FILE]\n      the submitted jobs' states; merges finished jobs' databases into the workspace",
+         gs::cli::run_sync},
         {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
         {"export", "export [--db FILE] [--format csv|md|tex] [--out FILE] [--reference RUN]\n      the results table",
          gs::cli::run_export},

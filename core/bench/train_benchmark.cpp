@@ -7,6 +7,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
+#include "core/distributed/communicator.h"
 #include "core/model/t5_cost.h"
 #include "core/model/t5_model.h"
 #include "core/runtime/runtime_info.h"
@@ -64,6 +65,13 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
         optimizer.zero_grad();
         at::Tensor loss = model->forward(input_ids, {}, labels).loss;
         loss.backward();
+        if (options.communicator) {
+            std::vector<at::Tensor> gradients;
+            for (const auto& parameter : model->parameters()) {
+                if (parameter.grad().defined()) gradients.push_back(parameter.grad());
+            }
+            options.communicator->average_gradients(gradients);
+        }
         optimizer.step();
         return loss.item<double>();
     };

@@ -8,6 +8,8 @@
 
 namespace gs {
 
+class Communicator;
+
 struct TrainBenchmarkOptions {
     T5Config config;
     int64_t batch = 8;
@@ -18,6 +20,9 @@ struct TrainBenchmarkOptions {
     std::string device = "auto";
     bool bf16_weights = false;  // parameters stored and computed in bf16 (speed figure only)
     uint64_t seed = 0;
+    // A data-parallel group (core/distributed/communicator.h): gradients are averaged across
+    // its ranks every step, as in training. Null: one process.
+    Communicator* communicator = nullptr;
 };
 
 struct TrainBenchmarkResult {

@@ -124,9 +124,13 @@ SpanBatch SpanCorruptionDataset::batch(const DataPosition& start, int64_t batch_
 }
 
 BatchPrefetcher::BatchPrefetcher(const SpanCorruptionDataset& dataset, int64_t batch_size, DataPosition start,
-                                 int threads, int depth)
-    : dataset_(dataset), batch_size_(batch_size), start_(start), depth_(std::max(depth, 1)) {
+                                 int threads, int depth, DataShard shard)
+    : dataset_(dataset), batch_size_(batch_size), shard_(shard), start_(start), depth_(std::max(depth, 1)) {
     if (batch_size < 1) throw std::invalid_argument("batch size must be at least 1");
+    if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count || batch_size % shard.count != 0) {
+        throw std::invalid_argument("a batch of " + std::to_string(batch_size) + " rows cannot be split evenly into " +
+                                    std::to_string(shard.count) + " processes");
+    }
     for (int i = 0; i < std::max(threads, 1); ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -148,12 +152,13 @@ void BatchPrefetcher::work() {
             if (stop_) return;
             index = claimed_++;
         }
-        const DataPosition position{start_.seed, start_.rows_consumed + index * static_cast<uint64_t>(batch_size_),
-                                    start_.dataset};
+        const uint64_t first = start_.rows_consumed + index * static_cast<uint64_t>(batch_size_);
+        const int64_t rows = batch_size_ / shard_.count;
         SpanBatch batch;
         std::exception_ptr error;
         try {
-            batch = dataset_.batch(position, batch_size_);
+            batch = dataset_.batch({start_.seed, first + static_cast<uint64_t>(shard_.index * rows), start_.dataset}, rows);
+            batch.next.rows_consumed = first + static_cast<uint64_t>(batch_size_);
         } catch (...) {
             error = std::current_exception();
         }

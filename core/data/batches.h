@@ -89,12 +89,21 @@ private:
     uint64_t fingerprint_;
 };
 
+// One process's part of each batch in data-parallel training: of a batch of B rows, shard i of
+// n reads rows [i B/n, (i+1) B/n), so that the n shards together are the single-process batch
+// and no row is read twice.
+struct DataShard {
+    int index = 0;
+    int count = 1;
+};
+
 // Prepares the batches that follow `start` on background threads, `depth` ahead of the
-// consumer, and hands them out in order.
+// consumer, and hands them out in order. With a shard, each batch holds the shard's rows of
+// the `batch_size` rows (which must divide evenly) and its `next` is the whole batch's.
 class BatchPrefetcher {
 public:
     BatchPrefetcher(const SpanCorruptionDataset& dataset, int64_t batch_size, DataPosition start, int threads = 2,
-                    int depth = 4);
+                    int depth = 4, DataShard shard = {});
     ~BatchPrefetcher();
     BatchPrefetcher(const BatchPrefetcher&) = delete;
     BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -106,6 +115,7 @@ private:
 
     const SpanCorruptionDataset& dataset_;
     int64_t batch_size_;
+    DataShard shard_;
     DataPosition start_;
     uint64_t depth_;
     std::mutex mutex_;

@@ -75,6 +75,13 @@ CREATE TABLE external_results (
   imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
   UNIQUE (source, row_index));
 )sql",
+        // Version 3: runs submitted to a cluster scheduler, each with its own database until merged.
+        R"sql(
+CREATE TABLE cluster_jobs (
+  id INTEGER PRIMARY KEY, run_name TEXT NOT NULL, scheduler TEXT NOT NULL, job_id TEXT NOT NULL,
+  script TEXT NOT NULL, database TEXT NOT NULL, depends_on TEXT, state TEXT NOT NULL,
+  submitted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), merged_at TEXT);
+)sql",
     };
     return steps;
 }
@@ -410,6 +417,34 @@ void Store::rewind_run(int64_t run_id, int64_t step, bool including_growth_at_st
         .bind({run_id, run_id, run_id, run_id})
         .run();
     transaction.commit();
+}
+
+int64_t Store::add_cluster_job(const ClusterJobRecord& job) {
+    db_.prepare("INSERT INTO cluster_jobs (run_name, scheduler, job_id, script, database, depends_on, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind({job.run_name, job.scheduler, job.job_id, job.script, job.database, text_or_null(job.depends_on), job.state})
+        .run();
+    return db_.last_insert_id();
+}
+
+std::vector<ClusterJobRecord> Store::cluster_jobs() {
+    return query<ClusterJobRecord>(
+        "SELECT id, run_name, scheduler, job_id, script, database, coalesce(depends_on, ''), state, submitted_at, "
+        "coalesce(merged_at, '') FROM cluster_jobs ORDER BY id",
+        {}, [](SqlStatement& s) {
+            ClusterJobRecord job;
+            job.id = s.integer(0), job.run_name = s.text(1), job.scheduler = s.text(2), job.job_id = s.text(3);
+            job.script = s.text(4), job.database = s.text(5), job.depends_on = s.text(6), job.state = s.text(7);
+            job.submitted_at = s.text(8), job.merged_at = s.text(9);
+            return job;
+        });
+}
+
+void Store::set_cluster_job_state(int64_t id, const std::string& state) {
+    db_.prepare("UPDATE cluster_jobs SET state = ?, merged_at = CASE WHEN ? = 'merged' THEN "
+                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') ELSE merged_at END WHERE id = ?")
+        .bind({state, state, id})
+        .run();
 }
 
 }  // namespace gs

@@ -90,6 +90,20 @@ struct ExternalResult {
         summarization_rouge_l_f1;
 };
 
+// A run submitted to a cluster scheduler. The job writes its own database (`database`, beside
+// its checkpoints) until `sync` merges it into the workspace.
+struct ClusterJobRecord {
+    int64_t id = 0;
+    std::string run_name;
+    std::string scheduler = "slurm";
+    std::string job_id;       // the scheduler's
+    std::string script;       // the job script's path
+    std::string database;
+    std::string depends_on;   // the job ids it waits for, comma-separated
+    std::string state;        // "submitted", "merged"
+    std::string submitted_at, merged_at;
+};
+
 // One row of the results table: a run with its latest figures.
 struct RunSummary {
     RunRecord run;
@@ -141,6 +155,10 @@ public:
     void replace_external_results(const std::string& source, const std::vector<ExternalResult>& rows);
     std::vector<ExternalResult> external_results();
     std::string experiment_hash(int64_t experiment_id);
+
+    int64_t add_cluster_job(const ClusterJobRecord& job);
+    std::vector<ClusterJobRecord> cluster_jobs();
+    void set_cluster_job_state(int64_t id, const std::string& state);
 
     // A resumed run continues from a checkpoint at `step`: what was recorded after it is
     // dropped, so the curves hold each step once.

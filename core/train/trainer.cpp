@@ -10,14 +10,17 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/util/Exception.h>
 
+#include "core/common/random.h"
 #include "core/data/batch_tensors.h"
 #include "core/data/batches.h"
 #include "core/data/pretraining_data.h"
+#include "core/distributed/communicator.h"
 #include "core/growth/growth_probe.h"
 #include "core/growth/t5_growth.h"
 #include "core/io/files.h"
@@ -116,16 +119,17 @@ std::string checkpoint_name(int64_t step, int stage) {
 
 class PipelineTrainer {
 public:
-    PipelineTrainer(const ExperimentSpec& spec, Store& store, RunRecord run, const TrainerHooks& hooks)
-        : spec_(spec), store_(store), run_(std::move(run)), hooks_(hooks), device_(run_.device) {}
+    PipelineTrainer(const ExperimentSpec& spec, Store& store, RunRecord run, const TrainerHooks& hooks,
+                    Communicator* group)
+        : spec_(spec), store_(store), run_(std::move(run)), hooks_(hooks), device_(run_.device), group_(group) {}
 
     // Starts from nothing, or from the checkpoint named in the run folder's latest.json.
     std::string run(bool resume) {
         report("preparing data");
-        data_ = prepare_data(spec_.data, {});
+        data_ = prepare_data_in_turn();
         vocab_size_ = data_->tokenizer().model_vocab_size();
         validation_ = validation_batches();
-        metrics_ = std::make_unique<MetricsWriter>(store_.path());
+        if (leader()) metrics_ = std::make_unique<MetricsWriter>(store_.path());
         if (resume) {
             restore_latest();
         } else {
@@ -140,11 +144,57 @@ public:
             if (state_.stage + 1 >= static_cast<int>(spec_.pipeline.stages.size())) break;
             grow_into(state_.stage + 1);
         }
-        metrics_->flush();
+        flush_metrics();
         return "done";
     }
 
 private:
+    // --- Data-parallel runs: every rank trains the same model on its share of each batch;
+    // rank 0 alone writes the store, the metrics and the checkpoints.
+
+    bool leader() const { return !group_ || group_->leader(); }
+
+    // The first process to prepare the data builds the tokenizer and the token cache; the
+    // others wait for it and then find both ready.
+    std::unique_ptr<PretrainingData> prepare_data_in_turn() {
+        if (!group_) return prepare_data(spec_.data, {});
+        std::unique_ptr<PretrainingData> data;
+        if (leader()) data = prepare_data(spec_.data, {});
+        group_->barrier("data prepared");
+        if (!leader()) data = prepare_data(spec_.data, {});
+        return data;
+    }
+
+    // Every rank must hold bit for bit the same parameters (same seed, same growth maps, the
+    // same averaged gradients); a difference would make the ranks train different models.
+    void check_ranks_identical(const std::string& when) {
+        if (!group_) return;
+        std::vector<at::Tensor> tensors;
+        for (const auto& [name, parameter] : parameters_) tensors.push_back(parameter);
+        if (!group_->all_equal(tensor_checksum(tensors))) {
+            throw TrainingFailure("the ranks' parameters differ " + when + " (checksums disagree); the run stops");
+        }
+    }
+
+    // Dropout draws from the default generator: one stream per rank, so that the shards of a
+    // batch do not share their masks.
+    void seed_dropout_for_rank() {
+        if (group_) at::manual_seed(derive_seed(spec_.seed, group_->rank(), state_.step));
+    }
+
+    bool stop_requested() {
+        if (!group_) return hooks_.stop_requested && hooks_.stop_requested();
+        return stop_agreed_;
+    }
+
+    void record(const MetricRow& row) {
+        if (metrics_) metrics_->add(row);
+    }
+
+    void flush_metrics() {
+        if (metrics_) metrics_->flush();
+    }
+
     // --- Stages
 
     T5Config stage_config(int stage) const {
@@ -161,8 +211,10 @@ private:
             state_.stage = 0;
             state_.stage_done = true;  // a finished model: the next step is its growth
             state_.valid_loss = validate();
-            store_.add_stage({run_.id, 0, first.size, model_->config().to_hf_json().dump(), "pre-trained: " + first.source,
-                              model_->parameter_count(), 0, 0});
+            if (leader()) {
+                store_.add_stage({run_.id, 0, first.size, model_->config().to_hf_json().dump(),
+                                  "pre-trained: " + first.source, model_->parameter_count(), 0, 0});
+            }
             return;
         }
         at::manual_seed(spec_.seed);
@@ -170,18 +222,25 @@ private:
         model_->to(device_);
         refresh_compute_model();
         new_optimizer();
+        check_ranks_identical("after initialisation");
+        seed_dropout_for_rank();
         start_stage(0);
     }
 
     T5Model load_pretrained(const Stage& stage) {
         std::string folder = stage.source;
         if (!fs::exists(folder)) {
-            const auto run = store_.find_run(stage.source);
+            // A cluster job of the same set keeps the run in its own database, beside its checkpoints.
+            const fs::path job_database = run_dir().parent_path() / stage.source / (stage.source + ".db");
+            std::unique_ptr<Store> job_store;
+            if (!store_.find_run(stage.source) && fs::exists(job_database)) job_store = std::make_unique<Store>(job_database.string());
+            Store& store = job_store ? *job_store : store_;
+            const auto run = store.find_run(stage.source);
             if (!run) {
                 throw std::runtime_error("pre-trained stage " + stage.size + ": '" + stage.source +
                                          "' is neither a checkpoint folder nor a run in " + store_.path());
             }
-            const auto checkpoints = store_.checkpoints(run->id);
+            const auto checkpoints = store.checkpoints(run->id);
             if (checkpoints.empty() || checkpoints.back().kind != "final") {
                 throw std::runtime_error("pre-trained stage " + stage.size + ": run '" + run->name + "' has no final checkpoint yet");
             }
@@ -227,6 +286,7 @@ private:
         state_.stage_start_step = state_.step;
         state_.stage_seconds = 0;
         const Stage& s = spec_.pipeline.stages[stage];
+        if (!leader()) return;
         store_.add_stage({run_.id, stage, s.size, stage_config(stage).to_hf_json().dump(), s.budget.notation(),
                           model_->parameter_count(), state_.step, std::nullopt});
     }
@@ -270,9 +330,10 @@ private:
     bool train_stage() {
         const int stage = state_.stage;
         const std::optional<double> target = target_loss(stage);
-        BatchPrefetcher batches(data_->train(), spec_.batch_size, state_.data);
+        const DataShard shard = group_ ? DataShard{group_->rank(), group_->world_size()} : DataShard{};
+        BatchPrefetcher batches(data_->train(), spec_.batch_size, state_.data, 2, 4, shard);
         while (!budget_spent(stage, target)) {
-            if (hooks_.stop_requested && hooks_.stop_requested()) {
+            if (stop_requested()) {
                 save_checkpoint("interval");
                 return false;
             }
@@ -287,7 +348,7 @@ private:
     void finish_stage() {
         if (!state_.valid_loss || last_validated_step_ != state_.step) record_validation();
         state_.stage_done = true;
-        store_.end_stage(run_.id, state_.stage, state_.step);
+        if (leader()) store_.end_stage(run_.id, state_.stage, state_.step);
         const bool last = state_.stage + 1 == static_cast<int>(spec_.pipeline.stages.size());
         save_checkpoint(last ? "final" : "stage-end");
     }
@@ -309,8 +370,12 @@ private:
             loss_sum += loss.item<double>();
             state_.data = batch.next;
         }
-        const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
         gradients_to_masters();
+        if (group_) {
+            average_gradients();
+            loss_sum = group_->sum({loss_sum})[0] / group_->world_size();
+        }
+        const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
         const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
         const double lr = schedule_.rate(state_.schedule_step);
         const bool finite = std::isfinite(loss) && std::isfinite(gradient_norm);
@@ -327,6 +392,26 @@ private:
             ++state_.skipped_steps;
         }
         count_step(start, loss, lr, gradient_norm);
+    }
+
+    // Each rank's gradient is the mean over its shard; their mean is the whole batch's.
+    void average_gradients() {
+        std::vector<at::Tensor> gradients;
+        for (auto& [name, parameter] : parameters_) {
+            if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
+            gradients.push_back(parameter.grad());
+        }
+        group_->average_gradients(gradients);
+    }
+
+    // The ranks agree on the step's time (time budgets end on every rank at the same step) and
+    // on whether any of them was asked to stop.
+    double agree_on_step(double seconds) {
+        if (!group_) return seconds;
+        const bool stop = hooks_.stop_requested && hooks_.stop_requested();
+        const std::vector<double> sums = group_->sum({seconds, stop ? 1.0 : 0.0});
+        stop_agreed_ = sums[1] > 0;
+        return sums[0] / group_->world_size();
     }
 
     void zero_gradients() {
@@ -373,7 +458,7 @@ private:
         const T5Config& config = model_->config();
         const int64_t rows = spec_.batch_size * spec_.gradient_accumulation;
         const SpanLengths& lengths = data_->train().lengths();
-        const double seconds = seconds_since(start);
+        const double seconds = agree_on_step(seconds_since(start));
         ++state_.step;
         ++state_.schedule_step;
         state_.tokens += rows * (lengths.input_length + lengths.target_length);
@@ -382,7 +467,7 @@ private:
         state_.stage_seconds += seconds;
         MetricRow row = metric_row();
         row.train_loss = loss, row.learning_rate = lr, row.gradient_norm = gradient_norm, row.step_seconds = seconds;
-        metrics_->add(row);
+        record(row);
         step_seconds_ = step_seconds_ <= 0 ? seconds : 0.9 * step_seconds_ + 0.1 * seconds;
         report("training", loss, rows * (lengths.input_length + lengths.target_length) / seconds);
     }
@@ -411,10 +496,14 @@ private:
     double validate() {
         at::NoGradGuard no_grad;
         compute_->eval();
+        // In a data-parallel run each rank scores every world_size-th batch.
+        const size_t first = group_ ? group_->rank() : 0, stride = group_ ? group_->world_size() : 1;
         double total = 0;
-        for (const auto& batch : validation_) {
+        for (size_t b = first; b < validation_.size(); b += stride) {
+            const TensorBatch& batch = validation_[b];
             total += compute_->forward(batch.input_ids, at::ones_like(batch.input_ids), batch.labels).loss.item<double>();
         }
+        if (group_) total = group_->sum({total})[0];
         return total / static_cast<double>(validation_.size());
     }
 
@@ -424,7 +513,7 @@ private:
         last_validated_step_ = state_.step;
         MetricRow row = metric_row();
         row.valid_loss = state_.valid_loss;
-        metrics_->add(row);
+        record(row);
     }
 
     // --- Growth between stages
@@ -447,15 +536,17 @@ private:
         grown->to(device_);
         const bool fresh = transition.from_pretrained;
         carry_optimizer(plan, grown, fresh || !spec_.grow_optimizer_state);
+        check_ranks_identical("after growing into stage " + std::to_string(stage + 1) + " (" +
+                              spec_.pipeline.stages[stage].size + ")");
         if (schedule_restarts_at(stage)) state_.schedule_step = 0;
         start_stage(stage);
         event.valid_loss_after = validate();
         event.seconds = seconds_since(start);
         event.plan_json = plan.to_json().dump();
-        store_.add_growth_event(event);
+        if (leader()) store_.add_growth_event(event);
         MetricRow row = metric_row();
         row.valid_loss = event.valid_loss_after;
-        metrics_->add(row);
+        record(row);
     }
 
     // The optimiser of the grown model: a fresh one, or the old state grown with the weights'
@@ -495,7 +586,8 @@ private:
 
     void save_checkpoint(const std::string& kind) {
         report("checkpoint");
-        metrics_->flush();
+        if (!leader()) return;
+        flush_metrics();
         const std::string name = checkpoint_name(state_.step, state_.stage);
         const fs::path folder = run_dir() / "checkpoints" / name;
         const fs::path temporary = run_dir() / "checkpoints" / (name + ".tmp");
@@ -532,7 +624,7 @@ private:
     void restore_latest() {
         const std::string latest = (run_dir() / "latest.json").string();
         if (!fs::exists(latest)) {  // killed before its first checkpoint: start over
-            store_.rewind_run(run_.id, 0, /*including_growth_at_step=*/true);
+            if (leader()) store_.rewind_run(run_.id, 0, /*including_growth_at_step=*/true);
             state_.data = data_->train().start(spec_.seed);
             begin_first_stage();
             return;
@@ -558,12 +650,14 @@ private:
         at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the default one
         generator.set_state(file.load("rng/cpu"));
         // A growth that follows a stage end is replayed: drop what the killed attempt recorded.
-        store_.rewind_run(run_.id, state_.step, /*including_growth_at_step=*/state_.stage_done);
+        if (leader()) store_.rewind_run(run_.id, state_.step, /*including_growth_at_step=*/state_.stage_done);
         last_validated_step_ = state_.step;
+        check_ranks_identical("after loading " + folder.string());
+        seed_dropout_for_rank();
     }
 
     std::string pause() {
-        metrics_->flush();
+        flush_metrics();
         return "paused";
     }
 
@@ -621,6 +715,8 @@ private:
     ScheduleSettings schedule_;
     int64_t last_validated_step_ = -1;
     double step_seconds_ = 0;
+    Communicator* group_;       // null: a single process
+    bool stop_agreed_ = false;  // some rank was asked to stop (agreed at the last step)
 };
 
 std::string unique_run_name(Store& store, const std::string& base) {
@@ -659,33 +755,65 @@ std::string host_name() {
     return name;
 }
 
-// Runs the trainer, keeping the run's status in the store whatever happens.
-std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& run, const TrainerHooks& hooks, bool resume) {
-    store.set_run_status(run.id, "running");
+// Runs the trainer, keeping the run's status in the store whatever happens (rank 0 of a
+// data-parallel run keeps it).
+std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& run, const TrainerHooks& hooks, bool resume,
+                    Communicator* group) {
+    const bool leader = !group || group->leader();
+    auto set_status = [&](const std::string& status, const std::string& error = "") {
+        if (leader) store.set_run_status(run.id, status, error);
+    };
+    set_status("running");
     try {
-        PipelineTrainer trainer(spec, store, run, hooks);
+        PipelineTrainer trainer(spec, store, run, hooks, group);
         const std::string status = trainer.run(resume);
-        store.set_run_status(run.id, status);
+        set_status(status);
         return status;
     } catch (const c10::Error& error) {
         const std::string message = error.what_without_backtrace();
         const bool memory = message.find("out of memory") != std::string::npos;
-        store.set_run_status(run.id, "failed", message);
+        set_status("failed", message);
         if (memory) throw TrainingFailure("out of memory with batch " + std::to_string(spec.batch_size) + " x " +
                                           std::to_string(spec.data.span.input_length) + " tokens: " + message);
         throw TrainingFailure(message);
     } catch (const std::exception& error) {
-        store.set_run_status(run.id, "failed", error.what());
+        set_status("failed", error.what());
         throw;
     }
 }
 
 void apply_runtime(const ExperimentSpec& spec, const RunOptions& options, RunRecord& run) {
-    configure_threads(options.threads >= 0 ? options.threads : spec.threads);
-    run.device = resolve_device_name(options.device.empty() ? spec.device : options.device);
+    int threads = options.threads >= 0 ? options.threads : spec.threads;
+    if (threads == 0 && options.communicator) {
+        // "Every core" is shared between the ranks on this machine, not taken by each.
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        threads = std::max(1, cores / options.communicator->local_world_size());
+    }
+    configure_threads(threads);
+    const std::string device = options.device.empty() ? spec.device : options.device;
+    if (Communicator* group = options.communicator) {
+        if (spec.batch_size % group->world_size() != 0) {
+            throw std::invalid_argument("batch_size " + std::to_string(spec.batch_size) + " cannot be split evenly into " +
+                                        std::to_string(group->world_size()) + " processes");
+        }
+        // One GPU per process on a node: LOCAL_RANK picks it.
+        const bool cuda = device.rfind("cuda", 0) == 0 || (device == "auto" && resolve_device_name("auto") != "cpu");
+        run.device = cuda ? resolve_device_name("cuda:" + std::to_string(group->local_rank())) : "cpu";
+        group->start_collectives(run.device);
+    } else {
+        run.device = resolve_device_name(device);
+    }
     // TF32 matrix products on Ampere and later GPUs (no effect elsewhere).
     at::globalContext().setAllowTF32CuBLAS(spec.tf32);
     at::globalContext().setAllowTF32CuDNN(spec.tf32);
+}
+
+// The run rank 0 created, as another rank of the group sees it.
+RunRecord joined_run(Store& store, const std::string& name, const std::string& device) {
+    auto run = store.find_run(name);
+    if (!run) throw std::runtime_error(store.path() + ": rank 0 created run '" + name + "', which this rank cannot find");
+    run->device = device;
+    return *run;
 }
 
 }  // namespace
@@ -694,6 +822,11 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
                            int64_t* run_id) {
     RunRecord run;
     apply_runtime(spec, options, run);
+    if (options.communicator && !options.communicator->leader()) {
+        run = joined_run(store, options.communicator->broadcast_text("run", ""), run.device);
+        if (run_id) *run_id = run.id;
+        return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
+    }
     run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
     run.name = options.name.empty() ? unique_run_name(store, spec.name) : options.name;
     run.pipeline = spec.pipeline.name();
@@ -712,7 +845,8 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
                                   .dump(1) + "\n");
     run.id = store.create_run(run);
     if (run_id) *run_id = run.id;
-    return execute(spec, store, run, hooks, /*resume=*/false);
+    if (options.communicator) options.communicator->broadcast_text("run", run.name);
+    return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
 }
 
 std::string resume_run(const std::string& name, Store& store, const TrainerHooks& hooks, const RunOptions& options) {
@@ -725,7 +859,7 @@ std::string resume_run(const std::string& name, Store& store, const TrainerHooks
     const ExperimentSpec spec = ExperimentSpec::from_json(record.at("experiment"), record.at("source").get<std::string>(),
                                                           record.at("folder").get<std::string>());
     apply_runtime(spec, options, run);
-    return execute(spec, store, run, hooks, /*resume=*/true);
+    return execute(spec, store, run, hooks, /*resume=*/true, options.communicator);
 }
 
 }  // namespace gs

@@ -14,6 +14,8 @@
 
 namespace gs {
 
+class Communicator;
+
 // A run that stopped on a failure worth its own message: a non-finite loss, out of memory.
 class TrainingFailure : public std::runtime_error {
 public:
@@ -47,6 +49,10 @@ struct RunOptions {
     std::string runs_dir;    // where run folders go; "" : "runs" beside the database
     std::string device;      // "" : the experiment's
     int threads = -1;        // -1 : the experiment's
+    // A data-parallel run's group (core/distributed/communicator.h), joined before the store is
+    // opened; null: one process. Each rank trains on batch_size / world_size rows of every
+    // batch; rank 0 alone writes the store and the checkpoints.
+    Communicator* communicator = nullptr;
 };
 
 // Creates the run in the store and trains it. Returns the run's final status ("done" or

@@ -134,6 +134,30 @@ TEST_F(Batches, PrefetcherGivesTheSameBatchesInOrder) {
     }
 }
 
+// Data-parallel shards: the ranks' parts of a batch, side by side, are the single-process
+// batch, and each shard's `next` is where the whole batch ends.
+TEST_F(Batches, ShardsOfABatchTogetherAreTheWholeBatch) {
+    const auto data = dataset();
+    BatchPrefetcher rank0(data, 4, {11, 6}, 1, 2, {0, 2});
+    BatchPrefetcher rank1(data, 4, {11, 6}, 1, 2, {1, 2});
+    DataPosition position{11, 6};
+    for (int i = 0; i < 3; ++i) {
+        const SpanBatch whole = data.batch(position, 4);
+        const SpanBatch first = rank0.next(), second = rank1.next();
+        EXPECT_EQ(first.batch_size, 2);
+        std::vector<int32_t> inputs = first.inputs;
+        inputs.insert(inputs.end(), second.inputs.begin(), second.inputs.end());
+        std::vector<int32_t> targets = first.targets;
+        targets.insert(targets.end(), second.targets.begin(), second.targets.end());
+        EXPECT_EQ(inputs, whole.inputs);
+        EXPECT_EQ(targets, whole.targets);
+        EXPECT_EQ(first.next, whole.next);
+        EXPECT_EQ(second.next, whole.next);
+        position = whole.next;
+    }
+    EXPECT_THROW(BatchPrefetcher(data, 5, {11, 6}, 1, 2, {0, 2}), std::invalid_argument);  // 5 rows into 2 halves
+}
+
 TEST_F(Batches, TensorsAreInt64WithTheBatchShape) {
     const SpanBatch batch = dataset().batch({0, 0}, 2);
     const TensorBatch tensors = to_tensors(batch, true);

@@ -1,0 +1,210 @@
+#include "core/cluster/slurm.h"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "core/train/experiment.h"
+
+namespace gs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A word for bash: single-quoted, with single quotes spelled '\''.
+std::string quoted(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
+    const fs::path run_folder = fs::path(options.runs_dir) / job.run_name;
+    const std::string processes = options.gpus_per_run > 1 ? " --nproc " + std::to_string(options.gpus_per_run) : "";
+    std::ostringstream s;
+    s << "#!/bin/bash\n"
+      << "#SBATCH --job-name=gs-" << job.run_name << "\n"
+      << "#SBATCH --output=" << (run_folder / "slurm-%j.out").string() << "\n"
+      << "#SBATCH --nodes=1\n"
+      << "#SBATCH --ntasks=1\n";
+    if (!options.partition.empty()) s << "#SBATCH --partition=" << options.partition << "\n";
+    if (options.gpus_per_run > 0) s << "#SBATCH --gres=gpu:" << options.gpus_per_run << "\n";
+    if (!options.time.empty()) s << "#SBATCH --time=" << options.time << ":00\n";
+    s << "# GrowthStudio run " << job.run_name << " of " << job.experiment << ".\n"
+      << "# Its database stays beside its checkpoints until `growthstudio-cli sync` merges it.\n"
+      << "set -euo pipefail\n"
+      << "cli=" << quoted(options.cli) << "\n"
+      << "database=" << quoted(job.database) << "\n"
+      << "mkdir -p " << quoted(run_folder.string()) << "\n"
+      << "# A requeued job continues from its last checkpoint.\n"
+      << "if [ -f \"$database\" ] && \"$cli\" show " << quoted(job.run_name) << " --db \"$database\" >/dev/null 2>&1; then\n"
+      << "  exec \"$cli\" resume " << quoted(job.run_name) << " --db \"$database\"" << processes << " --quiet\n"
+      << "fi\n"
+      << "exec \"$cli\" run " << quoted(job.experiment) << " --db \"$database\" --runs-dir "
+      << quoted(options.runs_dir) << " --name " << quoted(job.run_name) << processes << " --quiet\n";
+    return s.str();
+}
+
+// Depth-first: each job after the jobs it needs.
+std::vector<SlurmJob> in_dependency_order(const std::map<std::string, SlurmJob>& jobs) {
+    std::vector<SlurmJob> ordered;
+    std::set<std::string> done, visiting;
+    std::function<void(const std::string&)> visit = [&](const std::string& name) {
+        if (done.count(name)) return;
+        if (!visiting.insert(name).second) throw std::runtime_error("run '" + name + "' depends on itself through its pre-trained stages");
+        for (const auto& needed : jobs.at(name).after) visit(needed);
+        visiting.erase(name);
+        done.insert(name);
+        ordered.push_back(jobs.at(name));
+    };
+    for (const auto& [name, job] : jobs) visit(name);
+    return ordered;
+}
+
+std::string capture(const std::string& command, int& status) {
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) throw std::runtime_error("cannot run: " + command);
+    char buffer[512];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+    status = pclose(pipe);
+    return output;
+}
+
+}  // namespace
+
+std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const SlurmOptions& options) {
+    if (!fs::is_directory(set_folder)) throw std::runtime_error(set_folder + ": not a folder of experiment files");
+    if (!options.time.empty() && !std::regex_match(options.time, std::regex("[0-9]+:[0-5][0-9]"))) {
+        throw std::invalid_argument("time limit '" + options.time + "': expected HH:MM");
+    }
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(set_folder)) {
+        if (entry.path().extension() == ".json") files.push_back(fs::absolute(entry.path()));
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) throw std::runtime_error(set_folder + ": no experiment files (*.json)");
+    std::map<std::string, SlurmJob> jobs;
+    std::map<std::string, std::vector<std::string>> references;  // run -> pre-trained run names
+    for (const fs::path& file : files) {
+        const ExperimentSpec spec = ExperimentSpec::load(file.string());
+        SlurmJob job;
+        job.run_name = spec.name;
+        job.experiment = file.string();
+        job.database = (fs::path(options.runs_dir) / spec.name / (spec.name + ".db")).string();
+        job.script_path = (fs::path(options.scripts_dir) / (spec.name + ".sbatch")).string();
+        if (!jobs.emplace(spec.name, job).second) {
+            throw std::runtime_error(file.string() + ": another experiment of the set is also named '" + spec.name + "'");
+        }
+        for (const Stage& stage : spec.pipeline.stages) {
+            if (stage.pretrained && !fs::exists(stage.source)) references[spec.name].push_back(stage.source);
+        }
+    }
+    for (const auto& [name, sources] : references) {
+        for (const std::string& source : sources) {
+            if (!jobs.count(source)) {
+                throw std::runtime_error(jobs.at(name).experiment + ": field 'pretrained': '" + source +
+                                         "' is neither a checkpoint folder nor a run of the set in " + set_folder);
+            }
+            jobs.at(name).after.push_back(source);
+        }
+    }
+    std::vector<SlurmJob> ordered = in_dependency_order(jobs);
+    for (SlurmJob& job : ordered) job.script = write_script(job, options);
+    return ordered;
+}
+
+std::string submit_with_sbatch(const std::string& script_path, const std::vector<std::string>& after_job_ids) {
+    std::string command = "sbatch --parsable";
+    if (!after_job_ids.empty()) {
+        command += " --dependency=afterok";
+        for (const std::string& id : after_job_ids) command += ":" + id;
+    }
+    command += " " + quoted(script_path) + " 2>&1";
+    int status = 0;
+    std::string output = capture(command, status);
+    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw std::runtime_error(script_path + ": sbatch failed" + (output.empty() ? "" : ": " + output));
+    }
+    const std::string id = output.substr(0, output.find(';'));  // "id" or "id;cluster"
+    if (id.empty() || id.find_first_not_of("0123456789_") != std::string::npos) {
+        throw std::runtime_error(script_path + ": sbatch answered '" + output + "', not a job id");
+    }
+    return id;
+}
+
+void merge_run(Store& from, const std::string& name, Store& into) {
+    const auto run = from.find_run(name);
+    if (!run) throw std::runtime_error(from.path() + ": no run named '" + name + "'");
+    if (into.find_run(name)) throw std::runtime_error(into.path() + ": a run named '" + name + "' exists already");
+    RunRecord copy = *run;
+    if (run->experiment_id > 0) {
+        const std::string json = from.experiment_json(run->experiment_id);
+        copy.experiment_id = into.add_experiment(nlohmann::json::parse(json).value("name", name), json);
+    }
+    const int64_t id = into.create_run(copy);
+    for (StageRecord stage : from.stages(run->id)) {
+        stage.run_id = id;
+        into.add_stage(stage);
+        if (stage.end_step) into.end_stage(id, stage.stage_index, *stage.end_step);
+    }
+    std::vector<MetricRow> metrics = from.metrics(run->id);
+    for (MetricRow& row : metrics) row.run_id = id;
+    into.add_metrics(metrics);
+    for (GrowthEventRecord event : from.growth_events(run->id)) {
+        event.run_id = id;
+        into.add_growth_event(event);
+    }
+    for (CheckpointRecord checkpoint : from.checkpoints(run->id)) {
+        checkpoint.run_id = id;
+        into.add_checkpoint(checkpoint);
+    }
+    into.set_run_status(id, run->status, run->error);
+}
+
+std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {
+    std::vector<ClusterJobStatus> statuses;
+    std::map<std::string, int64_t> merged_steps;
+    for (const RunSummary& summary : workspace.summaries()) merged_steps[summary.run.name] = summary.step;
+    for (const ClusterJobRecord& job : workspace.cluster_jobs()) {
+        ClusterJobStatus status{job, job.state, 0, ""};
+        if (job.state == "merged") {
+            status.step = merged_steps[job.run_name];
+            statuses.push_back(status);
+            continue;
+        }
+        if (!fs::exists(job.database)) {
+            status.state = "waiting";
+            statuses.push_back(status);
+            continue;
+        }
+        Store store(job.database);
+        const auto run = store.find_run(job.run_name);
+        status.state = run ? run->status : "queued";
+        for (const RunSummary& summary : store.summaries()) {
+            if (summary.run.name == job.run_name) status.step = summary.step;
+        }
+        if (run && run->status == "failed") status.detail = run->error;
+        if (run && run->status == "done") {
+            merge_run(store, job.run_name, workspace);
+            workspace.set_cluster_job_state(job.id, "merged");
+            status.state = "merged";
+        }
+        statuses.push_back(status);
+    }
+    return statuses;
+}
+
+}  // namespace gs

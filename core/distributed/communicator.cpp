@@ -1,0 +1,330 @@
+// Everything that touches c10d. LibTorch 1.13's process groups derive from c10d::ProcessGroup,
+// 2.x's from c10d::Backend; both offer the same collectives used here. Gloo is compiled when
+// its headers were found (GS_WITH_GLOO), NCCL when the LibTorch build is a CUDA one that ships
+// it (GS_WITH_NCCL).
+#include "core/distributed/communicator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include "core/common/hash.h"
+
+#ifdef GS_WITH_GLOO
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef GS_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace gs {
+
+namespace {
+
+int environment_integer(const char* name, int fallback, int minimum) {
+    const char* text = std::getenv(name);
+    if (!text || !*text) return fallback;
+    char* end = nullptr;
+    const long value = std::strtol(text, &end, 10);
+    if (*end != '\0' || value < minimum || value > 1 << 30) {
+        throw std::runtime_error(std::string("environment variable ") + name + "='" + text + "': expected a whole number >= " +
+                                 std::to_string(minimum));
+    }
+    return static_cast<int>(value);
+}
+
+}  // namespace
+
+DistributedEnvironment DistributedEnvironment::from_environment() {
+    DistributedEnvironment e;
+    e.world_size = environment_integer("WORLD_SIZE", 1, 1);
+    e.rank = environment_integer("RANK", 0, 0);
+    e.local_rank = environment_integer("LOCAL_RANK", 0, 0);
+    e.local_world_size = environment_integer("LOCAL_WORLD_SIZE", 1, 1);
+    if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) e.master_addr = addr;
+    e.master_port = environment_integer("MASTER_PORT", e.master_port, 1);
+    if (e.rank >= e.world_size) {
+        throw std::runtime_error("environment variable RANK=" + std::to_string(e.rank) + " is not below WORLD_SIZE=" +
+                                 std::to_string(e.world_size));
+    }
+    if (e.master_port > 65535) throw std::runtime_error("environment variable MASTER_PORT: above 65535");
+    return e;
+}
+
+uint64_t tensor_checksum(const std::vector<at::Tensor>& tensors) {
+    uint64_t digest = 0;
+    for (const at::Tensor& tensor : tensors) {
+        const at::Tensor bytes = tensor.detach().to(at::kCPU).contiguous();
+        digest = hash_bytes(bytes.data_ptr(), bytes.numel() * bytes.element_size(), digest);
+    }
+    return digest;
+}
+
+bool distributed_backend_available(const std::string& device, std::string* reason) {
+    auto refuse = [&](const std::string& why) {
+        if (reason) *reason = why;
+        return false;
+    };
+    if (device.rfind("cuda", 0) == 0) {
+#ifdef GS_WITH_NCCL
+        return true;
+#else
+        return refuse("this build has no NCCL (it needs a CUDA build of LibTorch with NCCL); train on device cpu with Gloo");
+#endif
+    }
+#ifdef GS_WITH_GLOO
+    return true;
+#else
+    return refuse("this build has no Gloo (install libgloo-dev and rebuild) for training on the CPU across processes");
+#endif
+}
+
+#ifdef GS_WITH_GLOO
+
+namespace {
+
+#if TORCH_VERSION_MAJOR >= 2
+using Group = c10d::Backend;  // 2.x: process groups dispatch to backends
+#else
+using Group = c10d::ProcessGroup;
+#endif
+
+using namespace std::chrono_literals;
+
+// Long enough for the slowest thing one rank does while the others wait in a collective
+// (growing a Base model, writing its checkpoint); a dead peer is noticed at once anyway,
+// when its sockets close.
+constexpr std::chrono::milliseconds kCollectiveTimeout = 30min;
+
+class C10dCommunicator : public Communicator {
+public:
+    explicit C10dCommunicator(const DistributedEnvironment& environment)
+        : rank_(environment.rank),
+          world_size_(environment.world_size),
+          local_rank_(environment.local_rank),
+          local_world_size_(environment.local_world_size),
+          master_addr_(environment.master_addr) {
+        c10d::TCPStoreOptions options;
+        options.port = static_cast<uint16_t>(environment.master_port);
+        options.isServer = environment.rank == 0;
+        options.numWorkers = environment.world_size;
+        options.waitWorkers = true;
+        options.timeout = kCollectiveTimeout;
+        try {
+            store_ = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, options);
+        } catch (const std::exception& error) {
+            throw std::runtime_error("rank " + std::to_string(rank_) + ": cannot reach the rendezvous store at " +
+                                     environment.master_addr + ":" + std::to_string(environment.master_port) + ": " +
+                                     error.what());
+        }
+    }
+
+    void start_collectives(const std::string& device) override {
+        if (group_) throw std::logic_error("the process group is already started");
+        std::string reason;
+        if (!distributed_backend_available(device, &reason)) throw std::runtime_error(reason);
+        device_ = at::Device(device);
+        auto prefixed = c10::make_intrusive<c10d::PrefixStore>("pg", store_);
+        if (device_.is_cuda()) {
+            group_ = make_nccl(prefixed);
+        } else {
+            auto gloo = c10d::ProcessGroupGloo::Options::create(kCollectiveTimeout);
+            gloo->devices.push_back(gloo_device(master_addr_));
+            group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank_, world_size_, gloo);
+        }
+    }
+
+    int rank() const override { return rank_; }
+    int world_size() const override { return world_size_; }
+    int local_rank() const override { return local_rank_; }
+    int local_world_size() const override { return local_world_size_; }
+
+    void average_gradients(const std::vector<at::Tensor>& gradients, int64_t bucket_bytes) override {
+        std::vector<std::vector<at::Tensor>> buckets;
+        int64_t bytes = bucket_bytes;
+        for (const at::Tensor& gradient : gradients) {
+            if (bytes >= bucket_bytes) buckets.emplace_back(), bytes = 0;
+            buckets.back().push_back(gradient);
+            bytes += gradient.numel() * gradient.element_size();
+        }
+        std::vector<std::vector<at::Tensor>> flat(buckets.size());
+        std::vector<c10::intrusive_ptr<c10d::Work>> works;
+        for (size_t b = 0; b < buckets.size(); ++b) {
+            std::vector<at::Tensor> pieces;
+            for (const at::Tensor& gradient : buckets[b]) pieces.push_back(gradient.reshape({-1}));
+            flat[b] = {at::cat(pieces)};
+            works.push_back(group()->allreduce(flat[b], sum_options()));
+        }
+        for (size_t b = 0; b < buckets.size(); ++b) {
+            wait(works[b], "the gradient all-reduce");
+            flat[b][0].div_(world_size_);
+            int64_t offset = 0;
+            for (const at::Tensor& gradient : buckets[b]) {
+                const_cast<at::Tensor&>(gradient).copy_(flat[b][0].narrow(0, offset, gradient.numel()).view_as(gradient));
+                offset += gradient.numel();
+            }
+        }
+    }
+
+    std::vector<double> sum(const std::vector<double>& values) override {
+        std::vector<at::Tensor> tensors = {
+            at::tensor(values, at::TensorOptions().dtype(at::kDouble)).to(device_)};
+        auto work = group()->allreduce(tensors, sum_options());
+        wait(work, "a sum across ranks");
+        const at::Tensor result = tensors[0].cpu();
+        return std::vector<double>(result.data_ptr<double>(), result.data_ptr<double>() + result.numel());
+    }
+
+    bool all_equal(uint64_t value) override {
+        // The maximum of v and of -v gives both ends of the range at once (62 bits keep -v exact).
+        const int64_t v = static_cast<int64_t>(value & ((uint64_t(1) << 62) - 1));
+        std::vector<at::Tensor> tensors = {at::tensor(std::vector<int64_t>{v, -v}, at::TensorOptions().dtype(at::kLong)).to(device_)};
+        c10d::AllreduceOptions options;
+        options.reduceOp = c10d::ReduceOp::MAX;
+        auto work = group()->allreduce(tensors, options);
+        wait(work, "the parameter checksum");
+        const at::Tensor result = tensors[0].cpu();
+        return result[0].item<int64_t>() == -result[1].item<int64_t>();
+    }
+
+    std::string broadcast_text(const std::string& key, const std::string& value_on_leader) override {
+        const std::string full = "message/" + key;
+        if (rank_ == 0) store_->set(full, std::vector<uint8_t>(value_on_leader.begin(), value_on_leader.end()));
+        const std::vector<uint8_t> bytes = store_call([&] { return store_->get(full); }, "reading '" + key + "'");
+        return std::string(bytes.begin(), bytes.end());
+    }
+
+    void barrier(const std::string& name) override {
+        wait_for_all("barrier/" + name, "the barrier '" + name + "'");
+        // Rank 0 hosts the store: it leaves last, or a rank still reading the count would lose it.
+        const std::string left = "barrier/" + name + "/left";
+        if (rank_ != 0) {
+            store_call([&] { return store_->add(left, 1); }, "the barrier '" + name + "'");
+            return;
+        }
+        wait_for_all(left, "the barrier '" + name + "'", world_size_ - 1);
+    }
+
+private:
+    Group* group() {
+        if (!group_) throw std::logic_error("a collective before start_collectives()");
+        return group_.get();
+    }
+
+    static c10d::AllreduceOptions sum_options() {
+        c10d::AllreduceOptions options;
+        options.reduceOp = c10d::ReduceOp::SUM;
+        return options;
+    }
+
+    // Counts this rank in at `key` (unless `expected` is given) and waits until the count
+    // reaches `expected` (every rank by default).
+    void wait_for_all(const std::string& key, const std::string& what, int expected = -1) {
+        if (expected < 0) {
+            expected = world_size_;
+            store_call([&] { return store_->add(key, 1); }, what);
+        }
+        while (store_call([&] { return store_->add(key, 0); }, what) < expected) std::this_thread::sleep_for(20ms);
+    }
+
+    // Loopback when the group is on this machine; otherwise GLOO_SOCKET_IFNAME's interface or
+    // the address this host's name resolves to.
+    static std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
+        if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface && *interface) {
+            return c10d::ProcessGroupGloo::createDeviceForInterface(interface);
+        }
+        if (master_addr == "127.0.0.1" || master_addr == "localhost") {
+            return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+        }
+        return c10d::ProcessGroupGloo::createDefaultDevice();
+    }
+
+    c10::intrusive_ptr<Group> make_nccl(const c10::intrusive_ptr<c10d::Store>& store) {
+#ifdef GS_WITH_NCCL
+        return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank_, world_size_,
+                                                            c10d::ProcessGroupNCCL::Options::create());
+#else
+        (void)store;
+        std::string reason;
+        distributed_backend_available(device_.str(), &reason);
+        throw std::runtime_error(reason);
+#endif
+    }
+
+    template <typename Call>
+    auto store_call(Call call, const std::string& what) -> decltype(call()) {
+        try {
+            return call();
+        } catch (const std::exception& error) {
+            throw RankFailure("rank " + std::to_string(rank_) + " lost the rendezvous store during " + what +
+                              ": rank 0, which hosts it, has stopped (" + error.what() + ")");
+        }
+    }
+
+    void wait(c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
+        try {
+            work->wait();
+        } catch (const std::exception& error) {
+            throw RankFailure(missing_ranks_message(what) + " (" + error.what() + ")");
+        }
+    }
+
+    // After a failed collective every surviving rank signs in; those that do not within a few
+    // seconds are the ones that died (or hang). Without the store, rank 0 itself is gone.
+    std::string missing_ranks_message(const std::string& what) {
+        const std::string prefix = "rank " + std::to_string(rank_) + ": " + what + " failed: ";
+        try {
+            store_->set("alive/" + std::to_string(rank_), {1});
+            std::vector<int> missing;
+            const auto deadline = std::chrono::steady_clock::now() + 5s;
+            do {
+                std::this_thread::sleep_for(100ms);
+                missing.clear();
+                for (int r = 0; r < world_size_; ++r) {
+                    if (!store_->check({"alive/" + std::to_string(r)})) missing.push_back(r);
+                }
+            } while (!missing.empty() && std::chrono::steady_clock::now() < deadline);
+            std::string names;
+            for (int r : missing) names += (names.empty() ? "" : ", ") + std::to_string(r);
+            if (missing.empty()) return prefix + "every rank is still alive; the connection between them broke";
+            return prefix + "rank " + names + " of " + std::to_string(world_size_) +
+                   " stopped responding (its process ended or hangs)";
+        } catch (const std::exception&) {
+            return prefix + "rank 0 of " + std::to_string(world_size_) +
+                   " stopped responding (its process ended, and with it the rendezvous store)";
+        }
+    }
+
+    int rank_;
+    int world_size_;
+    int local_rank_;
+    int local_world_size_;
+    std::string master_addr_;
+    at::Device device_ = at::kCPU;
+    c10::intrusive_ptr<c10d::Store> store_;
+    c10::intrusive_ptr<Group> group_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> Communicator::connect(const DistributedEnvironment& environment) {
+    return std::make_unique<C10dCommunicator>(environment);
+}
+
+#else
+
+std::unique_ptr<Communicator> Communicator::connect(const DistributedEnvironment&) {
+    std::string reason;
+    distributed_backend_available("cpu", &reason);
+    throw std::runtime_error(reason);
+}
+
+#endif
+
+}  // namespace gs

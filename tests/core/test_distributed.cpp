@@ -1,0 +1,275 @@
+// Data-parallel training on c10d's Gloo over loopback, driven through growthstudio-cli: two
+// processes with half a batch each train, step for step, the model one process trains with the
+// whole batch (growth included); a killed rank ends the run with an error naming it; the run
+// resumes in another number of processes.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_support.h"
+#include "core/distributed/communicator.h"
+#include "core/distributed/launcher.h"
+#include "core/io/files.h"
+#include "core/io/safetensors.h"
+#include "core/store/store.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+
+namespace fs = std::filesystem;
+
+test::CliResult cli(const std::string& arguments, const fs::path& folder) {
+    return test::run_growthstudio_cli(arguments, folder.string());
+}
+
+bool gloo_available() { return distributed_backend_available("cpu"); }
+
+// The tiny two-stage experiment without dropout (its masks are drawn per process, so they
+// would differ between one and two processes), with `budgets`.
+fs::path write_experiment(const test::TempDir& dir, const std::string& budgets, int checkpoint_interval) {
+    nlohmann::json json = read_json_file(test::data_path("experiments/tiny_T_d_S.json"));
+    json["sizes"]["T"]["dropout_rate"] = 0;
+    json["sizes"]["S"]["dropout_rate"] = 0;
+    json["budgets"] = budgets;
+    json["checkpoint_interval_steps"] = checkpoint_interval;
+    json["keep_checkpoints"] = 1000;
+    json["validation"] = {{"interval_steps", 5}, {"batches", 2}};
+    write_file_atomically((dir.path() / "experiment.json").string(), json.dump(1));
+    return dir.path();
+}
+
+std::map<int64_t, double> train_losses(const fs::path& database) {
+    Store store(database.string());
+    std::map<int64_t, double> losses;
+    const auto run = store.find_run("tiny-T_d_S");
+    if (!run) return losses;
+    for (const auto& row : store.metrics(run->id)) {
+        if (row.train_loss) losses[row.step] = *row.train_loss;
+    }
+    return losses;
+}
+
+std::map<int64_t, std::string> checkpoints_by_step(const fs::path& database) {
+    Store store(database.string());
+    std::map<int64_t, std::string> folders;
+    for (const auto& checkpoint : store.checkpoints(store.find_run("tiny-T_d_S")->id)) folders[checkpoint.step] = checkpoint.path;
+    return folders;
+}
+
+double max_parameter_difference(const std::string& a, const std::string& b) {
+    SafetensorsFile first(a + "/model.safetensors"), second(b + "/model.safetensors");
+    EXPECT_EQ(first.names(), second.names());
+    double largest = 0;
+    for (const auto& name : first.names()) largest = std::max(largest, test::max_abs_diff(first.load(name), second.load(name)));
+    return largest;
+}
+
+TEST(Distributed, TwoProcessesWithHalfBatchesTrainAsOneWithTheWholeBatch) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    test::TempDir dir;
+    const fs::path folder = write_experiment(dir, "6steps-4steps", 1);  // a checkpoint after every step
+    const auto one = cli("run experiment.json --db one.db --runs-dir one --quiet", folder);
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    const auto two = cli("run experiment.json --db two.db --runs-dir two --nproc 2 --quiet", folder);
+    ASSERT_EQ(two.exit_code, 0) << two.output;
+
+    const auto single = checkpoints_by_step(folder / "one.db"), parallel = checkpoints_by_step(folder / "two.db");
+    ASSERT_EQ(single.size(), 10u);
+    ASSERT_EQ(parallel.size(), single.size());
+    for (const auto& [step, path] : single) {
+        ASSERT_TRUE(parallel.count(step)) << "step " << step;
+        // Steps 1-6 train T; step 6's checkpoint is T's end, and the growth into S follows it.
+        EXPECT_LE(max_parameter_difference(path, parallel.at(step)), 1e-6) << "step " << step;
+    }
+    const auto losses_one = train_losses(folder / "one.db"), losses_two = train_losses(folder / "two.db");
+    ASSERT_EQ(losses_two.size(), 10u);
+    for (const auto& [step, loss] : losses_one) EXPECT_NEAR(losses_two.at(step), loss, 1e-5 * loss) << "step " << step;
+
+    Store store((folder / "two.db").string());
+    const auto run = store.find_run("tiny-T_d_S");
+    EXPECT_EQ(run->status, "done");
+    ASSERT_EQ(store.growth_events(run->id).size(), 1u);  // recorded once, by rank 0
+    EXPECT_EQ(store.stages(run->id).size(), 2u);
+}
+
+// Kills the rank `rank` of a run started with `--nproc processes`, once the run has stored
+// `steps` steps. Returns the launcher's exit code and output.
+test::CliResult kill_rank_during_run(const fs::path& folder, int processes, int rank, size_t steps) {
+    const std::string log = (folder / "launcher.log").string();
+    const pid_t launcher = fork();
+    if (launcher == 0) {
+        const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (out < 0 || chdir(folder.c_str()) != 0) _exit(100);
+        dup2(out, 1), dup2(out, 2);
+        const std::string count = std::to_string(processes);
+        execl(GS_CLI_PATH, GS_CLI_PATH, "run", "experiment.json", "--db", "ws.db", "--nproc", count.c_str(), "--quiet",
+              static_cast<char*>(nullptr));
+        _exit(101);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    size_t seen = 0;
+    while (seen < steps && std::chrono::steady_clock::now() < deadline) {
+        usleep(20000);
+        try {
+            if (fs::exists(folder / "ws.db")) seen = train_losses(folder / "ws.db").size();
+        } catch (const std::exception&) {  // being created
+        }
+    }
+    // The ranks are the launcher's children; RANK in its environment tells which is which.
+    std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children");
+    pid_t child = 0, victim = 0;
+    while (children >> child) {
+        std::ifstream environ("/proc/" + std::to_string(child) + "/environ");
+        std::string variable;
+        while (std::getline(environ, variable, '\0')) {
+            if (variable == "RANK=" + std::to_string(rank)) victim = child;
+        }
+    }
+    if (victim > 0 && seen >= steps) kill(victim, SIGKILL);
+    int status = 0;
+    if (victim == 0 || seen < steps) kill(launcher, SIGKILL);
+    waitpid(launcher, &status, 0);
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return {victim > 0 && seen >= steps ? code : -2, text.str()};
+}
+
+TEST(Distributed, AKilledRankEndsTheRunNamingItAndTheRunResumesInOneProcess) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    test::TempDir dir;
+    const fs::path folder = write_experiment(dir, "30steps-30steps", 10);
+    ASSERT_EQ(cli("run experiment.json --db reference.db --runs-dir reference --quiet", folder).exit_code, 0);
+    const auto reference = train_losses(folder / "reference.db");
+
+    const auto killed = kill_rank_during_run(folder, 2, 1, 35);
+    ASSERT_NE(killed.exit_code, -2) << "the run did not reach step 35 or its rank 1 was not found\n" << killed.output;
+    EXPECT_EQ(killed.exit_code, 1) << killed.output;
+    // The launcher names the rank and its signal; rank 0 names the rank that stopped answering.
+    EXPECT_NE(killed.output.find("rank 1 of 2 (pid"), std::string::npos) << killed.output;
+    EXPECT_NE(killed.output.find("was killed by signal 9"), std::string::npos) << killed.output;
+    EXPECT_NE(killed.output.find("rank 1 of 2 stopped responding"), std::string::npos) << killed.output;
+    {
+        Store store((folder / "ws.db").string());
+        const auto run = store.find_run("tiny-T_d_S");
+        ASSERT_TRUE(run);
+        EXPECT_EQ(run->status, "failed");
+        EXPECT_NE(run->error.find("rank 1 of 2 stopped responding"), std::string::npos) << run->error;
+        ASSERT_LT(train_losses(folder / "ws.db").size(), 60u) << "the run finished before the kill";
+    }
+
+    // Resumed in one process from the two-process checkpoint: every step once, the losses of
+    // the uninterrupted single-process run up to the rounding of the averaged gradients.
+    const auto resumed = cli("resume tiny-T_d_S --db ws.db --quiet", folder);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    const auto losses = train_losses(folder / "ws.db");
+    ASSERT_EQ(losses.size(), 60u);
+    EXPECT_EQ(losses.begin()->first, 1);
+    EXPECT_EQ(losses.rbegin()->first, 60);
+    for (const auto& [step, loss] : reference) EXPECT_NEAR(losses.at(step), loss, 1e-4 * loss) << "step " << step;
+    Store store((folder / "ws.db").string());
+    EXPECT_EQ(store.find_run("tiny-T_d_S")->status, "done");
+    EXPECT_EQ(store.growth_events(store.find_run("tiny-T_d_S")->id).size(), 1u);
+}
+
+TEST(Distributed, APausedRunResumesInTwoProcesses) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    test::TempDir dir;
+    const fs::path folder = write_experiment(dir, "6steps-4steps", 2);
+    ASSERT_EQ(cli("run experiment.json --db reference.db --runs-dir reference --quiet", folder).exit_code, 0);
+    ASSERT_EQ(cli("run experiment.json --db ws.db --quiet --nproc 1", folder).exit_code, 0);
+    {
+        // Rewind it to T's end: the checkpoint at step 6 becomes the latest, as after a stop.
+        Store store((folder / "ws.db").string());
+        const auto run = store.find_run("tiny-T_d_S");
+        const auto folders = checkpoints_by_step(folder / "ws.db");
+        const fs::path latest = fs::path(run->directory) / "latest.json";
+        write_file_atomically(latest.string(),
+                              nlohmann::json{{"checkpoint", "checkpoints/" + fs::path(folders.at(6)).filename().string()}}.dump());
+        store.set_run_status(run->id, "paused");
+    }
+    const auto resumed = cli("resume tiny-T_d_S --db ws.db --nproc 2 --quiet", folder);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    const auto losses = train_losses(folder / "ws.db"), reference = train_losses(folder / "reference.db");
+    ASSERT_EQ(losses.size(), 10u);
+    for (const auto& [step, loss] : reference) EXPECT_NEAR(losses.at(step), loss, 1e-5 * loss) << "step " << step;
+    const auto final_two = checkpoints_by_step(folder / "ws.db").at(10), final_one = checkpoints_by_step(folder / "reference.db").at(10);
+    EXPECT_LE(max_parameter_difference(final_two, final_one), 1e-6);
+}
+
+// Two ranks as two threads of this process, over loopback: averaged gradients (in several
+// buckets), sums, and the equality check that guards growth.
+TEST(Distributed, CommunicatorAveragesSumsAndComparesAcrossRanks) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    const int port = free_local_port();
+    std::vector<std::vector<at::Tensor>> gradients(2);
+    std::vector<std::vector<double>> sums(2);
+    std::vector<int> same(2), different(2);
+    auto rank = [&](int r) {
+        DistributedEnvironment environment;
+        environment.rank = r, environment.world_size = 2, environment.master_port = port;
+        auto group = Communicator::connect(environment);
+        group->start_collectives("cpu");
+        // Rank r holds r+1 times the pattern; the mean is 1.5 times it.
+        for (int64_t size : {3, 1000, 7}) gradients[r].push_back(at::arange(size, at::kFloat) * (r + 1));
+        group->average_gradients(gradients[r], /*bucket_bytes=*/64);
+        sums[r] = group->sum({1.0 + r, 10.0});
+        same[r] = group->all_equal(0x123456789abcdefULL);
+        different[r] = group->all_equal(r == 0 ? 1 : 2);
+        group->barrier("end");
+    };
+    std::thread other(rank, 1);
+    rank(0);
+    other.join();
+    for (int r = 0; r < 2; ++r) {
+        for (const at::Tensor& gradient : gradients[r]) {
+            EXPECT_TRUE(at::allclose(gradient, at::arange(gradient.numel(), at::kFloat) * 1.5)) << gradient;
+        }
+        EXPECT_EQ(sums[r], (std::vector<double>{3.0, 20.0}));
+        EXPECT_TRUE(same[r]);
+        EXPECT_FALSE(different[r]);
+    }
+}
+
+TEST(Distributed, LauncherSetsTheRankVariablesAndNamesAFailedRank) {
+    test::TempDir dir;
+    const std::string script = "echo \"$RANK $WORLD_SIZE $LOCAL_RANK $MASTER_ADDR $MASTER_PORT\" > " + dir.file("rank") +
+                               "$RANK; test $RANK = 1 && kill -9 $$; exit 0";
+    std::ostringstream log;
+    EXPECT_EQ(launch_local_ranks("/bin/sh", {"-c", script}, 2, log), 1);
+    EXPECT_NE(log.str().find("rank 1 of 2 (pid "), std::string::npos) << log.str();
+    EXPECT_NE(log.str().find("was killed by signal 9"), std::string::npos) << log.str();
+    for (int rank = 0; rank < 2; ++rank) {
+        std::ifstream in(dir.file("rank" + std::to_string(rank)));
+        int r = -1, world = 0, local = -1, port = 0;
+        std::string address;
+        in >> r >> world >> local >> address >> port;
+        EXPECT_EQ(r, rank);
+        EXPECT_EQ(world, 2);
+        EXPECT_EQ(local, rank);
+        EXPECT_EQ(address, "127.0.0.1");
+        EXPECT_GT(port, 0);
+    }
+    std::ostringstream quiet;
+    EXPECT_EQ(launch_local_ranks("/bin/sh", {"-c", "exit 3"}, 2, quiet), 3);  // every rank paused: the run paused
+    EXPECT_EQ(quiet.str(), "");
+}
+
+}  // namespace
+}  // namespace gs
