@@ -11,6 +11,7 @@
 #include <QStatusBar>
 
 #include "core/store/store.h"
+#include "ui/finetune_dialog.h"
 #include "ui/monitor/cluster_jobs_view.h"
 #include "ui/monitor/curves_view.h"
 #include "ui/monitor/results_view.h"
@@ -73,6 +74,7 @@ void MainWindow::buildMonitor() {
         statusBar()->showMessage(tr("Workspace %1: %2").arg(database_, QString::fromUtf8(error.what())));
     }
     connect(canvas_, &PipelineCanvas::runRequested, this, &MainWindow::runFromCanvas);
+    connect(run_panel_, &RunPanel::finetuneRequested, this, &MainWindow::showFinetune);
     connect(queue_, &RunQueue::statusChanged, this, &MainWindow::showOnCanvas);
     connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
         showOnCanvas(status);
@@ -128,6 +130,7 @@ void MainWindow::buildMenus() {
         view->addAction(findChild<QDockWidget*>(QString::fromLatin1(dock))->toggleViewAction());
     }
     file->addAction(tr("&Prepare a corpus…"), this, &MainWindow::showPrepareData);
+    file->addAction(tr("&Fine-tune models…"), this, &MainWindow::showFinetune);
     QAction* quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -138,6 +141,19 @@ void MainWindow::showPrepareData() {
     auto* dialog = new PrepareDataDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->show();
+}
+
+FinetuneDialog* MainWindow::showFinetune() {
+    auto* dialog = new FinetuneDialog(database_, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const std::vector<FinetuneJob> jobs = dialog->jobs();
+        for (const FinetuneJob& job : jobs) queue_->enqueueFinetune(job);
+        findChild<QDockWidget*>(QStringLiteral("runsDock"))->raise();
+        statusBar()->showMessage(tr("Queued %n fine-tune(s)", nullptr, static_cast<int>(jobs.size())));
+    });
+    dialog->show();
+    return dialog;
 }
 
 void MainWindow::showAbout() {

@@ -9,6 +9,7 @@ namespace gs::ui {
 
 class ClusterJobsView;
 class CurvesView;
+class FinetuneDialog;
 class PipelineCanvas;
 class ResultsView;
 class RunPanel;
@@ -30,6 +31,8 @@ public:
     ResultsView* resultsView() const { return results_; }
     ClusterJobsView* clusterJobsView() const { return cluster_jobs_; }
     const QString& databasePath() const { return database_; }
+    // Opens the fine-tune dialog; what it queues goes into the run queue.
+    FinetuneDialog* showFinetune();
 
 protected:
     void closeEvent(QCloseEvent* event) override;

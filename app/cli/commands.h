@@ -31,6 +31,7 @@ int run_show(const Words& words);
 int run_export(const Words& words);
 int run_import_results(const Words& words);
 int run_bench_store(const Words& words);
+int run_evaluate(const Words& words);
 int run_finetune(const Words& words);
 int run_bench_finetune(const Words& words);
 int run_submit(const Words& words);

@@ -74,6 +74,11 @@ const std::vector<Command>& commands() {
          "      runs a folder of experiments in dependency order (finished runs skipped, interrupted ones resumed),\n"
          "      then writes the report: results table (Markdown, CSV), curves (CSV), figures (PNG, SVG)",
          gs::cli::run_study},
+        {"evaluate",
+         "evaluate --task nli|ext|gen|sum --data DEV_FILE --predictions PRED_FILE [--rouge-tokens whitespace|characters]\n"
+         "      scores predictions made by any system, printed as the official scripts print them: KorQuAD\n"
+         "      {question id: answer text}, KLUE-NLI {guid: label}, summaries JSON Lines {id, summary}",
+         gs::cli::run_evaluate},
         {"bench-store", "bench-store [--rows N] [--db FILE]\n      the store's cost per training step", gs::cli::run_bench_store},
         {"bench-grow",
          "bench-grow --from tiny|small|base|CONFIG.json --to tiny|small|base|CONFIG.json --op OPS [growth options]\n"

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -20,28 +19,6 @@ std::string text_field(const nlohmann::json& record, const char* field, const st
         throw std::invalid_argument(where + ": field '" + field + "': expected a string");
     }
     return record.at(field).get<std::string>();
-}
-
-// A JSON document (array or object) or JSON Lines, one record per line.
-std::vector<nlohmann::json> read_records(const std::string& path) {
-    const std::string text = read_text_file(path);
-    const size_t first = text.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && text[first] == '[') {
-        const nlohmann::json json = read_json_file(path);
-        return std::vector<nlohmann::json>(json.begin(), json.end());
-    }
-    std::vector<nlohmann::json> records;
-    std::istringstream lines(text);
-    std::string line;
-    for (int number = 1; std::getline(lines, line); ++number) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        try {
-            records.push_back(nlohmann::json::parse(line));
-        } catch (const nlohmann::json::exception& error) {
-            throw std::invalid_argument(path + ":" + std::to_string(number) + ": invalid JSON: " + error.what());
-        }
-    }
-    return records;
 }
 
 // The record's id field (a string or a number), or its 1-based number when it has none.
@@ -93,7 +70,7 @@ QaParagraph::Question korquad_question(const nlohmann::json& qa, const std::stri
 
 std::vector<NliExample> read_klue_nli(const std::string& path) {
     std::vector<NliExample> examples;
-    const std::vector<nlohmann::json> records = read_records(path);
+    const std::vector<nlohmann::json> records = read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
         examples.push_back({record_id(records[i], "guid", i, where), text_field(records[i], "premise", where),
@@ -197,7 +174,7 @@ std::vector<SummaryExample> read_summaries(const std::string& path) {
         }
         return examples;
     }
-    const std::vector<nlohmann::json> records = read_records(path);
+    const std::vector<nlohmann::json> records = read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
         examples.push_back({record_id(records[i], "id", i, where), text_field(records[i], "document", where),

@@ -101,8 +101,9 @@ QaScore korquad_score(const std::vector<QuestionAnswers>& questions,
         score.f1 += best_f1;
     }
     if (score.questions > 0) {
-        score.exact_match *= 100.0 / score.questions;
-        score.f1 *= 100.0 / score.questions;
+        // In the script's order, 100 * sum / total: the other order can differ in the last digit printed.
+        score.exact_match = 100.0 * score.exact_match / score.questions;
+        score.f1 = 100.0 * score.f1 / score.questions;
     }
     return score;
 }

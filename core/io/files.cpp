@@ -101,4 +101,25 @@ nlohmann::json read_json_file(const std::string& path) {
     }
 }
 
+std::vector<nlohmann::json> read_json_records(const std::string& path) {
+    const std::string text = read_text_file(path);
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '[') {
+        const nlohmann::json json = read_json_file(path);
+        return std::vector<nlohmann::json>(json.begin(), json.end());
+    }
+    std::vector<nlohmann::json> records;
+    std::istringstream lines(text);
+    std::string line;
+    for (int number = 1; std::getline(lines, line); ++number) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            records.push_back(nlohmann::json::parse(line));
+        } catch (const nlohmann::json::exception& error) {
+            throw std::invalid_argument(path + ":" + std::to_string(number) + ": invalid JSON: " + error.what());
+        }
+    }
+    return records;
+}
+
 }  // namespace gs

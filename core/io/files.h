@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -34,5 +35,9 @@ void write_file_atomically(const std::string& path, const std::string& content);
 
 // Parses a JSON file; a syntax error reports "path:line:column: what".
 nlohmann::json read_json_file(const std::string& path);
+
+// A JSON array's elements, or JSON Lines: one value a line, blank lines skipped (a line that is
+// not JSON reports "path:line: invalid JSON").
+std::vector<nlohmann::json> read_json_records(const std::string& path);
 
 }  // namespace gs

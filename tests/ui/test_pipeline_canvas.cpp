@@ -10,6 +10,7 @@
 #include <QMenu>
 #include <QMimeData>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -522,6 +523,8 @@ void PipelineCanvasTest::estimatesFlopsAgainstBase() {
 
 void PipelineCanvasTest::takesAPretrainedSourceFromAFinishedRun() {
     QTemporaryDir data;
+    // Restored afterwards: the tests after this one keep CTest's data folder, never the user's.
+    const auto restore = qScopeGuard([data_home = qgetenv("XDG_DATA_HOME")] { qputenv("XDG_DATA_HOME", data_home); });
     qputenv("XDG_DATA_HOME", data.path().toUtf8());
     {
         Store store(default_database_path());
@@ -550,7 +553,6 @@ void PipelineCanvasTest::takesAPretrainedSourceFromAFinishedRun() {
     runs->actions().front()->trigger();
     QCOMPARE(QString::fromStdString(document_->graph().node(stage)->source), QString("S-small"));
     QCOMPARE(QString::fromStdString(document_->experimentJson().at("pretrained").at("S")), QString("S-small"));
-    qunsetenv("XDG_DATA_HOME");
 }
 
 void PipelineCanvasTest::opensTemplatesFromTheMenu() {

@@ -42,11 +42,14 @@ RunPanel::RunPanel(RunQueue* queue, QString databasePath, QWidget* parent)
     pause_ = new QPushButton(tr("Pause"), this);
     cancel_ = new QPushButton(tr("Cancel"), this);
     resume_ = new QPushButton(tr("Resume selected"), this);
+    finetune_ = new QPushButton(tr("Fine-tune…"), this);
+    finetune_->setToolTip(tr("Fine-tune finished models on the downstream tasks"));
     pause_->setToolTip(tr("Checkpoint the run and stop it; Resume continues it"));
     connect(run, &QPushButton::clicked, this, &RunPanel::chooseExperiment);
     connect(pause_, &QPushButton::clicked, queue_, &RunQueue::pauseCurrent);
     connect(cancel_, &QPushButton::clicked, queue_, &RunQueue::cancelCurrent);
     connect(resume_, &QPushButton::clicked, this, &RunPanel::resumeSelected);
+    connect(finetune_, &QPushButton::clicked, this, &RunPanel::finetuneRequested);
     connect(queue_, &RunQueue::statusChanged, this, &RunPanel::show);
     connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
         show(status);
@@ -57,6 +60,7 @@ RunPanel::RunPanel(RunQueue* queue, QString databasePath, QWidget* parent)
     buttons->addWidget(run, 0, 0);
     buttons->addWidget(pause_, 0, 1);
     buttons->addWidget(cancel_, 0, 2);
+    buttons->addWidget(finetune_, 1, 0);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(buttons);
     layout->addWidget(state_);
@@ -108,9 +112,21 @@ void RunPanel::refreshResumable() {
 
 void RunPanel::show(const RunStatus& s) {
     const bool active = s.state == "running" || s.state == "preparing";
-    pause_->setEnabled(active);
+    pause_->setEnabled(active && !s.finetune);
     cancel_->setEnabled(active);
     state_->setText(tr("%1 — %2").arg(s.run.isEmpty() ? s.job : s.run, s.state));
+    if (s.finetune) {
+        showFinetune(s);
+    } else {
+        showTraining(s);
+    }
+    if (!s.error.isEmpty()) error_->setPlainText(s.error);
+    queued_->clear();
+    queued_->addItems(queue_->queued());
+    emit runChanged();
+}
+
+void RunPanel::showTraining(const RunStatus& s) {
     if (s.stageSteps > 0) {
         progress_->setValue(static_cast<int>(1000.0 * s.stageStep / s.stageSteps));
         progress_->setFormat(tr("stage %1/%2 %3: step %4 of %5").arg(s.stage + 1).arg(s.stages).arg(s.size).arg(s.stageStep).arg(s.stageSteps));
@@ -126,10 +142,29 @@ void RunPanel::show(const RunStatus& s) {
                           .arg(formatDuration(s.stageEtaSeconds), formatDuration(s.runEtaSeconds))
                           .arg(s.device.isEmpty() ? tr("device") : s.device)
                           .arg(s.memoryBytes / 1e9, 0, 'f', 2));
-    if (!s.error.isEmpty()) error_->setPlainText(s.error);
-    queued_->clear();
-    queued_->addItems(queue_->queued());
-    emit runChanged();
+}
+
+// A fine-tune's optimiser steps, or the examples scored so far, then (once done) its scores.
+void RunPanel::showFinetune(const RunStatus& s) {
+    const bool active = s.state == "running" || s.state == "preparing";
+    const bool done = s.state == "done";
+    progress_->setValue(done ? 1000 : active && s.stageSteps > 0 ? static_cast<int>(1000.0 * s.stageStep / s.stageSteps) : 0);
+    if (!active) {
+        progress_->setFormat(s.state);
+    } else if (s.phase == "training") {
+        progress_->setFormat(tr("training: step %1 of %2").arg(s.stageStep).arg(s.stageSteps));
+    } else {
+        progress_->setFormat(tr("%1: %2 of %3 scored").arg(s.phase).arg(s.stageStep).arg(s.stageSteps));
+    }
+    if (done) {
+        details_->setText(tr("Scores: %1").arg(s.scores));
+        return;
+    }
+    details_->setText(tr("%1 · loss %2 · %3 examples/s · ETA %4")
+                          .arg(s.phase)
+                          .arg(s.trainLoss, 0, 'f', 4)
+                          .arg(s.examplesPerSecond, 0, 'f', 1)
+                          .arg(formatDuration(s.stageEtaSeconds)));
 }
 
 }  // namespace gs::ui

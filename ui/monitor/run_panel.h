@@ -1,6 +1,7 @@
 // The run monitor: the run in progress (state, stage, step, progress with ETA for the stage and
-// the whole pipeline, tokens/s, the last error in full), the queue behind it, and the controls:
-// run an experiment file, pause, cancel, resume a paused, killed or crashed run.
+// the whole pipeline, tokens/s, the last error in full) or the fine-tune in progress (phase,
+// step of total, loss, ETA, then its scores), the queue behind it, and the controls: run an
+// experiment file, fine-tune finished models, pause, cancel, resume a paused, killed or crashed run.
 #pragma once
 
 #include <QWidget>
@@ -28,14 +29,19 @@ public:
     QPushButton* pauseButton() const { return pause_; }
     QPushButton* cancelButton() const { return cancel_; }
     QPushButton* resumeButton() const { return resume_; }
+    QPushButton* finetuneButton() const { return finetune_; }
+    QLabel* detailsLabel() const { return details_; }
     QListWidget* resumable() const { return resumable_; }
     QPlainTextEdit* errorView() const { return error_; }
 
 signals:
     void runChanged();  // a run started, progressed or ended: views of the store may reload
+    void finetuneRequested();
 
 private:
     void show(const RunStatus& status);
+    void showTraining(const RunStatus& status);
+    void showFinetune(const RunStatus& status);
     void chooseExperiment();
     void resumeSelected();
 
@@ -49,6 +55,7 @@ private:
     QPushButton* pause_ = nullptr;
     QPushButton* cancel_ = nullptr;
     QPushButton* resume_ = nullptr;
+    QPushButton* finetune_ = nullptr;
     QPlainTextEdit* error_ = nullptr;
 };
 

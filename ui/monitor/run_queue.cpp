@@ -2,6 +2,8 @@
 
 #include <QTimer>
 
+#include <chrono>
+
 #include "core/store/store.h"
 #include "core/train/trainer.h"
 
@@ -21,19 +23,34 @@ RunQueue::~RunQueue() {
     if (worker_.joinable()) worker_.join();
 }
 
-void RunQueue::enqueueExperiment(const QString& experimentPath) {
-    jobs_.push_back({experimentPath, {}});
+void RunQueue::enqueue(const Job& job) {
+    jobs_.push_back(job);
     if (!running_) startNext();
+}
+
+void RunQueue::enqueueExperiment(const QString& experimentPath) {
+    Job job;
+    job.path = experimentPath;
+    enqueue(job);
 }
 
 void RunQueue::enqueueExperimentJson(const QString& json, const QString& folder, const QString& label) {
-    jobs_.push_back({{}, {}, json, folder, label});
-    if (!running_) startNext();
+    Job job;
+    job.json = json, job.folder = folder, job.label = label;
+    enqueue(job);
 }
 
 void RunQueue::enqueueResume(const QString& runName) {
-    jobs_.push_back({{}, runName});
-    if (!running_) startNext();
+    Job job;
+    job.resume = runName;
+    enqueue(job);
+}
+
+void RunQueue::enqueueFinetune(const FinetuneJob& finetune) {
+    Job job;
+    job.label = finetune.label;
+    job.finetune = finetune;
+    enqueue(job);
 }
 
 void RunQueue::pauseCurrent() { stop_ = true; }
@@ -85,6 +102,7 @@ void RunQueue::startNext() {
         status_.job = jobName(job);
         status_.run = job.resume;
         status_.state = "preparing";
+        status_.finetune = job.finetune.has_value();
         status_dirty_ = true;
         finished_ = false;
     }
@@ -92,8 +110,23 @@ void RunQueue::startNext() {
     worker_ = std::thread([this, job] { work(job); });
 }
 
-// The training thread: it touches no widget and no QObject, only the shared status.
+// The worker thread: it touches no widget and no QObject, only the shared status.
 void RunQueue::work(const Job& job) {
+    QString state, error;
+    try {
+        state = job.finetune ? finetune(*job.finetune) : train(job);
+    } catch (const std::exception& e) {
+        state = "failed";
+        error = QString::fromUtf8(e.what());
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.state = state;
+    status_.error = error;
+    status_dirty_ = true;
+    finished_ = true;
+}
+
+QString RunQueue::train(const Job& job) {
     TrainerHooks hooks;
     hooks.stop_requested = [this] { return stop_.load(); };
     hooks.progress = [this](const RunProgress& p) {
@@ -108,26 +141,62 @@ void RunQueue::work(const Job& job) {
         status_.device = QString::fromStdString(p.device), status_.memoryBytes = p.memory_bytes;
         status_dirty_ = true;
     };
-    QString state, error;
-    try {
-        Store store(database_.toStdString());
-        const std::string result = !job.resume.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
-                                                         : run_experiment(specOf(job), store, {}, hooks);
-        state = QString::fromStdString(result);
-        if (state == "paused" && cancel_) {
-            const auto run = store.find_run(current().run.toStdString());
-            if (run) store.set_run_status(run->id, "cancelled");
-            state = "cancelled";
-        }
-    } catch (const std::exception& e) {
-        state = "failed";
-        error = QString::fromUtf8(e.what());
+    Store store(database_.toStdString());
+    const std::string result = !job.resume.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
+                                                     : run_experiment(specOf(job), store, {}, hooks);
+    if (result == "paused" && cancel_) {
+        const auto run = store.find_run(current().run.toStdString());
+        if (run) store.set_run_status(run->id, "cancelled");
+        return "cancelled";
     }
+    return QString::fromStdString(result);
+}
+
+namespace {
+
+QString describe_scores(const std::map<std::string, double>& metrics) {
+    QStringList parts;
+    for (const auto& [name, value] : metrics) parts << QString("%1 %2").arg(QString::fromStdString(name)).arg(value, 0, 'f', 2);
+    return parts.join(", ");
+}
+
+}  // namespace
+
+// Resolves the model, fine-tunes, and records the scores against the model's run (a checkpoint
+// folder outside the workspace has no row in the results table: its scores are only shown).
+QString RunQueue::finetune(const FinetuneJob& job) {
+    Store store(database_.toStdString());
+    const ResolvedModel model = resolve_finetune_model(store, job.model.toStdString());
+    FinetuneRequest request = job.request;
+    request.model_dir = model.model_dir;
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point training_start;
+    int64_t first_step = -1;
+    auto progress = [&](const FinetuneProgress& p) {
+        if (p.phase == "training" && first_step < 0) first_step = p.step, training_start = Clock::now();
+        const double seconds = std::chrono::duration<double>(Clock::now() - training_start).count();
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_.state = p.phase == "loading" ? "preparing" : "running";
+        status_.phase = QString::fromStdString(p.phase);
+        // Training counts optimiser steps, scoring the examples scored; loading counts nothing.
+        if (p.total_steps > 0) status_.stageStep = p.step, status_.stageSteps = p.total_steps, status_.step = p.step;
+        if (p.phase == "training") status_.trainLoss = p.loss, status_.examplesPerSecond = p.examples_per_second;
+        const bool measured = p.phase == "training" && p.step > first_step && p.total_steps > 0;
+        status_.stageEtaSeconds = measured ? seconds / (p.step - first_step) * (p.total_steps - p.step) : -1;
+        status_dirty_ = true;
+    };
+    FinetuneResult result;
+    try {
+        result = run_finetune(request, progress, &stop_);
+    } catch (const std::exception&) {
+        if (stop_) return "cancelled";
+        throw;
+    }
+    if (model.run_id) record_finetune_result(store, *model.run_id, request, result);
     std::lock_guard<std::mutex> lock(mutex_);
-    status_.state = state;
-    status_.error = error;
-    status_dirty_ = true;
-    finished_ = true;
+    status_.scores = describe_scores(result.metrics);
+    if (!model.run_id) status_.scores += tr(" (not recorded: the model is not a run of this workspace)");
+    return "done";
 }
 
 // On the GUI thread, from the timer: at most four updates a second, whatever the step rate.

@@ -1,7 +1,9 @@
-// Runs experiments one after another on a background thread, so that the GUI never waits on
-// training, checkpoints or database writes. Progress crosses to the GUI thread in batches (a few
-// times a second), never once per step. Pause checkpoints the run and stops it (resume continues
-// it); cancel does the same and marks it cancelled.
+// Runs experiments and fine-tunes one after another on a background thread, so that the GUI never
+// waits on training, checkpoints or database writes, and two jobs never compete for the device.
+// Progress crosses to the GUI thread in batches (a few times a second), never once per step. Pause
+// checkpoints a run and stops it (resume continues it); cancel does the same and marks it
+// cancelled. A fine-tune cannot pause: pause and cancel both stop it at its next step, and its
+// scores are recorded only when it finishes.
 #pragma once
 
 #include <QObject>
@@ -12,7 +14,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+
+#include "core/finetune/finetune.h"
 
 class QTimer;
 
@@ -22,8 +27,16 @@ struct ExperimentSpec;
 
 namespace gs::ui {
 
+// A fine-tune waiting in the queue. `model` is a run of the workspace (its final checkpoint) or a
+// checkpoint folder, resolved when the job starts; request.model_dir is filled in then.
+struct FinetuneJob {
+    QString model;
+    QString label;  // what the queue shows, "S_a_B · KLUE-NLI"
+    FinetuneRequest request;
+};
+
 struct RunStatus {
-    QString job;          // the experiment file, or the run name for a resumed run
+    QString job;          // the experiment file, the run name for a resumed run, a fine-tune's label
     QString run;
     QString state;        // queued, preparing, running, paused, cancelled, failed, done
     QString phase;
@@ -40,6 +53,11 @@ struct RunStatus {
     QString device;
     qint64 memoryBytes = 0;
     QString error;
+    // A fine-tune has one stage: its optimiser steps (or, while scoring, the examples scored) are
+    // stageStep of stageSteps, its training ETA the stage's, its loss trainLoss.
+    bool finetune = false;
+    double examplesPerSecond = 0;
+    QString scores;  // a finished fine-tune's metrics, "accuracy 41.20"
 };
 
 class RunQueue : public QObject {
@@ -52,6 +70,7 @@ public:
     // An experiment not saved to a file (the canvas's): relative paths resolve against `folder`.
     void enqueueExperimentJson(const QString& json, const QString& folder, const QString& label);
     void enqueueResume(const QString& runName);
+    void enqueueFinetune(const FinetuneJob& job);
     void pauseCurrent();
     void cancelCurrent();
 
@@ -70,12 +89,16 @@ private:
         QString json;    // an experiment's text with the folder its paths are relative to
         QString folder;
         QString label;
+        std::optional<FinetuneJob> finetune;
     };
 
+    void enqueue(const Job& job);
     static QString jobName(const Job& job);
     static ExperimentSpec specOf(const Job& job);
     void startNext();
     void work(const Job& job);
+    QString train(const Job& job);
+    QString finetune(const FinetuneJob& job);
     void publish();
 
     QString database_;
