@@ -151,7 +151,9 @@ const std::string& Tokenizer::model_bytes() const { return model_->bytes; }
 
 int64_t Tokenizer::piece_count() const { return model_->pieces; }
 
-int64_t Tokenizer::model_vocab_size() const { return (size() + kVocabMultiple - 1) / kVocabMultiple * kVocabMultiple; }
+int64_t Tokenizer::model_vocab_size() const { return model_vocab_size_for(size()); }
+
+int64_t Tokenizer::model_vocab_size_for(int64_t size) { return (size + kVocabMultiple - 1) / kVocabMultiple * kVocabMultiple; }
 
 int32_t Tokenizer::sentinel_id(int index) const {
     if (index < 0 || index >= kSentinelCount) throw std::out_of_range("sentinel index " + std::to_string(index));

@@ -53,6 +53,8 @@ public:
     int64_t size() const { return piece_count() + kSentinelCount; }
     // The model's vocab_size: size() rounded up to a multiple of 128, as HF checkpoints do.
     int64_t model_vocab_size() const;
+    // The same for a tokenizer of `size` ids (pieces and sentinels).
+    static int64_t model_vocab_size_for(int64_t size);
     int32_t sentinel_id(int index) const;
     bool is_sentinel(int32_t id) const { return id >= piece_count() && id < size(); }
 

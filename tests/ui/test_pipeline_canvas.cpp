@@ -519,6 +519,17 @@ void PipelineCanvasTest::estimatesFlopsAgainstBase() {
     const QString summary = canvas_->estimatePanel()->summary();
     QVERIFY2(summary.contains(QString::fromStdString(flops_text(500 * tiny_step + 1000 * small_step))), qPrintable(summary));
     QVERIFY2(summary.contains(QString::fromStdString(flops_text(1500 * small_step))), qPrintable(summary));
+
+    // A tokenizer trained with 4000 pieces gives the model 4000 + 100 sentinels, padded to 4224
+    // ids: the table and the stage's node count the parameters the run will have.
+    document_->setSetting("/data/tokenizer", "train:4000");
+    T5Config tiny_4224 = default_size_config("T");
+    tiny_4224.vocab_size = 4224;
+    QCOMPARE(table->item(0, 1)->text(), QLocale().toString(qlonglong(count_parameters(tiny_4224))));
+    QCOMPARE(table->item(0, 3)->text(), QString::fromStdString(flops_text(500 * training_flops_per_step(tiny_4224, 8, 512, 114))));
+    const QStringList node_lines = canvas_->scene()->stageItem(tiny)->lines();
+    QVERIFY2(node_lines.join(" ").contains(QLocale().toString(count_parameters(tiny_4224) / 1e6, 'f', 1) + " M parameters"),
+             qPrintable(node_lines.join(" | ")));
 }
 
 void PipelineCanvasTest::takesAPretrainedSourceFromAFinishedRun() {

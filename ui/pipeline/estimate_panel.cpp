@@ -90,6 +90,7 @@ EstimateSettings EstimatePanel::settings() const {
     } catch (const std::exception&) {
         settings.target_length = span.input_length / 4;  // settings the trainer refuses anyway
     }
+    settings.vocab_size = document_->modelVocabSize();
     settings.steps_per_epoch = steps_per_epoch_->value();
     settings.flops_per_second = tflops_->value() * kTera;
     return settings;

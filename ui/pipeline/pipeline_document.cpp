@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "core/data/prepare.h"
 
 namespace gs::ui {
 
@@ -349,5 +350,15 @@ void PipelineDocument::newPipeline() {
 }
 
 bool PipelineDocument::isModified() const { return !undo_->isClean(); }
+
+std::optional<int64_t> PipelineDocument::modelVocabSize() const {
+    try {
+        const TokenizerChoice choice =
+            parse_tokenizer_choice(settings_.value("data", nlohmann::json::object()).value("tokenizer", std::string()));
+        if (choice.train) return Tokenizer::model_vocab_size_for(choice.train->vocab_size + Tokenizer::kSentinelCount);
+    } catch (const std::exception&) {  // not text, or not train:N: the Problems list reports it
+    }
+    return std::nullopt;
+}
 
 }  // namespace gs::ui

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,9 @@ public:
     QUndoStack* undoStack() const { return undo_; }
     // The experiment file's other fields (data, optimiser, schedule, ...), kept as read.
     const nlohmann::json& settings() const { return settings_; }
+    // The model vocabulary a "train:N" tokenizer gives (N pieces plus T5's sentinels, padded as
+    // the trainer pads them); unset for a tokenizer file, whose size the sizes' vocab_size stands for.
+    std::optional<int64_t> modelVocabSize() const;
 
     // Edits: each is one undoable step; invalid targets (unknown ids) are ignored.
     int addStage(StageNode node, const QString& text = tr("Add stage"));

@@ -25,7 +25,11 @@ void apply_budget(const Budget& budget, const EstimateSettings& settings, double
 
 }  // namespace
 
-PipelineEstimate estimate_pipeline(const Pipeline& pipeline, const EstimateSettings& settings) {
+PipelineEstimate estimate_pipeline(const Pipeline& pipeline_as_given, const EstimateSettings& settings) {
+    Pipeline pipeline = pipeline_as_given;
+    if (settings.vocab_size) {
+        for (Stage& stage : pipeline.stages) stage.config.vocab_size = *settings.vocab_size;
+    }
     PipelineEstimate estimate;
     for (const Stage& stage : pipeline.stages) {
         StageEstimate item;

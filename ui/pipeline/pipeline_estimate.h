@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct EstimateSettings {
     int64_t target_length = 114;
     double steps_per_epoch = 1000;  // the data decides it; an assumption until the corpus is prepared
     double flops_per_second = 1e12; // sustained training throughput of the device
+    // The model vocabulary the experiment's tokenizer gives; unset: the sizes' own vocab_size.
+    std::optional<int64_t> vocab_size;
 };
 
 struct StageEstimate {

@@ -253,7 +253,9 @@ void PipelineScene::rebuild() {
         if (problem.edge) edge_problems[problem.edge] << message;
     }
     const PipelineGraph& graph = document_->graph();
-    for (const auto& node : graph.nodes) {
+    const std::optional<int64_t> vocab_size = document_->modelVocabSize();
+    for (StageNode node : graph.nodes) {
+        if (vocab_size) node.config.vocab_size = *vocab_size;  // parameters as the run will have them
         stages_[node.id] = new StageItem(node, node_problems[node.id], runStatus(node.id));
         addItem(stages_[node.id]);
     }
