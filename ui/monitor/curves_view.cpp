@@ -389,7 +389,9 @@ void CurvesView::addGrowthMarkers(const RunData& run, const QColor& colour) {
         line->setPen(QPen(colour, 1, Qt::DotLine));
         auto* text = new QCPItemText(plot_);
         text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        text->position->setCoords(x, 0.02 + 0.05 * (marker_labels_.size() % 4));
+        // One row per marker, down from the top (eight rows, then round again): the init- runs'
+        // markers all stand at x = 0 and would print over one another on fewer rows.
+        text->position->setCoords(x, 0.02 + 0.045 * (marker_labels_.size() % 8));
         text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
         text->setText(" " + label);
         text->setColor(colour);
