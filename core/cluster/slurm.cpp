@@ -172,6 +172,7 @@ void merge_run(Store& from, const std::string& name, Store& into) {
         into.add_checkpoint(checkpoint);
     }
     into.set_run_status(id, run->status, run->error);
+    into.set_run_ended_at(id, run->ended_at);  // when the job ended, not when it was merged
 }
 
 std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {

@@ -187,10 +187,11 @@ int64_t Store::create_run(const RunRecord& r) {
     SqlStatement insert = db_.prepare(
         "INSERT INTO runs (experiment_id, name, pipeline, status, device, host, app_version, libtorch_version, "
         "cuda_version, seed, git_commit, directory, started_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
     SqlValue experiment = r.experiment_id > 0 ? SqlValue(r.experiment_id) : SqlValue(std::monostate{});
     insert.bind({experiment, r.name, r.pipeline, r.status, r.device, r.host, r.app_version, r.libtorch_version,
-                 text_or_null(r.cuda_version), r.seed, text_or_null(r.git_commit), r.directory});
+                 text_or_null(r.cuda_version), r.seed, text_or_null(r.git_commit), r.directory,
+                 text_or_null(r.started_at)});
     try {
         insert.run();
     } catch (const StoreError& error) {
@@ -206,6 +207,10 @@ void Store::set_run_status(int64_t run_id, const std::string& status, const std:
                 "'now') ELSE NULL END WHERE id = ?")
         .bind({status, text_or_null(error), int64_t{finished}, run_id})
         .run();
+}
+
+void Store::set_run_ended_at(int64_t run_id, const std::string& ended_at) {
+    db_.prepare("UPDATE runs SET ended_at = ? WHERE id = ?").bind({text_or_null(ended_at), run_id}).run();
 }
 
 RunRecord Store::read_run(SqlStatement& s) {

@@ -132,6 +132,8 @@ public:
 
     int64_t create_run(const RunRecord& run);  // names are unique in a workspace
     void set_run_status(int64_t run_id, const std::string& status, const std::string& error = "");
+    // A run copied from another database keeps the time it ended there.
+    void set_run_ended_at(int64_t run_id, const std::string& ended_at);
     std::optional<RunRecord> find_run(const std::string& name_or_id);
     std::vector<RunSummary> summaries();
 

@@ -21,6 +21,7 @@
 
 #include "cli_test_support.h"
 #include "core/io/files.h"
+#include "core/store/sqlite.h"
 #include "core/store/store.h"
 #include "test_support.h"
 
@@ -131,6 +132,9 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     // afterok satisfied: B starts from A's final checkpoint, found in A's job database.
     ASSERT_EQ(std::system(("bash '" + b_script.string() + "' > '" + dir.file("b.out") + "' 2>&1").c_str()), 0)
         << read_text(dir.file("b.out"));
+    // The job ran long before this merge (times a merge-time stamp could not match by chance).
+    SqlDatabase((workspace / "runs" / "B" / "B.db").string(), false)
+        .execute("UPDATE runs SET started_at = '2026-01-02T03:04:05Z', ended_at = '2026-01-02T04:05:06Z'");
     r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(has_line(r.output, R"(102\s+B\s+merged\s+4)")) << r.output;
@@ -151,6 +155,9 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     EXPECT_EQ(store.growth_events(b->id).size(), 1u);
     EXPECT_EQ(store.checkpoints(b->id).back().kind, "final");
     EXPECT_EQ(store.cluster_jobs()[1].state, "merged");
+    // The runs keep the times they started and ended in their jobs, not the time of the merge.
+    EXPECT_EQ(b->started_at, "2026-01-02T03:04:05Z");
+    EXPECT_EQ(b->ended_at, "2026-01-02T04:05:06Z");
     // A second sync merges nothing twice.
     r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
