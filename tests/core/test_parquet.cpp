@@ -2,6 +2,7 @@
 // tests/data/downstream/make-parquet-samples.js), checked against the JSON they were written from.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,7 @@ TEST(Parquet, ReadsExactlyTheRowsEachWriterWrote) {
         "klue-nli_dict_snappy.parquet",        // the same, SNAPPY
         "klue-nli_plain_v1_snappy.parquet",    // data pages v1, PLAIN, optional columns, SNAPPY
         "klue-nli_plain_v2_snappy.parquet",    // data pages v2, PLAIN, optional columns, SNAPPY
+        "klue-nli_row_groups_snappy.parquet",  // three row groups, several pages a column chunk
     };
     const auto expected = expected_rows();
     ASSERT_EQ(expected.size(), 9u);
@@ -104,7 +106,7 @@ TEST(Parquet, TruncatedAndCorruptFilesNameTheFile) {
         for (size_t at = 0; at < bytes.size(); ++at) {
             std::string damaged = bytes;
             damaged[at] = static_cast<char>(~damaged[at]);
-            write_file_atomically(dir.file("damaged.parquet"), damaged);
+            std::ofstream(dir.file("damaged.parquet"), std::ios::binary | std::ios::trunc) << damaged;
             const std::string error = error_of(dir.file("damaged.parquet"), read_parquet);
             EXPECT_EQ(error.rfind("(no file name)", 0), std::string::npos) << name << " byte " << at << ": " << error;
         }

@@ -19,12 +19,12 @@ const rows = JSON.parse(fs.readFileSync(path.join(dir, 'klue-nli-v1.1_sample.jso
 const stringColumns = ['guid', 'source', 'premise', 'hypothesis'];
 
 // hyparquet-writer: data pages v2, RLE_DICTIONARY strings (the sample repeats its premises).
-async function writeHyparquet(file, codec, extraColumns = []) {
+async function writeHyparquet(file, codec, extraColumns = [], layout = {}) {
   const { parquetWriteFile } = await import('hyparquet-writer');
   const columnData = stringColumns.map(name => ({ name, data: rows.map(r => r[name]), type: 'STRING' }));
   columnData.push({ name: 'label', data: rows.map(r => r.label), type: 'INT64' }, ...extraColumns);
   const compressors = { ZSTD: bytes => new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: bytes })) };
-  parquetWriteFile({ filename: path.join(dir, file), columnData, codec, compressors });
+  parquetWriteFile({ filename: path.join(dir, file), columnData, codec, compressors, ...layout });
 }
 
 // parquetjs-lite: data pages v1 (or v2), PLAIN values, optional columns (RLE definition levels).
@@ -44,6 +44,8 @@ async function writeParquetjs(file, compression, labelType = 'INT64', written = 
   await writeParquetjs('klue-nli_plain_v1_snappy.parquet', 'SNAPPY');
   await writeParquetjs('klue-nli_plain_v2_snappy.parquet', 'SNAPPY', 'INT64', rows, true);
   await writeHyparquet('klue-nli_dict_zstd.parquet', 'ZSTD');
+  // Row groups of 4, 4 and 1 rows, pages of about 100 bytes.
+  await writeHyparquet('klue-nli_row_groups_snappy.parquet', 'SNAPPY', [], { rowGroupSize: 4, pageSize: 100 });
   // Files the reader must reject or flag: another codec, a DOUBLE column, a missing hypothesis
   // (with INT32 labels).
   await writeParquetjs('klue-nli_plain_v1_gzip.parquet', 'GZIP');
