@@ -22,13 +22,14 @@ struct ParquetError : std::runtime_error {
 };
 
 // The enumerations of parquet.thrift, by value, for the messages.
-constexpr std::array<const char*, 8> type_names = {"BOOLEAN", "INT32", "INT64", "INT96",
-                                                   "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+constexpr std::array<const char*, 8> type_names = {
+    "BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
 constexpr std::array<const char*, 10> encoding_names = {
-    "PLAIN",         "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",              "BIT_PACKED",
-    "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
-constexpr std::array<const char*, 8> codec_names = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
-                                                    "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW"};
+    "PLAIN",          "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",
+    "BIT_PACKED",     "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+    "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
+constexpr std::array<const char*, 8> codec_names = {
+    "UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
 
 template <size_t N>
 std::string name_of(const std::array<const char*, N>& names, int64_t value) {
@@ -195,18 +196,16 @@ std::vector<Column> flat_columns(const Thrift& metadata) {
     return columns;
 }
 
+#ifdef GS_WITH_ZSTD
+constexpr bool reads_zstd = true;
+#else
+constexpr bool reads_zstd = false;
+#endif
+
 void check_codec(int64_t codec) {
-#ifdef GS_WITH_ZSTD
-    if (codec == zstd) return;
-#endif
-    if (codec != uncompressed && codec != snappy) {
-        throw ParquetError("unsupported compression " + name_of(codec_names, codec) +
-                           " (supported: UNCOMPRESSED, SNAPPY" +
-#ifdef GS_WITH_ZSTD
-                           ", ZSTD" +
-#endif
-                           ")");
-    }
+    if (codec == uncompressed || codec == snappy || (reads_zstd && codec == zstd)) return;
+    throw ParquetError("unsupported compression " + name_of(codec_names, codec) + " (supported: UNCOMPRESSED, SNAPPY" +
+                       (reads_zstd ? ", ZSTD)" : ")"));
 }
 
 // Pages of parquet writers are about 1 MiB; the cap keeps a corrupt size from allocating gigabytes.

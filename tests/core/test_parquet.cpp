@@ -82,12 +82,16 @@ TEST(Parquet, NullsOfAnOptionalColumnAndInt32) {
               "record 2: field 'hypothesis': expected a string");
 }
 
-TEST(Parquet, UnsupportedCodecAndTypeNameTheFileAndColumn) {
+TEST(Parquet, UnsupportedCodecTypeAndLayoutNameTheFileAndColumn) {
     EXPECT_EQ(error_of(sample("klue-nli_plain_v1_gzip.parquet"), read_parquet)
                   .rfind("column 'guid': unsupported compression GZIP (supported: UNCOMPRESSED, SNAPPY", 0),
               0u);
     EXPECT_EQ(error_of(sample("klue-nli_double_column.parquet"), read_klue_nli),
               "column 'score': unsupported type DOUBLE (supported: BYTE_ARRAY, INT32, INT64)");
+    EXPECT_EQ(error_of(sample("klue-nli_repeated_column.parquet"), read_parquet),
+              "column 'annotations': repeated columns are not supported");
+    EXPECT_EQ(error_of(sample("klue-nli_nested_column.parquet"), read_parquet),
+              "column 'meta': nested (group) columns are not supported");
 }
 
 TEST(Parquet, TruncatedAndCorruptFilesNameTheFile) {

@@ -28,10 +28,12 @@ async function writeHyparquet(file, codec, extraColumns = [], layout = {}) {
 }
 
 // parquetjs-lite: data pages v1 (or v2), PLAIN values, optional columns (RLE definition levels).
-async function writeParquetjs(file, compression, labelType = 'INT64', written = rows, useDataPageV2 = false) {
+async function writeParquetjs(file, compression, labelType = 'INT64', written = rows, useDataPageV2 = false,
+                             extraFields = {}) {
   const fields = {};
   for (const name of stringColumns) fields[name] = { type: 'UTF8', optional: true, compression };
   fields.label = { type: labelType, optional: true, compression };
+  Object.assign(fields, extraFields);
   const writer = await parquet.ParquetWriter.openFile(new parquet.ParquetSchema(fields),
                                                       path.join(dir, file), { useDataPageV2 });
   for (const row of written) await writer.appendRow({ ...row, label: Number(row.label) });
@@ -53,4 +55,12 @@ async function writeParquetjs(file, compression, labelType = 'INT64', written = 
                        [{ name: 'score', data: rows.map(() => 0.5), type: 'DOUBLE' }]);
   const withNull = rows.slice(0, 3).map((r, i) => (i === 1 ? { ...r, hypothesis: undefined } : r));
   await writeParquetjs('klue-nli_null_hypothesis.parquet', 'UNCOMPRESSED', 'INT32', withNull);
+  // The v1.1 file's annotator labels as a repeated column, which the reader rejects.
+  const annotated = rows.map(r => ({ ...r, annotations: ['entailment', 'neutral'] }));
+  await writeParquetjs('klue-nli_repeated_column.parquet', 'UNCOMPRESSED', 'INT64', annotated, false,
+                       { annotations: { type: 'UTF8', repeated: true } });
+  // ... and the genre inside a group, a nested column.
+  const nested = rows.map(r => ({ ...r, meta: { genre: 'NEWS' } }));
+  await writeParquetjs('klue-nli_nested_column.parquet', 'UNCOMPRESSED', 'INT64', nested, false,
+                       { meta: { fields: { genre: { type: 'UTF8' } } } });
 })();
