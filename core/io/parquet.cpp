@@ -244,8 +244,10 @@ std::vector<uint32_t> rle_hybrid(Bytes& in, int bit_width, size_t count) {
     while (out.size() < count) {
         const uint64_t header = in.varint();
         if (header & 1) {  // groups of 8 values, bit_width bits each, least significant bit first
-            const uint64_t values = (header >> 1) * 8;
-            const std::string_view packed = in.take((header >> 1) * bit_width);
+            const uint64_t groups = header >> 1;
+            if (bit_width > 0 && groups > in.remaining()) throw ParquetError("truncated bit-packed run");
+            const uint64_t values = groups * 8;
+            const std::string_view packed = in.take(groups * bit_width);
             for (uint64_t i = 0; i < values && out.size() < count; ++i) {
                 uint32_t value = 0;
                 for (int bit = 0; bit < bit_width; ++bit) {
