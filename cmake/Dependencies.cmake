@@ -8,6 +8,10 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece>=0.1.97)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
+# Parquet pages (core/io/parquet.cpp): SNAPPY is the default codec of most writers; ZSTD is
+# read when libzstd-dev is installed.
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+pkg_check_modules(ZSTD IMPORTED_TARGET libzstd)
 
 # TorchConfig exports its flags (the C++ ABI define) as a string, not on a target.
 add_library(gs_torch INTERFACE)

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/io/files.h"
+#include "core/io/parquet.h"
 
 namespace gs {
 
@@ -54,6 +55,22 @@ NliLabel nli_label(const nlohmann::json& record, const std::string& where) {
     throw std::invalid_argument(where + ": expected 'gold_label' (a string) or 'label' (0, 1 or 2)");
 }
 
+// A parquet file's rows as JSON records (a null is left out), so that every format goes through
+// the same field checks.
+std::vector<nlohmann::json> parquet_records(const std::string& path) {
+    const ParquetTable table = read_parquet(path);
+    std::vector<nlohmann::json> records;
+    for (const auto& row : table.rows) {
+        nlohmann::json record = nlohmann::json::object();
+        for (size_t c = 0; c < row.size(); ++c) {
+            if (const auto* text = std::get_if<std::string>(&row[c])) record[table.columns[c]] = *text;
+            if (const auto* number = std::get_if<int64_t>(&row[c])) record[table.columns[c]] = *number;
+        }
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
 QaParagraph::Question korquad_question(const nlohmann::json& qa, const std::string& where) {
     QaParagraph::Question question{text_field(qa, "id", where), text_field(qa, "question", where), {}, {}};
     for (const auto& answer : array_field(qa, "answers", where)) {
@@ -70,7 +87,8 @@ QaParagraph::Question korquad_question(const nlohmann::json& qa, const std::stri
 
 std::vector<NliExample> read_klue_nli(const std::string& path) {
     std::vector<NliExample> examples;
-    const std::vector<nlohmann::json> records = read_json_records(path);
+    const bool parquet = is_parquet_file(path) || fs::path(path).extension() == ".parquet";
+    const std::vector<nlohmann::json> records = parquet ? parquet_records(path) : read_json_records(path);
     for (size_t i = 0; i < records.size(); ++i) {
         const std::string where = path + ": record " + std::to_string(i + 1);
         examples.push_back({record_id(records[i], "guid", i, where), text_field(records[i], "premise", where),

@@ -18,7 +18,8 @@ struct NliExample {
 };
 
 // KLUE-NLI v1.1 JSON (an array of {premise, hypothesis, gold_label: "entailment"|...}) or the HF
-// export as JSON or JSON Lines ({premise, hypothesis, label: 0|1|2}).
+// export as JSON, JSON Lines or parquet ({premise, hypothesis, label: 0|1|2}); a parquet file is
+// recognised by its PAR1 magic bytes, whatever its extension.
 std::vector<NliExample> read_klue_nli(const std::string& path);
 
 struct QaParagraph {
