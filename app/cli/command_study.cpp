@@ -11,6 +11,7 @@
 #include "app/cli/arguments.h"
 #include "app/cli/commands.h"
 #include "core/analysis/curves.h"
+#include "core/common/shell.h"
 #include "core/io/files.h"
 #include "core/store/results_table.h"
 #include "core/train/study.h"
@@ -89,29 +90,23 @@ std::string report_markdown(const ResultsTable& table, const std::string& databa
     return text + results_markdown(table, kReportColumns);
 }
 
-// A word for the shell, single-quoted.
-std::string quoted(const std::string& word) {
-    std::string out = "'";
-    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
 
 // growthstudio-report (Qt) draws the figures with the GUI's curve view; a build without Qt has none.
 void draw_figures(const std::string& database, const std::string& report, const ResultsTable& table) {
     std::error_code error;
     const fs::path self = fs::read_symlink("/proc/self/exe", error);
     const fs::path tool = self.parent_path() / "growthstudio-report";
-    std::string arguments = " " + quoted(database) + " " + quoted(report);
-    if (!table.reference_run.empty()) arguments += " --reference " + quoted(table.reference_run);
+    std::string arguments = " " + shell_quote(database) + " " + shell_quote(report);
+    if (!table.reference_run.empty()) arguments += " --reference " + shell_quote(table.reference_run);
     for (const auto& row : table.rows) {
-        if (row.pipeline.size() > 1 && row.pipeline.back() == 'B') arguments += " " + quoted(row.run);  // grown into B
+        if (row.pipeline.size() > 1 && row.pipeline.back() == 'B') arguments += " " + shell_quote(row.run);  // grown into B
     }
     if (error || access(tool.c_str(), X_OK) != 0) {
         std::cerr << "figures: growthstudio-report was not built beside growthstudio-cli (it needs Qt); with a full "
                      "build, draw them with:\n  growthstudio-report" << arguments << "\n";
         return;
     }
-    if (std::system((quoted(tool.string()) + arguments).c_str()) != 0) {
+    if (std::system((shell_quote(tool.string()) + arguments).c_str()) != 0) {
         std::cerr << "figures: growthstudio-report failed\n";
     }
 }

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/common/shell.h"
 #include "core/train/experiment.h"
 
 namespace gs {
@@ -21,13 +22,6 @@ namespace gs {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A word for bash: single-quoted, with single quotes spelled '\''.
-std::string quoted(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
 
 std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
     const fs::path run_folder = fs::path(options.runs_dir) / job.run_name;
@@ -44,15 +38,15 @@ std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
     s << "# GrowthStudio run " << job.run_name << " of " << job.experiment << ".\n"
       << "# Its database stays beside its checkpoints until `growthstudio-cli sync` merges it.\n"
       << "set -euo pipefail\n"
-      << "cli=" << quoted(options.cli) << "\n"
-      << "database=" << quoted(job.database) << "\n"
-      << "mkdir -p " << quoted(run_folder.string()) << "\n"
+      << "cli=" << shell_quote(options.cli) << "\n"
+      << "database=" << shell_quote(job.database) << "\n"
+      << "mkdir -p " << shell_quote(run_folder.string()) << "\n"
       << "# A requeued job continues from its last checkpoint.\n"
-      << "if [ -f \"$database\" ] && \"$cli\" show " << quoted(job.run_name) << " --db \"$database\" >/dev/null 2>&1; then\n"
-      << "  exec \"$cli\" resume " << quoted(job.run_name) << " --db \"$database\"" << processes << " --quiet\n"
+      << "if [ -f \"$database\" ] && \"$cli\" show " << shell_quote(job.run_name) << " --db \"$database\" >/dev/null 2>&1; then\n"
+      << "  exec \"$cli\" resume " << shell_quote(job.run_name) << " --db \"$database\"" << processes << " --quiet\n"
       << "fi\n"
-      << "exec \"$cli\" run " << quoted(job.experiment) << " --db \"$database\" --runs-dir "
-      << quoted(options.runs_dir) << " --name " << quoted(job.run_name) << processes << " --quiet\n";
+      << "exec \"$cli\" run " << shell_quote(job.experiment) << " --db \"$database\" --runs-dir "
+      << shell_quote(options.runs_dir) << " --name " << shell_quote(job.run_name) << processes << " --quiet\n";
     return s.str();
 }
 
@@ -131,7 +125,7 @@ std::string submit_with_sbatch(const std::string& script_path, const std::vector
         command += " --dependency=afterok";
         for (const std::string& id : after_job_ids) command += ":" + id;
     }
-    command += " " + quoted(script_path) + " 2>&1";
+    command += " " + shell_quote(script_path) + " 2>&1";
     int status = 0;
     std::string output = capture(command, status);
     while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();

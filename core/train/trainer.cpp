@@ -17,6 +17,7 @@
 #include <c10/util/Exception.h>
 
 #include "core/common/random.h"
+#include "core/common/shell.h"
 #include "core/data/batch_tensors.h"
 #include "core/data/batches.h"
 #include "core/data/pretraining_data.h"
@@ -742,7 +743,7 @@ std::string experiment_commit(const std::string& experiment_path) {
         while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
         return output;
     };
-    const std::string quoted = "'" + folder + "'";
+    const std::string quoted = shell_quote(folder);
     const std::string commit = capture("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
     if (commit.empty()) return "";
     const bool dirty = !capture("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
