@@ -30,13 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // Whether a line of `text` matches `pattern` (columns separated by any spaces).
 bool has_line(const std::string& text, const std::string& pattern) {
     std::istringstream in(text);
@@ -102,9 +95,9 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
                                    dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const fs::path a_script = workspace / "slurm" / "A.sbatch", b_script = workspace / "slurm" / "B.sbatch";
-    EXPECT_EQ(read_text(log), "--parsable " + a_script.string() + "\n--parsable --dependency=afterok:101 " +
+    EXPECT_EQ(read_text_file(log.string()), "--parsable " + a_script.string() + "\n--parsable --dependency=afterok:101 " +
                                   b_script.string() + "\n");
-    const std::string script = read_text(b_script);
+    const std::string script = read_text_file(b_script.string());
     for (const char* line : {"#!/bin/bash\n", "#SBATCH --job-name=gs-B\n", "#SBATCH --partition=debug\n",
                              "#SBATCH --time=00:30:00\n", "#SBATCH --nodes=1\n"}) {
         EXPECT_NE(script.find(line), std::string::npos) << line << "\n" << script;
@@ -123,7 +116,7 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
 
     // The scheduler runs A; sync merges it while B still waits.
     ASSERT_EQ(std::system(("bash '" + a_script.string() + "' > '" + dir.file("a.out") + "' 2>&1").c_str()), 0)
-        << read_text(dir.file("a.out"));
+        << read_text_file(dir.file("a.out"));
     r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(has_line(r.output, R"(101\s+A\s+merged\s+6)")) << r.output;
@@ -131,7 +124,7 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
 
     // afterok satisfied: B starts from A's final checkpoint, found in A's job database.
     ASSERT_EQ(std::system(("bash '" + b_script.string() + "' > '" + dir.file("b.out") + "' 2>&1").c_str()), 0)
-        << read_text(dir.file("b.out"));
+        << read_text_file(dir.file("b.out"));
     // The job ran long before this merge (times a merge-time stamp could not match by chance).
     SqlDatabase((workspace / "runs" / "B" / "B.db").string(), false)
         .execute("UPDATE runs SET started_at = '2026-01-02T03:04:05Z', ended_at = '2026-01-02T04:05:06Z'");
