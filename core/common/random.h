@@ -2,7 +2,10 @@
 // machine and standard library (std:: distributions are implementation-defined).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace gs {
 
@@ -53,5 +56,15 @@ private:
     static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     uint64_t state_[4];
 };
+
+// 0 .. size-1 shuffled by Fisher-Yates with `random`: the same order for a seed on every machine.
+inline std::vector<int64_t> random_permutation(int64_t size, Random& random) {
+    std::vector<int64_t> order(static_cast<size_t>(size));
+    for (int64_t i = 0; i < size; ++i) order[static_cast<size_t>(i)] = i;
+    for (int64_t i = size - 1; i > 0; --i) {
+        std::swap(order[static_cast<size_t>(i)], order[random.below(static_cast<uint64_t>(i + 1))]);
+    }
+    return order;
+}
 
 }  // namespace gs

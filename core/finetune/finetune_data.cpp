@@ -19,13 +19,11 @@ template <typename T>
 void hold_out(std::vector<T>& train, std::vector<T>& dev, double fraction, uint64_t seed, const std::string& path) {
     const size_t count = train.size();
     if (count < 2) throw std::invalid_argument(path + ": too few examples to hold out a dev share (give --dev)");
-    std::vector<size_t> order(count);
-    for (size_t i = 0; i < count; ++i) order[i] = i;
     Random random(derive_seed(seed, 0x5e1ec7));
-    for (size_t i = count - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
+    const std::vector<int64_t> order = random_permutation(static_cast<int64_t>(count), random);
     const size_t dev_count = std::clamp<size_t>(static_cast<size_t>(std::lround(fraction * count)), 1, count - 1);
     std::vector<bool> held(count, false);
-    for (size_t i = 0; i < dev_count; ++i) held[order[i]] = true;
+    for (size_t i = 0; i < dev_count; ++i) held[static_cast<size_t>(order[i])] = true;
     std::vector<T> kept;
     for (size_t i = 0; i < count; ++i) (held[i] ? dev : kept).push_back(std::move(train[i]));
     train = std::move(kept);

@@ -44,11 +44,8 @@ namespace {
 
 // The units of one epoch in a seeded order (the same for a seed on every machine).
 std::vector<int64_t> epoch_order(int64_t count, uint64_t seed, int64_t epoch) {
-    std::vector<int64_t> order(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) order[static_cast<size_t>(i)] = i;
     Random random(derive_seed(seed, static_cast<uint64_t>(epoch), 0xf17e));
-    for (int64_t i = count - 1; i > 0; --i) std::swap(order[i], order[random.below(static_cast<uint64_t>(i + 1))]);
-    return order;
+    return random_permutation(count, random);
 }
 
 void zero_gradients(const NamedParameters& parameters) {

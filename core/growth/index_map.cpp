@@ -25,14 +25,6 @@ IndexMap IndexMap::identity(int64_t size) {
 
 namespace {
 
-// Fisher-Yates with the portable generator.
-std::vector<int64_t> permutation(int64_t size, Random& random) {
-    std::vector<int64_t> order(size);
-    std::iota(order.begin(), order.end(), 0);
-    for (int64_t i = size - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
-    return order;
-}
-
 }  // namespace
 
 IndexMap IndexMap::sample(int64_t source, int64_t target, MapSampling sampling, uint64_t seed) {
@@ -51,7 +43,7 @@ IndexMap IndexMap::sample(int64_t source, int64_t target, MapSampling sampling, 
         }
         // Balanced: successive random permutations, so no unit gets a second extra copy
         // before every unit has its first.
-        if (round.empty()) round = permutation(source, random);
+        if (round.empty()) round = random_permutation(source, random);
         source_of[j] = round.back();
         round.pop_back();
     }
