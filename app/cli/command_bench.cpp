@@ -46,7 +46,8 @@ std::string giga(double value) {
 
 nlohmann::json scaling_figures(const TrainBenchmarkResult& r, int processes, int64_t batch_per_process) {
     return {{"processes", processes}, {"batch_per_process", batch_per_process}, {"threads_per_process", r.threads},
-            {"seconds_per_step", r.seconds_per_step}, {"tokens_per_s", r.tokens_per_s * processes}};
+            {"seconds_per_step", r.seconds_per_step}, {"tokens_per_s", r.tokens_per_s * processes},
+            {"last_loss", r.last_loss}};
 }
 
 // One rank of bench-parallel, started by the launcher: rank 0 writes the figures to `result`.
@@ -63,12 +64,38 @@ int bench_parallel_rank(const TrainBenchmarkOptions& base, const std::string& re
     return 0;
 }
 
-void print_scaling_row(const std::string& label, const nlohmann::json& figures, double baseline_tokens_per_s) {
+// Runs the benchmark in `processes` ranks (this executable, bench-parallel's own arguments) and
+// returns rank 0's figures. `overlap`: gradients sent during the backward pass, or after it.
+nlohmann::json run_parallel_ranks(const Words& words, int64_t threads, int64_t processes, bool overlap) {
+    char folder_template[] = "/tmp/growthstudio-bench-parallel-XXXXXX";
+    if (!mkdtemp(folder_template)) throw std::runtime_error("cannot create a temporary folder");
+    const std::string result = std::string(folder_template) + "/result.json";
+    Words rank_words = {"bench-parallel"};
+    for (size_t i = 0; i < words.size(); ++i) {
+        const bool flag = words[i] == "--json" || words[i] == "--after-backward";
+        if (flag || words[i] == "--nproc" || words[i] == "--threads") {
+            i += !flag;  // and the option's value
+            continue;
+        }
+        rank_words.push_back(words[i]);
+    }
+    rank_words.insert(rank_words.end(), {"--threads", std::to_string(threads), "--result", result});
+    if (!overlap) rank_words.push_back("--after-backward");
+    if (launch_local_ranks(current_executable(), rank_words, static_cast<int>(processes), std::cerr) != 0) {
+        throw std::runtime_error("the data-parallel benchmark's processes failed");
+    }
+    nlohmann::json figures = read_json_file(result);
+    std::filesystem::remove_all(folder_template);
+    return figures;
+}
+
+// Efficiency: tokens/s against the single process's per thread times the threads in use.
+void print_scaling_row(const std::string& label, const nlohmann::json& figures, double baseline_tokens_per_thread) {
     const double tokens = figures.at("tokens_per_s").get<double>();
-    const int processes = figures.at("processes").get<int>();
-    std::cout << std::left << std::setw(34) << label << std::right << std::fixed << std::setprecision(4) << std::setw(10)
+    const int threads = figures.at("processes").get<int>() * figures.at("threads_per_process").get<int>();
+    std::cout << std::left << std::setw(48) << label << std::right << std::fixed << std::setprecision(4) << std::setw(10)
               << figures.at("seconds_per_step").get<double>() << std::setprecision(1) << std::setw(12) << tokens
-              << std::setw(12) << 100.0 * tokens / (processes * baseline_tokens_per_s) << " %\n";
+              << std::setw(12) << 100.0 * tokens / (threads * baseline_tokens_per_thread) << " %\n";
 }
 
 }  // namespace
@@ -79,12 +106,13 @@ void print_scaling_row(const std::string& label, const nlohmann::json& figures, 
 int run_bench_parallel(const Words& words) {
     Arguments args(words, {{"preset", "config", "batch", "input-len", "target-len", "steps", "warmup", "threads", "seed",
                             "nproc", "result"},
-                           {"json"}});
+                           {"json", "after-backward"}});
     const int64_t threads = args.integer("threads", 1);
     if (threads < 1) throw UsageError("option --threads must be at least 1");
     configure_threads(static_cast<int>(threads));
     TrainBenchmarkOptions options = options_from(args);
     options.device = "cpu";
+    options.overlap_communication = !args.has("after-backward");
     if (args.has("result")) return bench_parallel_rank(options, args.text("result"));
     const int64_t processes = args.integer("nproc", 2);
     if (processes < 2) throw UsageError("option --nproc must be at least 2");
@@ -92,23 +120,8 @@ int run_bench_parallel(const Words& words) {
     if (!distributed_backend_available("cpu", &reason)) throw std::runtime_error(reason);
 
     const nlohmann::json one = scaling_figures(run_train_benchmark(options), 1, options.batch);
-    char folder_template[] = "/tmp/growthstudio-bench-parallel-XXXXXX";
-    if (!mkdtemp(folder_template)) throw std::runtime_error("cannot create a temporary folder");
-    const std::string result = std::string(folder_template) + "/result.json";
-    Words rank_words = {"bench-parallel"};
-    for (size_t i = 0; i < words.size(); ++i) {
-        if (words[i] == "--nproc" || words[i] == "--threads" || words[i] == "--json") {
-            i += words[i] != "--json";  // and the option's value
-            continue;
-        }
-        rank_words.push_back(words[i]);
-    }
-    rank_words.insert(rank_words.end(), {"--threads", std::to_string(threads), "--result", result});
-    if (launch_local_ranks(current_executable(), rank_words, static_cast<int>(processes), std::cerr) != 0) {
-        throw std::runtime_error("the data-parallel benchmark's processes failed");
-    }
-    const nlohmann::json parallel = read_json_file(result);
-    std::filesystem::remove_all(folder_template);
+    const nlohmann::json parallel = run_parallel_ranks(words, threads, processes, /*overlap=*/true);
+    const nlohmann::json after_backward = run_parallel_ranks(words, threads, processes, /*overlap=*/false);
 
     configure_threads(static_cast<int>(threads * processes));
     TrainBenchmarkOptions wide = options;
@@ -119,15 +132,18 @@ int run_bench_parallel(const Words& words) {
     std::cout << "model " << (args.has("preset") ? args.text("preset") : args.text("config")) << ", batch " << options.batch
               << " x (" << options.input_length << " + " << options.target_length << ") tokens per process, "
               << options.steps << " timed steps, Gloo over loopback\n"
-              << std::left << std::setw(34) << "" << std::right << std::setw(10) << "s/step" << std::setw(12)
+              << std::left << std::setw(48) << "" << std::right << std::setw(10) << "s/step" << std::setw(12)
               << "tokens/s" << std::setw(14) << "efficiency\n";
-    print_scaling_row("1 process x " + std::to_string(threads) + " thread(s)", one, baseline);
-    print_scaling_row(std::to_string(processes) + " processes x " + std::to_string(threads) + " thread(s)", parallel,
-                      baseline);
+    const double per_thread = baseline / static_cast<double>(threads);
+    print_scaling_row("1 process x " + std::to_string(threads) + " thread(s)", one, per_thread);
+    const std::string ranks = std::to_string(processes) + " processes x " + std::to_string(threads) + " thread(s)";
+    print_scaling_row(ranks, parallel, per_thread);
+    print_scaling_row(ranks + ", sent after backward", after_backward, per_thread);
     print_scaling_row("1 process x " + std::to_string(threads * processes) + " threads, batch x" + std::to_string(processes),
-                      threaded, baseline);
+                      threaded, per_thread);
     if (args.has("json")) {
-        std::cout << nlohmann::json{{"single", one}, {"parallel", parallel}, {"threaded", threaded},
+        std::cout << nlohmann::json{{"single", one}, {"parallel", parallel}, {"after_backward", after_backward},
+                                    {"threaded", threaded},
                                     {"efficiency", parallel.at("tokens_per_s").get<double>() / (processes * baseline)}}
                          .dump()
                   << "\n";

@@ -8,6 +8,7 @@
 #include <torch/utils.h>
 
 #include "core/distributed/communicator.h"
+#include "core/distributed/overlapped_averaging.h"
 #include "core/model/t5_cost.h"
 #include "core/model/t5_model.h"
 #include "core/runtime/runtime_info.h"
@@ -57,15 +58,25 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
 
     const T5Config& c = options.config;
     auto ids = at::TensorOptions().dtype(at::kLong).device(device);
+    // Every rank has the same model and its own batch, as in training.
+    if (options.communicator) torch::manual_seed(options.seed + 1 + options.communicator->rank());
     // Ids from 2 upwards: random text, no pad (0) or eos (1).
     at::Tensor input_ids = at::randint(2, c.vocab_size, {options.batch, options.input_length}, ids);
     at::Tensor labels = at::randint(2, c.vocab_size, {options.batch, options.target_length}, ids);
 
+    std::unique_ptr<OverlappedGradientAveraging> averaging;
+    if (options.communicator && options.overlap_communication) {
+        averaging = std::make_unique<OverlappedGradientAveraging>(*options.communicator, model->parameters(),
+                                                                  model->parameters());
+    }
     auto train_step = [&]() {
         optimizer.zero_grad();
+        if (averaging) averaging->arm(false);
         at::Tensor loss = model->forward(input_ids, {}, labels).loss;
         loss.backward();
-        if (options.communicator) {
+        if (averaging) {
+            averaging->finish();
+        } else if (options.communicator) {
             std::vector<at::Tensor> gradients;
             for (const auto& parameter : model->parameters()) {
                 if (parameter.grad().defined()) gradients.push_back(parameter.grad());

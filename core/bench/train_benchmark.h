@@ -23,6 +23,9 @@ struct TrainBenchmarkOptions {
     // A data-parallel group (core/distributed/communicator.h): gradients are averaged across
     // its ranks every step, as in training. Null: one process.
     Communicator* communicator = nullptr;
+    // With a communicator: send the gradients during the backward pass (as training does), or
+    // only after it (to measure what the overlap gains).
+    bool overlap_communication = true;
 };
 
 struct TrainBenchmarkResult {

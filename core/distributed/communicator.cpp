@@ -66,6 +66,10 @@ uint64_t tensor_checksum(const std::vector<at::Tensor>& tensors) {
     return digest;
 }
 
+void Communicator::average_gradients(const std::vector<at::Tensor>& gradients, int64_t bucket_bytes) {
+    gradient_averager(gradients, bucket_bytes)->finish(gradients);
+}
+
 bool distributed_backend_available(const std::string& device, std::string* reason) {
     auto refuse = [&](const std::string& why) {
         if (reason) *reason = why;
@@ -145,30 +149,19 @@ public:
     int local_rank() const override { return local_rank_; }
     int local_world_size() const override { return local_world_size_; }
 
-    void average_gradients(const std::vector<at::Tensor>& gradients, int64_t bucket_bytes) override {
-        std::vector<std::vector<at::Tensor>> buckets;
-        int64_t bytes = bucket_bytes;
-        for (const at::Tensor& gradient : gradients) {
-            if (bytes >= bucket_bytes) buckets.emplace_back(), bytes = 0;
-            buckets.back().push_back(gradient);
-            bytes += gradient.numel() * gradient.element_size();
-        }
-        std::vector<std::vector<at::Tensor>> flat(buckets.size());
-        std::vector<c10::intrusive_ptr<c10d::Work>> works;
-        for (size_t b = 0; b < buckets.size(); ++b) {
-            std::vector<at::Tensor> pieces;
-            for (const at::Tensor& gradient : buckets[b]) pieces.push_back(gradient.reshape({-1}));
-            flat[b] = {at::cat(pieces)};
-            works.push_back(group()->allreduce(flat[b], sum_options()));
-        }
-        for (size_t b = 0; b < buckets.size(); ++b) {
-            wait(works[b], "the gradient all-reduce");
-            flat[b][0].div_(world_size_);
-            int64_t offset = 0;
-            for (const at::Tensor& gradient : buckets[b]) {
-                const_cast<at::Tensor&>(gradient).copy_(flat[b][0].narrow(0, offset, gradient.numel()).view_as(gradient));
-                offset += gradient.numel();
-            }
+    std::unique_ptr<GradientAverager> gradient_averager(const std::vector<at::Tensor>& parameters,
+                                                        int64_t bucket_bytes) override;
+
+    // Starts summing `tensors` over the ranks.
+    c10::intrusive_ptr<c10d::Work> start_sum(std::vector<at::Tensor>& tensors) {
+        return group()->allreduce(tensors, sum_options());
+    }
+
+    void wait(c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
+        try {
+            work->wait();
+        } catch (const std::exception& error) {
+            throw RankFailure(missing_ranks_message(what) + " (" + error.what() + ")");
         }
     }
 
@@ -267,14 +260,6 @@ private:
         }
     }
 
-    void wait(c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
-        try {
-            work->wait();
-        } catch (const std::exception& error) {
-            throw RankFailure(missing_ranks_message(what) + " (" + error.what() + ")");
-        }
-    }
-
     // After a failed collective every surviving rank signs in; those that do not within a few
     // seconds are the ones that died (or hang). Without the store, rank 0 itself is gone.
     std::string missing_ranks_message(const std::string& what) {
@@ -310,6 +295,109 @@ private:
     c10::intrusive_ptr<c10d::Store> store_;
     c10::intrusive_ptr<Group> group_;
 };
+
+// The buckets are flat tensors of the parameters' type; each parameter owns a slice of one.
+class BucketedAverager : public GradientAverager {
+public:
+    BucketedAverager(C10dCommunicator& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes)
+        : group_(group), slots_(parameters.size()) {
+        // Reverse order: the last layers' gradients are computed first. The first bucket is
+        // small (1 MiB, as DistributedDataParallel's) so that the first send starts early.
+        int64_t limit = std::min<int64_t>(bucket_bytes, 1 << 20), bytes = 0;
+        std::vector<int64_t> sizes;
+        for (size_t i = parameters.size(); i-- > 0;) {
+            const at::Tensor& parameter = parameters[i];
+            const bool compatible = !buckets_.empty() && buckets_.back().options.dtype() == parameter.dtype() &&
+                                    buckets_.back().options.device() == parameter.device();
+            if (!compatible || bytes >= limit) {
+                if (!buckets_.empty()) limit = bucket_bytes;
+                buckets_.emplace_back();
+                buckets_.back().options = parameter.options();
+                sizes.push_back(0);
+                bytes = 0;
+            }
+            slots_[i] = {buckets_.size() - 1, sizes.back(), parameter.numel()};
+            buckets_.back().members.push_back(i);
+            sizes.back() += parameter.numel();
+            bytes += parameter.numel() * parameter.element_size();
+        }
+        for (size_t b = 0; b < buckets_.size(); ++b) buckets_[b].flat = at::empty({sizes[b]}, buckets_[b].options);
+        start_step();
+    }
+
+    void add(size_t index, const at::Tensor& gradient) override {
+        Slot& slot = slots_.at(index);
+        if (slot.arrived) throw std::logic_error("gradient " + std::to_string(index) + " added twice in one step");
+        slice(slot).copy_(gradient.reshape({-1}));
+        slot.arrived = true;
+        --buckets_[slot.bucket].waiting;
+        send_complete_buckets();
+    }
+
+    void finish(const std::vector<at::Tensor>& outputs) override {
+        if (outputs.size() != slots_.size()) throw std::logic_error("finish(): not one output per parameter");
+        const size_t sent_early = sent_;
+        for (size_t i = 0; i < slots_.size(); ++i) {
+            if (!slots_[i].arrived) add(i, outputs[i]);
+        }
+        for (Bucket& bucket : buckets_) {
+            group_.wait(bucket.work, "the gradient all-reduce");
+            bucket.flat.div_(group_.world_size());
+        }
+        for (size_t i = 0; i < slots_.size(); ++i) {
+            const_cast<at::Tensor&>(outputs[i]).copy_(slice(slots_[i]).view_as(outputs[i]));
+        }
+        start_step();
+        sent_early_ = sent_early;
+    }
+
+    size_t buckets_sent_early() const override { return sent_early_; }
+    size_t bucket_count() const override { return buckets_.size(); }
+
+private:
+    struct Bucket {
+        at::TensorOptions options;
+        std::vector<size_t> members;
+        at::Tensor flat;
+        size_t waiting = 0;  // gradients not yet added this step
+        c10::intrusive_ptr<c10d::Work> work;
+    };
+    struct Slot {
+        size_t bucket = 0;
+        int64_t offset = 0, numel = 0;
+        bool arrived = false;
+    };
+
+    at::Tensor slice(const Slot& slot) { return buckets_[slot.bucket].flat.narrow(0, slot.offset, slot.numel); }
+
+    // Buckets go out strictly in order, so that every rank issues the same collectives in the
+    // same sequence whatever order its gradients arrive in.
+    void send_complete_buckets() {
+        while (sent_ < buckets_.size() && buckets_[sent_].waiting == 0) {
+            std::vector<at::Tensor> tensors = {buckets_[sent_].flat};
+            buckets_[sent_].work = group_.start_sum(tensors);
+            ++sent_;
+        }
+    }
+
+    void start_step() {
+        sent_ = 0;
+        for (Bucket& bucket : buckets_) bucket.waiting = bucket.members.size(), bucket.work.reset();
+        for (Slot& slot : slots_) slot.arrived = false;
+    }
+
+    C10dCommunicator& group_;
+    std::vector<Bucket> buckets_;
+    std::vector<Slot> slots_;
+    size_t sent_ = 0;        // buckets sent this step
+    size_t sent_early_ = 0;  // buckets the last finished step sent before finish()
+};
+
+std::unique_ptr<GradientAverager> C10dCommunicator::gradient_averager(const std::vector<at::Tensor>& parameters,
+                                                                      int64_t bucket_bytes) {
+    group();  // the process group must be started
+    return std::make_unique<BucketedAverager>(*this, parameters, bucket_bytes);
+}
 
 }  // namespace
 

@@ -41,6 +41,25 @@ public:
 // Whether this build can train on `device` ("cpu", "cuda:N") across processes; the reason when not.
 bool distributed_backend_available(const std::string& device, std::string* reason = nullptr);
 
+// Averages one step's gradients over the ranks in buckets that are sent while the backward pass
+// is still computing the rest, as PyTorch's DistributedDataParallel does. The buckets take the
+// parameters in reverse order (about the order autograd finishes them), the first one small so
+// that communication starts early; every rank sends them in the same order.
+class GradientAverager {
+public:
+    virtual ~GradientAverager() = default;
+    // Parameter `index`'s gradient for this step is complete: it is copied (and converted to the
+    // parameters' type) into its bucket, and each bucket whose gradients are all in is sent.
+    // Called from the autograd thread, one call at a time.
+    virtual void add(size_t index, const at::Tensor& gradient) = 0;
+    // Sends the rest, waits for every bucket and replaces each outputs[i] by the mean over the
+    // ranks. A parameter whose gradient was not added contributes outputs[i] as it stands.
+    virtual void finish(const std::vector<at::Tensor>& outputs) = 0;
+    // How many buckets the last step sent before finish(), out of how many.
+    virtual size_t buckets_sent_early() const = 0;
+    virtual size_t bucket_count() const = 0;
+};
+
 class Communicator {
 public:
     // Meets the other ranks at the TCPStore (which rank 0 hosts). Only the store's messages and
@@ -59,7 +78,11 @@ public:
 
     // Replaces every gradient by its mean over the ranks. The gradients travel in buckets of
     // about `bucket_bytes`, all launched before the first is awaited.
-    virtual void average_gradients(const std::vector<at::Tensor>& gradients, int64_t bucket_bytes = 25 << 20) = 0;
+    void average_gradients(const std::vector<at::Tensor>& gradients, int64_t bucket_bytes = kGradientBucketBytes);
+    // An averager for gradients shaped like `parameters` (their type, shape and device).
+    virtual std::unique_ptr<GradientAverager> gradient_averager(const std::vector<at::Tensor>& parameters,
+                                                                int64_t bucket_bytes = kGradientBucketBytes) = 0;
+    static constexpr int64_t kGradientBucketBytes = 25 << 20;
     // The sum over ranks of each value (a few scalars: losses, flags, timings).
     virtual std::vector<double> sum(const std::vector<double>& values) = 0;
     // True when every rank passed the same value.

@@ -22,6 +22,7 @@
 #include "core/data/batches.h"
 #include "core/data/pretraining_data.h"
 #include "core/distributed/communicator.h"
+#include "core/distributed/overlapped_averaging.h"
 #include "core/growth/growth_probe.h"
 #include "core/growth/t5_growth.h"
 #include "core/io/files.h"
@@ -362,6 +363,7 @@ private:
         zero_gradients();
         double loss_sum = 0;
         for (int64_t micro = 0; micro < spec_.gradient_accumulation; ++micro) {
+            if (group_ && micro + 1 == spec_.gradient_accumulation) gradient_averaging().arm(micro > 0);
             const SpanBatch batch = batches.next();
             const TensorBatch tensors = to_tensors(batch, device_.is_cuda());
             const at::Tensor input_ids = tensors.input_ids.to(device_, true);
@@ -371,10 +373,11 @@ private:
             loss_sum += loss.item<double>();
             state_.data = batch.next;
         }
-        gradients_to_masters();
         if (group_) {
-            average_gradients();
+            gradient_averaging().finish();  // into the fp32 masters' gradients
             loss_sum = group_->sum({loss_sum})[0] / group_->world_size();
+        } else {
+            gradients_to_masters();
         }
         const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
         const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
@@ -395,14 +398,17 @@ private:
         count_step(start, loss, lr, gradient_norm);
     }
 
-    // Each rank's gradient is the mean over its shard; their mean is the whole batch's.
-    void average_gradients() {
-        std::vector<at::Tensor> gradients;
-        for (auto& [name, parameter] : parameters_) {
-            if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
-            gradients.push_back(parameter.grad());
+    // Each rank's gradient is the mean over its shard; their mean is the whole batch's. The
+    // averaging hooks onto the parameters the backward pass computes, so a new compute model
+    // (growth, loading, bf16 refresh) gets new hooks.
+    OverlappedGradientAveraging& gradient_averaging() {
+        if (!averaging_) {
+            auto computed = compute_->named_parameters();
+            std::vector<at::Tensor> hooked, masters;
+            for (auto& [name, master] : parameters_) hooked.push_back(computed[name]), masters.push_back(master);
+            averaging_ = std::make_unique<OverlappedGradientAveraging>(*group_, hooked, masters);
         }
-        group_->average_gradients(gradients);
+        return *averaging_;
     }
 
     // The ranks agree on the step's time (time budgets end on every rank at the same step) and
@@ -430,6 +436,7 @@ private:
     bool bf16() const { return spec_.precision == "bf16"; }
 
     void refresh_compute_model() {
+        averaging_.reset();
         if (!bf16()) {
             compute_ = model_;
             return;
@@ -557,7 +564,7 @@ private:
         int64_t steps = 0;
         if (!reset && optimizer_ && !optimizer_->first_moment_slot().empty()) {
             steps = optimizer_->steps_taken();
-            for (const std::string slot : {optimizer_->first_moment_slot(), optimizer_->second_moment_slot()}) {
+            for (const std::string& slot : {optimizer_->first_moment_slot(), optimizer_->second_moment_slot()}) {
                 TensorMap moments;
                 const std::string prefix = slot + "/";
                 for (const auto& [key, tensor] : optimizer_->state()) {
@@ -717,6 +724,7 @@ private:
     int64_t last_validated_step_ = -1;
     double step_seconds_ = 0;
     Communicator* group_;       // null: a single process
+    std::unique_ptr<OverlappedGradientAveraging> averaging_;  // with group_, once training starts
     bool stop_agreed_ = false;  // some rank was asked to stop (agreed at the last step)
 };
 

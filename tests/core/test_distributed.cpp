@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -23,8 +24,10 @@
 #include "cli_test_support.h"
 #include "core/distributed/communicator.h"
 #include "core/distributed/launcher.h"
+#include "core/distributed/overlapped_averaging.h"
 #include "core/io/files.h"
 #include "core/io/safetensors.h"
+#include "core/model/t5_model.h"
 #include "core/store/store.h"
 #include "test_support.h"
 
@@ -245,6 +248,124 @@ TEST(Distributed, CommunicatorAveragesSumsAndComparesAcrossRanks) {
         EXPECT_TRUE(same[r]);
         EXPECT_FALSE(different[r]);
     }
+}
+
+// Runs `rank(r)` for ranks 0 and 1 of a two-process group over loopback, as two threads.
+void with_two_ranks(const std::function<void(Communicator&, int)>& rank) {
+    const int port = free_local_port();
+    auto one_rank = [&](int r) {
+        DistributedEnvironment environment;
+        environment.rank = r, environment.world_size = 2, environment.master_port = port;
+        auto group = Communicator::connect(environment);
+        group->start_collectives("cpu");
+        rank(*group, r);
+        group->barrier("end");
+    };
+    std::thread other(one_rank, 1);
+    one_rank(0);
+    other.join();
+}
+
+// Each rank backpropagates its own batch through the same T5 model. With the averaging hooked
+// into autograd, buckets leave before backward() returns, and every gradient ends equal to the
+// mean of the two ranks' gradients computed without it (the bucket order, reversed, and the
+// first bucket's smaller size included).
+TEST(Distributed, GradientsTravelDuringTheBackwardPassAndEndAsTheRanksMean) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    T5Config config;
+    config.vocab_size = 96, config.d_model = 32, config.d_kv = 8, config.num_heads = 4, config.d_ff = 64;
+    config.num_layers = config.num_decoder_layers = 3, config.dropout_rate = 0;
+    std::vector<T5Model> models;
+    std::vector<at::Tensor> inputs, labels;
+    for (int r = 0; r < 2; ++r) {  // before the threads: they would share the global generator
+        at::manual_seed(7);
+        models.emplace_back(config);
+        inputs.push_back(at::randint(2, 96, {2, 9}, at::kLong).roll(r));
+        labels.push_back(at::randint(2, 96, {2, 5}, at::kLong));
+    }
+    std::vector<std::vector<at::Tensor>> local(2), averaged(2);
+    std::vector<size_t> early(2), buckets(2);
+    with_two_ranks([&](Communicator& group, int r) {
+        T5Model& model = models[r];
+        auto backward = [&] { model->forward(inputs[r], at::ones_like(inputs[r]), labels[r]).loss.backward(); };
+        backward();
+        for (const at::Tensor& parameter : model->parameters()) local[r].push_back(parameter.grad().clone());
+        model->zero_grad();
+        OverlappedGradientAveraging averaging(group, model->parameters(), model->parameters(), /*bucket_bytes=*/4096);
+        averaging.arm(false);
+        backward();
+        averaging.finish();
+        for (const at::Tensor& parameter : model->parameters()) averaged[r].push_back(parameter.grad().clone());
+        early[r] = averaging.averager().buckets_sent_early();
+        buckets[r] = averaging.averager().bucket_count();
+    });
+    for (int r = 0; r < 2; ++r) {
+        EXPECT_GT(buckets[r], 10u);
+        // Every bucket left inside backward(), the last one (the shared embedding's) as the
+        // encoder's embedding lookup, autograd's final step, completed it.
+        EXPECT_EQ(early[r], buckets[r]) << "rank " << r;
+        ASSERT_EQ(averaged[r].size(), local[0].size());
+        for (size_t i = 0; i < local[0].size(); ++i) {
+            const at::Tensor mean = (local[0][i] + local[1][i]) / 2;
+            EXPECT_LE(test::max_abs_diff(averaged[r][i], mean), 1e-6 * (1 + mean.abs().max().item<double>())) << i;
+        }
+    }
+    EXPECT_GT(test::max_abs_diff(local[0].front(), local[1].front()), 1e-3);  // the ranks' batches differ
+}
+
+// Gradients added in any order travel in the one fixed order; a gradient never added counts as
+// its output's value (a parameter the pass did not reach, or one summed earlier); adding one
+// twice in a step is a logic error.
+TEST(Distributed, AveragerSendsBucketsInOrderAndCountsMissingGradientsAsTheirOutputs) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    std::vector<std::vector<at::Tensor>> outputs(2);
+    std::vector<size_t> early(2), buckets(2);
+    std::vector<bool> twice_refused(2);
+    with_two_ranks([&](Communicator& group, int r) {
+        for (int64_t size : {4, 300, 5}) outputs[r].push_back(at::full({size}, 100.0f * (r + 1)));
+        auto averager = group.gradient_averager(outputs[r], /*bucket_bytes=*/16);  // one bucket each
+        // Rank 0 adds the first parameter's gradient (the last bucket), rank 1 the last's (the first).
+        const size_t index = r == 0 ? 0 : 2;
+        averager->add(index, at::full({outputs[r][index].numel()}, double(r + 1)));
+        try {
+            averager->add(index, outputs[r][index]);
+        } catch (const std::logic_error&) {
+            twice_refused[r] = true;
+        }
+        averager->finish(outputs[r]);
+        early[r] = averager->buckets_sent_early(), buckets[r] = averager->bucket_count();
+    });
+    EXPECT_EQ(buckets, (std::vector<size_t>{3, 3}));
+    EXPECT_EQ(early, (std::vector<size_t>{0, 1}));  // rank 0's bucket 2 waits for buckets 0 and 1
+    EXPECT_EQ(twice_refused, (std::vector<bool>{true, true}));
+    for (int r = 0; r < 2; ++r) {
+        // Parameter 0: rank 0 added 1, rank 1 kept its output 200. Parameter 1: 100 and 200.
+        // Parameter 2: rank 0 kept 100, rank 1 added 2.
+        EXPECT_TRUE(at::all(outputs[r][0] == 100.5f).item<bool>()) << outputs[r][0];
+        EXPECT_TRUE(at::all(outputs[r][1] == 150.0f).item<bool>());
+        EXPECT_TRUE(at::all(outputs[r][2] == 51.0f).item<bool>()) << outputs[r][2];
+    }
+}
+
+// bench-parallel times the ranks with the gradients sent during and after the backward pass:
+// the two train alike (the same last loss), and the figures are all there.
+TEST(Distributed, BenchParallelTrainsAlikeWithAndWithoutOverlap) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    test::TempDir dir;
+    const auto r = cli("bench-parallel --config " + test::data_path("hf_t5/t5-v1_1-gated-untied/config.json") +
+                           " --batch 2 --input-len 16 --target-len 8 --steps 3 --warmup 1 --json",
+                       dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const std::string output = r.output.substr(0, r.output.find_last_not_of('\n') + 1);
+    const auto json = nlohmann::json::parse(output.substr(output.rfind('\n') + 1));  // the last line
+    for (const char* key : {"single", "parallel", "after_backward", "threaded"}) {
+        ASSERT_TRUE(json.contains(key)) << key << " in " << r.output;
+        EXPECT_GT(json[key]["tokens_per_s"].get<double>(), 0) << key;
+    }
+    EXPECT_EQ(json["parallel"]["processes"], 2);
+    const double overlapped = json["parallel"]["last_loss"], after = json["after_backward"]["last_loss"];
+    EXPECT_NEAR(overlapped, after, 1e-6 * after);
+    EXPECT_NE(json["single"]["last_loss"].get<double>(), 0.0);
 }
 
 TEST(Distributed, LauncherSetsTheRankVariablesAndNamesAFailedRank) {
