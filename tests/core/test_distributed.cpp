@@ -110,6 +110,52 @@ TEST(Distributed, TwoProcessesWithHalfBatchesTrainAsOneWithTheWholeBatch) {
     EXPECT_EQ(store.stages(run->id).size(), 2u);
 }
 
+// Runs the experiment in `folder` in one process and in two; returns the two databases' losses.
+std::pair<std::map<int64_t, double>, std::map<int64_t, double>> losses_in_one_and_two_processes(const fs::path& folder) {
+    const auto one = cli("run experiment.json --db one.db --runs-dir one --quiet", folder);
+    EXPECT_EQ(one.exit_code, 0) << one.output;
+    const auto two = cli("run experiment.json --db two.db --runs-dir two --nproc 2 --quiet", folder);
+    EXPECT_EQ(two.exit_code, 0) << two.output;
+    return {train_losses(folder / "one.db"), train_losses(folder / "two.db")};
+}
+
+void set_experiment_field(const fs::path& folder, const std::string& field, const nlohmann::json& value) {
+    nlohmann::json json = read_json_file((folder / "experiment.json").string());
+    json[field] = value;
+    write_file_atomically((folder / "experiment.json").string(), json.dump(1));
+}
+
+// With gradient accumulation only the last micro-batch's backward pass sends, adding what the
+// earlier ones left: still the single process's training, to float precision.
+TEST(Distributed, AccumulatedGradientsAverageAsInOneProcess) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    test::TempDir dir;
+    const fs::path folder = write_experiment(dir, "4steps-3steps", 1);
+    set_experiment_field(folder, "gradient_accumulation", 3);
+    const auto [single, parallel] = losses_in_one_and_two_processes(folder);
+    ASSERT_EQ(single.size(), 7u);
+    ASSERT_EQ(parallel.size(), 7u);
+    for (const auto& [step, loss] : single) EXPECT_NEAR(parallel.at(step), loss, 1e-5 * loss) << "step " << step;
+    const auto a = checkpoints_by_step(folder / "one.db"), b = checkpoints_by_step(folder / "two.db");
+    EXPECT_LE(max_parameter_difference(a.rbegin()->second, b.rbegin()->second), 1e-6);
+}
+
+// bf16: the ranks compute in bf16 and average in fp32 into the master weights' gradients. Each
+// rank's bf16 arithmetic on half the batch rounds differently from one process's on all of it,
+// so the curves agree to bf16's precision, far closer than to the untrained loss they leave.
+TEST(Distributed, Bf16RanksTrainTheirFp32MastersAsOneProcess) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    test::TempDir dir;
+    const fs::path folder = write_experiment(dir, "8steps-4steps", 4);
+    set_experiment_field(folder, "precision", "bf16");
+    const auto [single, parallel] = losses_in_one_and_two_processes(folder);
+    ASSERT_EQ(single.size(), 12u);
+    ASSERT_EQ(parallel.size(), 12u);
+    const double learned = single.begin()->second - single.rbegin()->second;
+    ASSERT_GT(learned, 0.5);
+    for (const auto& [step, loss] : single) EXPECT_NEAR(parallel.at(step), loss, 0.05 * learned) << "step " << step;
+}
+
 // Kills the rank `rank` of a run started with `--nproc processes`, once the run has stored
 // `steps` steps. Returns the launcher's exit code and output.
 test::CliResult kill_rank_during_run(const fs::path& folder, int processes, int rank, size_t steps) {
