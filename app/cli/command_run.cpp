@@ -145,7 +145,7 @@ int launch_ranks(const std::string& command, const Words& words, const Arguments
     if (processes < 1) throw UsageError("option --nproc: expected a whole number >= 1");
     if (processes == 1) return -1;
     if (DistributedEnvironment::from_environment().distributed()) {
-        throw UsageError("option --nproc: WORLD_SIZE is already set, so a launcher has started the processes");
+        throw UsageError("option --nproc: a launcher (torchrun, srun) has started this process as a rank already");
     }
     Words rank_words = {command};
     for (size_t i = 0; i < words.size(); ++i) {

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <initializer_list>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include <ATen/ATen.h>
@@ -27,9 +30,14 @@ namespace gs {
 
 namespace {
 
-int environment_integer(const char* name, int fallback, int minimum) {
+const char* environment_text(const char* name) {
     const char* text = std::getenv(name);
-    if (!text || !*text) return fallback;
+    return text && *text ? text : nullptr;
+}
+
+int environment_integer(const char* name, int fallback, int minimum) {
+    const char* text = environment_text(name);
+    if (!text) return fallback;
     char* end = nullptr;
     const long value = std::strtol(text, &end, 10);
     if (*end != '\0' || value < minimum || value > 1 << 30) {
@@ -39,19 +47,89 @@ int environment_integer(const char* name, int fallback, int minimum) {
     return static_cast<int>(value);
 }
 
+// The first of the variables that is set (Slurm's step-level ones come first: a step may use
+// fewer tasks than the job allocated).
+const char* first_set(std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+        if (environment_text(name)) return name;
+    }
+    return *names.begin();
+}
+
+// Slurm writes the tasks of each node compressed, "2(x3),1" for 2, 2, 2 and 1 tasks; the count
+// of node `node` (SLURM_NODEID) from variable `name`.
+int tasks_on_node(const char* name, int node) {
+    if (!environment_text(name)) {
+        throw std::runtime_error(std::string("environment variable ") + name + " is not set (srun sets it for each task)");
+    }
+    const std::string text = environment_text(name);
+    const std::regex entry("([0-9]{1,6})(\\(x([0-9]{1,6})\\))?");
+    std::istringstream list(text);
+    std::string item;
+    int nodes_listed = 0, tasks = 0;
+    while (std::getline(list, item, ',')) {  // to the end: a malformed entry anywhere is an error
+        std::smatch parts;
+        if (!std::regex_match(item, parts, entry) || std::stoi(parts[1]) < 1 || (parts[3].matched && std::stoi(parts[3]) < 1)) {
+            throw std::runtime_error(std::string("environment variable ") + name + "='" + text + "': '" + item +
+                                     "' is not a task count such as 2 or 2(x3)");
+        }
+        const int first = nodes_listed;
+        nodes_listed += parts[3].matched ? std::stoi(parts[3]) : 1;
+        if (node >= first && node < nodes_listed) tasks = std::stoi(parts[1]);
+    }
+    if (tasks > 0) return tasks;
+    throw std::runtime_error(std::string("environment variable ") + name + "='" + text + "' lists " +
+                             std::to_string(nodes_listed) + " node(s), not node SLURM_NODEID=" + std::to_string(node));
+}
+
+// A task that srun started: srun sets SLURM_STEP_ID, the job's batch script does not (it has
+// SLURM_PROCID=0 and the job's SLURM_NTASKS, but it is no rank of its own).
+bool srun_task() { return environment_text("SLURM_STEP_ID") && environment_text("SLURM_PROCID"); }
+
+// The rank variables as srun sets them for each task; the names read, for the errors.
+struct RankVariables {
+    const char* rank = "RANK";
+    const char* world_size = "WORLD_SIZE";
+};
+
+RankVariables read_srun_task(DistributedEnvironment& e) {
+    const RankVariables names{"SLURM_PROCID", first_set({"SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"})};
+    e.world_size = environment_integer(names.world_size, 1, 1);
+    e.rank = environment_integer(names.rank, 0, 0);
+    e.local_rank = environment_integer("SLURM_LOCALID", 0, 0);
+    e.local_world_size = tasks_on_node(first_set({"SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"}),
+                                       environment_integer("SLURM_NODEID", 0, 0));
+    if (e.local_rank >= e.local_world_size) {
+        throw std::runtime_error("environment variable SLURM_LOCALID=" + std::to_string(e.local_rank) +
+                                 " is not below the node's " + std::to_string(e.local_world_size) + " task(s)");
+    }
+    if (e.world_size > 1 && !environment_text("MASTER_ADDR")) {
+        throw std::runtime_error("environment variable MASTER_ADDR is not set: srun started this task as rank " +
+                                 std::to_string(e.rank) + " of " + std::to_string(e.world_size) +
+                                 ", and the ranks meet at rank 0's node; export it in the job script, e.g. "
+                                 "MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)");
+    }
+    return names;
+}
+
 }  // namespace
 
 DistributedEnvironment DistributedEnvironment::from_environment() {
     DistributedEnvironment e;
-    e.world_size = environment_integer("WORLD_SIZE", 1, 1);
-    e.rank = environment_integer("RANK", 0, 0);
-    e.local_rank = environment_integer("LOCAL_RANK", 0, 0);
-    e.local_world_size = environment_integer("LOCAL_WORLD_SIZE", 1, 1);
-    if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) e.master_addr = addr;
+    RankVariables names;
+    if (environment_text("RANK") || environment_text("WORLD_SIZE") || !srun_task()) {
+        e.world_size = environment_integer("WORLD_SIZE", 1, 1);
+        e.rank = environment_integer("RANK", 0, 0);
+        e.local_rank = environment_integer("LOCAL_RANK", 0, 0);
+        e.local_world_size = environment_integer("LOCAL_WORLD_SIZE", 1, 1);
+    } else {
+        names = read_srun_task(e);
+    }
+    if (const char* addr = environment_text("MASTER_ADDR")) e.master_addr = addr;
     e.master_port = environment_integer("MASTER_PORT", e.master_port, 1);
     if (e.rank >= e.world_size) {
-        throw std::runtime_error("environment variable RANK=" + std::to_string(e.rank) + " is not below WORLD_SIZE=" +
-                                 std::to_string(e.world_size));
+        throw std::runtime_error(std::string("environment variable ") + names.rank + "=" + std::to_string(e.rank) +
+                                 " is not below " + names.world_size + "=" + std::to_string(e.world_size));
     }
     if (e.master_port > 65535) throw std::runtime_error("environment variable MASTER_PORT: above 65535");
     return e;

@@ -16,8 +16,12 @@ class Tensor;
 
 namespace gs {
 
-// The launcher's variables, as torchrun and Slurm's srun (through the job script) set them:
-// RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT.
+// The launcher's variables, as torchrun (and --nproc) set them: RANK, WORLD_SIZE, LOCAL_RANK,
+// LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT. A task that srun started without RANK and
+// WORLD_SIZE takes its place from Slurm's own variables instead: SLURM_PROCID,
+// SLURM_STEP_NUM_TASKS (or SLURM_NTASKS), SLURM_LOCALID, and its node's count (SLURM_NODEID) in
+// SLURM_STEP_TASKS_PER_NODE (or SLURM_TASKS_PER_NODE, e.g. "2(x3),1"); MASTER_ADDR must then be
+// set (the job script takes the job's first host).
 struct DistributedEnvironment {
     int rank = 0;
     int world_size = 1;
@@ -27,8 +31,9 @@ struct DistributedEnvironment {
     int master_port = 29500;
 
     bool distributed() const { return world_size > 1; }
-    // Reads the variables; absent ones keep the single-process defaults. A malformed value or
-    // an inconsistent set (RANK >= WORLD_SIZE) is an error naming the variable.
+    // Reads the variables; absent ones keep the single-process defaults. A malformed value, an
+    // inconsistent set (RANK >= WORLD_SIZE) or an srun task of several without MASTER_ADDR is
+    // an error naming the variable.
     static DistributedEnvironment from_environment();
 };
 
