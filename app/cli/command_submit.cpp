@@ -16,16 +16,34 @@ namespace gs::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// --gpus-per-run, --nodes and --tasks-per-node: the ranks of each job.
+void read_job_shape(const Arguments& args, SlurmOptions& options) {
+    options.gpus_per_run = static_cast<int>(args.integer("gpus-per-run", 0));
+    if (options.gpus_per_run < 0) throw UsageError("option --gpus-per-run must not be negative");
+    options.nodes = static_cast<int>(args.integer("nodes", 1));
+    if (options.nodes < 1) throw UsageError("option --nodes: expected a whole number >= 1");
+    if (!args.has("tasks-per-node")) return;
+    options.tasks_per_node = static_cast<int>(args.integer("tasks-per-node", 1));
+    if (options.tasks_per_node < 1) throw UsageError("option --tasks-per-node: expected a whole number >= 1");
+    if (options.gpus_per_run > 0 && options.tasks_per_node != options.gpus_per_run) {
+        throw UsageError("option --tasks-per-node: with --gpus-per-run " + std::to_string(options.gpus_per_run) +
+                         " each node runs one task per GPU; leave --tasks-per-node out");
+    }
+}
+
+}  // namespace
+
 int run_submit(const Words& words) {
-    Arguments args(words, {{"db", "partition", "gpus-per-run", "time", "runs-dir"}, {"slurm", "dry-run"}});
+    Arguments args(words, {{"db", "partition", "gpus-per-run", "nodes", "tasks-per-node", "time", "runs-dir"}, {"slurm", "dry-run"}});
     if (args.positional().size() != 1) throw UsageError("expected one folder of experiment files");
     if (!args.has("slurm")) throw UsageError("--slurm is required (Slurm is the scheduler this build submits to)");
     const std::string database = args.text("db", default_database_path());
     const fs::path workspace = fs::absolute(database).parent_path();
     SlurmOptions options;
     options.partition = args.text("partition");
-    options.gpus_per_run = static_cast<int>(args.integer("gpus-per-run", 0));
-    if (options.gpus_per_run < 0) throw UsageError("option --gpus-per-run must not be negative");
+    read_job_shape(args, options);
     options.time = args.text("time");
     options.cli = current_executable();
     options.runs_dir = fs::absolute(args.text("runs-dir", (workspace / "runs").string())).string();

@@ -55,10 +55,11 @@ const std::vector<Command>& commands() {
          gs::cli::run_resume},
         {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
         {"submit",
-         "submit SET_FOLDER --slurm [--partition P] [--gpus-per-run G] [--time HH:MM] [--runs-dir DIR] [--db FILE]\n"
-         "      [--dry-run]\n"
+         "submit SET_FOLDER --slurm [--partition P] [--gpus-per-run G] [--nodes N] [--tasks-per-node T] [--time HH:MM]\n"
+         "      [--runs-dir DIR] [--db FILE] [--dry-run]\n"
          "      one sbatch script per experiment of the folder, chained with --dependency=afterok where a run starts\n"
-         "      from another's model; submits them and records the job ids (--dry-run prints the scripts only)",
+         "      from another's model; submits them and records the job ids (--dry-run prints the scripts only).\n"
+         "      Each run spans N nodes with one rank per GPU (or T ranks without GPUs), started by srun",
          gs::cli::run_submit},
         {"sync", "sync [--db FILE]\n      the submitted jobs' states; merges finished jobs' databases into the workspace",
          gs::cli::run_sync},

@@ -23,30 +23,52 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
-    const fs::path run_folder = fs::path(options.runs_dir) / job.run_name;
-    const std::string processes = options.gpus_per_run > 1 ? " --nproc " + std::to_string(options.gpus_per_run) : "";
-    std::ostringstream s;
-    s << "#!/bin/bash\n"
-      << "#SBATCH --job-name=gs-" << job.run_name << "\n"
-      << "#SBATCH --output=" << (run_folder / "slurm-%j.out").string() << "\n"
-      << "#SBATCH --nodes=1\n"
-      << "#SBATCH --ntasks=1\n";
+// The #SBATCH lines of the allocation: one task, or tasks_per_node tasks on each of the nodes.
+void write_resources(std::ostream& s, const SlurmOptions& options) {
+    if (srun_launches_ranks(options)) {
+        s << "#SBATCH --nodes=" << options.nodes << "\n"
+          << "#SBATCH --ntasks-per-node=" << slurm_tasks_per_node(options) << "\n";
+    } else {
+        s << "#SBATCH --nodes=1\n"
+          << "#SBATCH --ntasks=1\n";
+    }
     if (!options.partition.empty()) s << "#SBATCH --partition=" << options.partition << "\n";
     if (options.gpus_per_run > 0) s << "#SBATCH --gres=gpu:" << options.gpus_per_run << "\n";
     if (!options.time.empty()) s << "#SBATCH --time=" << options.time << ":00\n";
+}
+
+// Where the ranks of a multi-task job meet: rank 0's node, the job's first. The port follows the
+// job id so that two jobs sharing a node do not collide. srun gives each task its SLURM_PROCID,
+// SLURM_LOCALID, ..., which growthstudio-cli reads as its rank.
+void write_rendezvous(std::ostream& s) {
+    s << "# The ranks meet at the job's first node, on a port of this job's own.\n"
+      << "hosts=($(scontrol show hostnames \"$SLURM_JOB_NODELIST\"))\n"
+      << "export MASTER_ADDR=\"${hosts[0]}\" MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n";
+}
+
+std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
+    const fs::path run_folder = fs::path(options.runs_dir) / job.run_name;
+    const bool srun = srun_launches_ranks(options);
+    // One process per task under srun; the check for a run to resume stays in the batch step.
+    const std::string launch = srun ? "exec srun \"$cli\" " : "exec \"$cli\" ";
+    std::ostringstream s;
+    s << "#!/bin/bash\n"
+      << "#SBATCH --job-name=gs-" << job.run_name << "\n"
+      << "#SBATCH --output=" << (run_folder / "slurm-%j.out").string() << "\n";
+    write_resources(s, options);
     s << "# GrowthStudio run " << job.run_name << " of " << job.experiment << ".\n"
       << "# Its database stays beside its checkpoints until `growthstudio-cli sync` merges it.\n"
       << "set -euo pipefail\n"
       << "cli=" << shell_quote(options.cli) << "\n"
       << "database=" << shell_quote(job.database) << "\n"
-      << "mkdir -p " << shell_quote(run_folder.string()) << "\n"
-      << "# A requeued job continues from its last checkpoint.\n"
+      << "mkdir -p " << shell_quote(run_folder.string()) << "\n";
+    if (srun) write_rendezvous(s);
+    s << "# A requeued job continues from its last checkpoint.\n"
       << "if [ -f \"$database\" ] && \"$cli\" show " << shell_quote(job.run_name) << " --db \"$database\" >/dev/null 2>&1; then\n"
-      << "  exec \"$cli\" resume " << shell_quote(job.run_name) << " --db \"$database\"" << processes << " --quiet\n"
+      << "  " << launch << "resume " << shell_quote(job.run_name) << " --db \"$database\" --quiet\n"
       << "fi\n"
-      << "exec \"$cli\" run " << shell_quote(job.experiment) << " --db \"$database\" --runs-dir "
-      << shell_quote(options.runs_dir) << " --name " << shell_quote(job.run_name) << processes << " --quiet\n";
+      << launch << "run " << shell_quote(job.experiment) << " --db \"$database\" --runs-dir "
+      << shell_quote(options.runs_dir) << " --name " << shell_quote(job.run_name) << " --quiet\n";
     return s.str();
 }
 
@@ -77,6 +99,12 @@ std::string capture(const std::string& command, int& status) {
 }
 
 }  // namespace
+
+int slurm_tasks_per_node(const SlurmOptions& options) {
+    return options.gpus_per_run > 0 ? options.gpus_per_run : std::max(1, options.tasks_per_node);
+}
+
+bool srun_launches_ranks(const SlurmOptions& options) { return options.nodes > 1 || slurm_tasks_per_node(options) > 1; }
 
 std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const SlurmOptions& options) {
     if (!fs::is_directory(set_folder)) throw std::runtime_error(set_folder + ": not a folder of experiment files");

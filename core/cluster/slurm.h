@@ -14,7 +14,9 @@ namespace gs {
 
 struct SlurmOptions {
     std::string partition;   // "" : the cluster's default
-    int gpus_per_run = 0;    // > 1: the run is data-parallel over that many GPUs of one node
+    int gpus_per_run = 0;    // GPUs of each node, one task (rank) per GPU
+    int nodes = 1;           // nodes of each job
+    int tasks_per_node = 0;  // without GPUs: ranks on each node (0: one)
     std::string time;        // "HH:MM", "" : the partition's limit
     std::string cli;         // growthstudio-cli as the jobs will call it
     std::string runs_dir;    // where the run folders (checkpoints, job databases) go
@@ -29,6 +31,12 @@ struct SlurmJob {
     std::string script_path;
     std::string script;
 };
+
+// The ranks each node of a job runs: one per GPU, else tasks_per_node (at least one).
+int slurm_tasks_per_node(const SlurmOptions& options);
+// Whether a job has several ranks, which srun starts (one process per task; each reads its
+// rank from SLURM_PROCID, ...) after the script exports MASTER_ADDR and MASTER_PORT.
+bool srun_launches_ranks(const SlurmOptions& options);
 
 // The set's jobs, each after the runs it needs. Errors name the file: an unreadable experiment,
 // two experiments with one name, a pre-trained reference that is neither a folder nor a run of the

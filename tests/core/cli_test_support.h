@@ -15,16 +15,21 @@ struct CliResult {
     std::string output;
 };
 
-// `folder`: the working directory ("" keeps the test's own).
-inline CliResult run_growthstudio_cli(const std::string& arguments, const std::string& folder = "") {
+// A shell command line's exit code and its stdout and stderr together; `folder`: the working
+// directory ("" keeps the test's own).
+inline CliResult run_shell(const std::string& command_line, const std::string& folder = "") {
     const std::string cd = folder.empty() ? "" : "cd '" + folder + "' && ";
-    const std::string command = cd + std::string(GS_CLI_PATH) + " " + arguments + " 2>&1";
+    const std::string command = cd + command_line + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     std::string output;
     std::array<char, 4096> buffer{};
     while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
     const int status = pclose(pipe);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+inline CliResult run_growthstudio_cli(const std::string& arguments, const std::string& folder = "") {
+    return run_shell(std::string(GS_CLI_PATH) + " " + arguments, folder);
 }
 
 inline std::string last_output_line(const std::string& text) {

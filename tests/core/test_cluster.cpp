@@ -9,17 +9,24 @@
 // the runs and `sync` merges the jobs' databases.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_test_support.h"
+#include "core/distributed/communicator.h"
 #include "core/io/files.h"
 #include "core/store/sqlite.h"
 #include "core/store/store.h"
@@ -40,14 +47,21 @@ bool has_line(const std::string& text, const std::string& pattern) {
     return false;
 }
 
+// The tiny T_d_S experiment without dropout (its masks are drawn per process, so a run in two
+// processes could not equal one in a single process).
+nlohmann::json tiny_experiment() {
+    nlohmann::json json = read_json_file(test::data_path("experiments/tiny_T_d_S.json"));
+    json["sizes"]["T"]["dropout_rate"] = 0;
+    json["sizes"]["S"]["dropout_rate"] = 0;
+    json["validation"] = {{"interval_steps", 3}, {"batches", 2}};
+    json["checkpoint_interval_steps"] = 3;
+    return json;
+}
+
 // A two-run set: A trains T; B starts from A's finished T and grows it into S (T_init-d_S).
 void write_set(const fs::path& folder) {
     fs::create_directories(folder);
-    nlohmann::json a = read_json_file(test::data_path("experiments/tiny_T_d_S.json"));
-    a["sizes"]["T"]["dropout_rate"] = 0;
-    a["sizes"]["S"]["dropout_rate"] = 0;
-    a["validation"] = {{"interval_steps", 3}, {"batches", 2}};
-    a["checkpoint_interval_steps"] = 3;
+    nlohmann::json a = tiny_experiment();
     nlohmann::json b = a;
     a["name"] = "A", a["pipeline"] = "T", a["budgets"] = "6steps";
     a["sizes"].erase("S");
@@ -165,6 +179,22 @@ bool slurm_reachable() {
     return std::system("timeout 20 sinfo -h >/dev/null 2>&1") == 0;
 }
 
+// Runs `sync` in `folder` every 2 s until every line pattern of `merged` is listed (or a job
+// failed, or 5 minutes passed); returns the last listing.
+std::string sync_until_merged(const fs::path& folder, const std::vector<std::string>& merged) {
+    std::string jobs;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto r = test::run_growthstudio_cli("sync --db ws/ws.db", folder.string());
+        if (r.exit_code != 0) return r.output;
+        jobs = r.output;
+        if (std::all_of(merged.begin(), merged.end(), [&](const std::string& line) { return has_line(jobs, line); })) break;
+        if (jobs.find("failed") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    return jobs;
+}
+
 // The same set on a real Slurm: `scripts/slurm-localhost.sh start DIR` sets up a single-node
 // cluster on this machine (root, slurm-wlm and munge needed), and CTest's cluster.RealSlurm
 // entry runs this test against it. Without a cluster the test is skipped.
@@ -182,16 +212,7 @@ TEST(ClusterSlurm, ARealClusterRunsTheSetInDependencyOrder) {
         const std::string script = (workspace / "slurm" / (std::string(name) + ".sbatch")).string();
         EXPECT_EQ(std::system(("sbatch --test-only '" + script + "' >/dev/null 2>&1").c_str()), 0) << script;
     }
-    std::string jobs;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-    while (std::chrono::steady_clock::now() < deadline) {
-        r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
-        ASSERT_EQ(r.exit_code, 0) << r.output;
-        jobs = r.output;
-        if (has_line(jobs, R"(\S+\s+A\s+merged\s+6)") && has_line(jobs, R"(\S+\s+B\s+merged\s+4)")) break;
-        if (jobs.find("failed") != std::string::npos) break;
-        std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
+    const std::string jobs = sync_until_merged(dir.path(), {R"(\S+\s+A\s+merged\s+6)", R"(\S+\s+B\s+merged\s+4)"});
     ASSERT_TRUE(has_line(jobs, R"(\S+\s+B\s+merged\s+4)")) << jobs;
     Store store((workspace / "ws.db").string());
     const auto cluster = store.cluster_jobs();
@@ -201,6 +222,180 @@ TEST(ClusterSlurm, ARealClusterRunsTheSetInDependencyOrder) {
     ASSERT_TRUE(b);
     EXPECT_EQ(store.stages(b->id).at(0).budget, "pre-trained: A");
     EXPECT_TRUE(fs::exists(workspace / "runs" / "B" / ("slurm-" + cluster[1].job_id + ".out")));
+}
+
+// A one-run set whose run P (T for 6 steps, grown into S for 4) trains data-parallel.
+void write_parallel_set(const fs::path& folder) {
+    fs::create_directories(folder);
+    nlohmann::json p = tiny_experiment();
+    p["name"] = "P", p["budgets"] = "6steps-4steps";
+    write_file_atomically((folder / "p.json").string(), p.dump(1));
+}
+
+std::map<int64_t, double> train_losses(const fs::path& database, const std::string& run_name) {
+    Store store(database.string());
+    std::map<int64_t, double> losses;
+    const auto run = store.find_run(run_name);
+    if (!run) return losses;
+    for (const auto& row : store.metrics(run->id)) {
+        if (row.train_loss) losses[row.step] = *row.train_loss;
+    }
+    return losses;
+}
+
+// The merged run P trained, step for step, as one process with the whole batch does.
+void expect_losses_of_one_process(const fs::path& folder) {
+    const auto one = test::run_growthstudio_cli("run set/p.json --db one.db --runs-dir one --quiet", folder.string());
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    const auto reference = train_losses(folder / "one.db", "P"), merged = train_losses(folder / "ws" / "ws.db", "P");
+    ASSERT_EQ(reference.size(), 10u);
+    ASSERT_EQ(merged.size(), 10u);
+    for (const auto& [step, loss] : reference) EXPECT_NEAR(merged.at(step), loss, 1e-5 * loss) << "step " << step;
+    Store store((folder / "ws" / "ws.db").string());
+    EXPECT_EQ(store.growth_events(store.find_run("P")->id).size(), 1u);  // recorded once, by rank 0
+}
+
+// The scripts of jobs with several ranks: srun starts them after the script exports where they
+// meet; the check for a run to resume stays in the batch step.
+TEST(Cluster, SubmitLaunchesTheRanksOfMultiTaskJobsWithSrun) {
+    test::TempDir dir;
+    write_set(dir.path() / "set");
+    auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --nodes 2 --gpus-per-run 4 --dry-run",
+                                        dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* line :
+         {"#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=4\n#SBATCH --gres=gpu:4\n",
+          "\nhosts=($(scontrol show hostnames \"$SLURM_JOB_NODELIST\"))\n"
+          "export MASTER_ADDR=\"${hosts[0]}\" MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n",
+          "\nif [ -f \"$database\" ] && \"$cli\" show 'A' --db \"$database\" >/dev/null 2>&1; then\n"
+          "  exec srun \"$cli\" resume 'A' --db \"$database\" --quiet\nfi\nexec srun \"$cli\" run '"}) {
+        EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+    }
+    EXPECT_EQ(r.output.find("--nproc"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("--ntasks=1"), std::string::npos) << r.output;
+
+    // Without GPUs: one rank per node unless --tasks-per-node says more.
+    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --nodes 3 --dry-run", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("--gres"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("exec srun \"$cli\" run"), std::string::npos) << r.output;
+    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --tasks-per-node 2 --dry-run", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=2\n"), std::string::npos) << r.output;
+
+    // One task: no srun, no rendezvous.
+    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --gpus-per-run 1 --dry-run", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --gres=gpu:1\n"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("srun"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("MASTER_ADDR"), std::string::npos) << r.output;
+}
+
+TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
+    test::TempDir dir;
+    write_set(dir.path() / "set");
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--nodes 0", "option --nodes: expected a whole number >= 1"},
+        {"--tasks-per-node 0", "option --tasks-per-node: expected a whole number >= 1"},
+        {"--gpus-per-run 4 --tasks-per-node 2", "option --tasks-per-node: with --gpus-per-run 4 each node runs one task per GPU"},
+        {"--gpus-per-run -1", "option --gpus-per-run must not be negative"}};
+    for (const auto& [options, message] : cases) {
+        const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run " + options, dir.path().string());
+        EXPECT_EQ(r.exit_code, 2) << options;
+        EXPECT_NE(r.output.find(message), std::string::npos) << options << "\n" << r.output;
+    }
+}
+
+// srun's stand-in for one node: the command once per task of a `tasks`-task step, with the
+// variables srun sets; exits with the first failing task's code. Each task's place is logged.
+void write_fake_srun(const fs::path& bin, const fs::path& log, int tasks) {
+    fs::create_directories(bin);
+    const std::string n = std::to_string(tasks);
+    write_file_atomically((bin / "srun").string(),
+                          "#!/bin/sh\npids=''\nfor rank in $(seq 0 " + std::to_string(tasks - 1) + "); do\n"
+                          "  echo \"task $rank of " + n + "\" >> '" + log.string() + "'\n"
+                          "  SLURM_STEP_ID=0 SLURM_PROCID=$rank SLURM_LOCALID=$rank SLURM_NODEID=0 SLURM_STEP_NUM_TASKS=" + n +
+                          " SLURM_STEP_TASKS_PER_NODE=" + n + " \"$@\" &\n  pids=\"$pids $!\"\ndone\nstatus=0\n"
+                          "for pid in $pids; do wait $pid; code=$?; [ $status -ne 0 ] || status=$code; done\nexit $status\n");
+    write_file_atomically((bin / "scontrol").string(), "#!/bin/sh\necho localhost\n");
+    fs::permissions(bin / "srun", fs::perms::owner_all);
+    fs::permissions(bin / "scontrol", fs::perms::owner_all);
+}
+
+// The job script of a two-task job, run as Slurm would run it but with srun and scontrol played
+// by stand-ins: the two ranks train the run as one process does, and sync merges it.
+TEST(Cluster, TheRanksSrunStartsTrainOneRunAsOneProcess) {
+    if (!distributed_backend_available("cpu")) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found)";
+    test::TempDir dir;
+    write_parallel_set(dir.path() / "set");
+    write_fake_sbatch(dir.path() / "bin", dir.path() / "sbatch.log");
+    write_fake_srun(dir.path() / "bin", dir.path() / "srun.log", 2);
+    ScopedPath path(dir.path() / "bin");
+    auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --tasks-per-node 2", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // A job id of its own keeps the rendezvous port (20000 + id % 20000) apart from other tests'.
+    const std::string job_id = std::to_string(1000 + getpid() % 18000);
+    const std::string script = (dir.path() / "ws" / "slurm" / "P.sbatch").string();
+    ASSERT_EQ(std::system(("SLURM_JOB_ID=" + job_id + " SLURM_JOB_NODELIST=node1 bash '" + script + "' > '" +
+                           dir.file("p.out") + "' 2>&1").c_str()),
+              0)
+        << read_text_file(dir.file("p.out"));
+    EXPECT_EQ(read_text_file(dir.file("srun.log")), "task 0 of 2\ntask 1 of 2\n");
+    const std::string jobs = sync_until_merged(dir.path(), {R"(101\s+P\s+merged\s+10)"});
+    ASSERT_TRUE(has_line(jobs, R"(101\s+P\s+merged\s+10)")) << jobs;
+    expect_losses_of_one_process(dir.path());
+}
+
+// The file `name` in the first folder of PATH that has it; "" when none does.
+std::string program_on_path(const std::string& name) {
+    std::istringstream folders(std::getenv("PATH") ? std::getenv("PATH") : "");
+    std::string folder;
+    while (std::getline(folders, folder, ':')) {
+        if (!folder.empty() && fs::exists(fs::path(folder) / name)) return (fs::path(folder) / name).string();
+    }
+    return "";
+}
+
+// One run as two srun tasks of a real job on the localhost node, over Gloo: they train it as one
+// process with the whole batch does. srun is wrapped (through PATH, which sbatch passes on to the
+// job) to log each task's place, so the test sees two ranks at work.
+TEST(ClusterSlurm, TwoSrunTasksOfARealJobTrainOneRunAsOneProcess) {
+    if (!slurm_reachable()) GTEST_SKIP() << "no Slurm cluster answers; see ClusterSlurm.ARealClusterRunsTheSetInDependencyOrder";
+    if (!distributed_backend_available("cpu")) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found)";
+    test::TempDir dir;
+    write_parallel_set(dir.path() / "set");
+    const std::string srun = program_on_path("srun");
+    ASSERT_FALSE(srun.empty()) << "sbatch answers, but srun is not on PATH";
+    const fs::path bin = dir.path() / "bin", log = dir.path() / "tasks.log";
+    fs::create_directories(bin);
+    write_file_atomically((bin / "srun").string(),
+                          "#!/bin/sh\nexec '" + srun + "' sh -c 'echo \"task $SLURM_PROCID of $SLURM_STEP_NUM_TASKS on node "
+                          "$SLURM_NODEID\" >> \"" + log.string() + "\"; exec \"$@\"' task \"$@\"\n");
+    fs::permissions(bin / "srun", fs::perms::owner_all);
+    ScopedPath path(bin);
+
+    // Across nodes the script asks for 2 nodes, which this one-node cluster cannot give: Slurm
+    // reads the script and refuses only its node count (a larger cluster accepts it).
+    auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --nodes 2 --time 00:10 --dry-run", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    write_file_atomically(dir.file("two-nodes.sbatch"), r.output.substr(r.output.find('\n') + 1));
+    EXPECT_NE(r.output.find("#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << r.output;
+    const auto test_only = test::run_shell("sbatch --test-only two-nodes.sbatch", dir.path().string());
+    if (test_only.exit_code != 0) {
+        EXPECT_NE(test_only.output.find("Requested node configuration is not available"), std::string::npos) << test_only.output;
+    }
+
+    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --tasks-per-node 2 --time 00:10", dir.path().string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const std::string script = (dir.path() / "ws" / "slurm" / "P.sbatch").string();
+    EXPECT_EQ(std::system(("sbatch --test-only '" + script + "' >/dev/null 2>&1").c_str()), 0) << read_text_file(script);
+    const std::string jobs = sync_until_merged(dir.path(), {R"(\S+\s+P\s+merged\s+10)"});
+    ASSERT_TRUE(has_line(jobs, R"(\S+\s+P\s+merged\s+10)")) << jobs;
+    const std::string tasks = read_text_file(log.string());
+    EXPECT_TRUE(has_line(tasks, "task 0 of 2 on node 0")) << tasks;
+    EXPECT_TRUE(has_line(tasks, "task 1 of 2 on node 0")) << tasks;
+    expect_losses_of_one_process(dir.path());
 }
 
 TEST(Cluster, SubmitRefusesAReferenceOutsideTheSet) {
