@@ -255,41 +255,43 @@ void expect_losses_of_one_process(const fs::path& folder) {
     EXPECT_EQ(store.growth_events(store.find_run("P")->id).size(), 1u);  // recorded once, by rank 0
 }
 
+// What `submit set --slurm ... --dry-run` prints with these options.
+std::string dry_run(const test::TempDir& dir, const std::string& options) {
+    const auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --dry-run " + options, dir.path().string());
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.output;
+}
+
 // The scripts of jobs with several ranks: srun starts them after the script exports where they
 // meet; the check for a run to resume stays in the batch step.
 TEST(Cluster, SubmitLaunchesTheRanksOfMultiTaskJobsWithSrun) {
     test::TempDir dir;
     write_set(dir.path() / "set");
-    auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --nodes 2 --gpus-per-run 4 --dry-run",
-                                        dir.path().string());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::string script = dry_run(dir, "--nodes 2 --gpus-per-run 4");
     for (const char* line :
          {"#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=4\n#SBATCH --gres=gpu:4\n",
           "\nhosts=($(scontrol show hostnames \"$SLURM_JOB_NODELIST\"))\n"
           "export MASTER_ADDR=\"${hosts[0]}\" MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n",
           "\nif [ -f \"$database\" ] && \"$cli\" show 'A' --db \"$database\" >/dev/null 2>&1; then\n"
           "  exec srun \"$cli\" resume 'A' --db \"$database\" --quiet\nfi\nexec srun \"$cli\" run '"}) {
-        EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+        EXPECT_NE(script.find(line), std::string::npos) << line << "\n" << script;
     }
-    EXPECT_EQ(r.output.find("--nproc"), std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find("--ntasks=1"), std::string::npos) << r.output;
+    EXPECT_EQ(script.find("--nproc"), std::string::npos) << script;
+    EXPECT_EQ(script.find("--ntasks=1"), std::string::npos) << script;
 
     // Without GPUs: one rank per node unless --tasks-per-node says more.
-    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --nodes 3 --dry-run", dir.path().string());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find("--gres"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("exec srun \"$cli\" run"), std::string::npos) << r.output;
-    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --tasks-per-node 2 --dry-run", dir.path().string());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=2\n"), std::string::npos) << r.output;
+    script = dry_run(dir, "--nodes 3");
+    EXPECT_NE(script.find("#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << script;
+    EXPECT_EQ(script.find("--gres"), std::string::npos) << script;
+    EXPECT_NE(script.find("exec srun \"$cli\" run"), std::string::npos) << script;
+    script = dry_run(dir, "--tasks-per-node 2");
+    EXPECT_NE(script.find("#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=2\n"), std::string::npos) << script;
 
     // One task: no srun, no rendezvous.
-    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --gpus-per-run 1 --dry-run", dir.path().string());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --gres=gpu:1\n"), std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find("srun"), std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find("MASTER_ADDR"), std::string::npos) << r.output;
+    script = dry_run(dir, "--gpus-per-run 1");
+    EXPECT_NE(script.find("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --gres=gpu:1\n"), std::string::npos) << script;
+    EXPECT_EQ(script.find("srun"), std::string::npos) << script;
+    EXPECT_EQ(script.find("MASTER_ADDR"), std::string::npos) << script;
 }
 
 TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
@@ -377,16 +379,16 @@ TEST(ClusterSlurm, TwoSrunTasksOfARealJobTrainOneRunAsOneProcess) {
 
     // Across nodes the script asks for 2 nodes, which this one-node cluster cannot give: Slurm
     // reads the script and refuses only its node count (a larger cluster accepts it).
-    auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --nodes 2 --time 00:10 --dry-run", dir.path().string());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    write_file_atomically(dir.file("two-nodes.sbatch"), r.output.substr(r.output.find('\n') + 1));
-    EXPECT_NE(r.output.find("#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << r.output;
+    const std::string two_nodes = dry_run(dir, "--nodes 2 --time 00:10");
+    write_file_atomically(dir.file("two-nodes.sbatch"), two_nodes.substr(two_nodes.find('\n') + 1));
+    EXPECT_NE(two_nodes.find("#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << two_nodes;
     const auto test_only = test::run_shell("sbatch --test-only two-nodes.sbatch", dir.path().string());
     if (test_only.exit_code != 0) {
         EXPECT_NE(test_only.output.find("Requested node configuration is not available"), std::string::npos) << test_only.output;
     }
 
-    r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --tasks-per-node 2 --time 00:10", dir.path().string());
+    const auto r = test::run_growthstudio_cli("submit set --slurm --db ws/ws.db --tasks-per-node 2 --time 00:10",
+                                              dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const std::string script = (dir.path() / "ws" / "slurm" / "P.sbatch").string();
     EXPECT_EQ(std::system(("sbatch --test-only '" + script + "' >/dev/null 2>&1").c_str()), 0) << read_text_file(script);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include "core/distributed/communicator.h"
 
@@ -55,6 +56,16 @@ std::map<std::string, std::string> srun_task(int rank, int local_rank, int node,
             {"MASTER_ADDR", "node-a"}};
 }
 
+// from_environment() under exactly these variables.
+DistributedEnvironment environment_of(const std::map<std::string, std::string>& values) {
+    LauncherVariables variables(values);
+    return DistributedEnvironment::from_environment();
+}
+
+// rank, world size, local rank, local world size
+using Place = std::tuple<int, int, int, int>;
+Place place(const DistributedEnvironment& e) { return {e.rank, e.world_size, e.local_rank, e.local_world_size}; }
+
 std::string error_of(const std::map<std::string, std::string>& values) {
     LauncherVariables variables(values);
     try {
@@ -66,8 +77,7 @@ std::string error_of(const std::map<std::string, std::string>& values) {
 }
 
 TEST(DistributedEnvironment, NoLauncherMeansOneProcess) {
-    LauncherVariables none({});
-    const DistributedEnvironment e = DistributedEnvironment::from_environment();
+    const DistributedEnvironment e = environment_of({});
     EXPECT_FALSE(e.distributed());
     EXPECT_EQ(e.rank, 0);
     EXPECT_EQ(e.master_addr, "127.0.0.1");
@@ -78,8 +88,7 @@ TEST(DistributedEnvironment, SrunTasksTakeTheirPlaceFromSlurmsVariables) {
     // Three nodes of 2 tasks and one of 1: rank 5 is the second task of the third node (id 2).
     auto values = srun_task(5, 1, 2, "7", "2(x3),1");
     values["MASTER_PORT"] = "21234";
-    LauncherVariables variables(values);
-    const DistributedEnvironment e = DistributedEnvironment::from_environment();
+    const DistributedEnvironment e = environment_of(values);
     EXPECT_EQ(e.rank, 5);
     EXPECT_EQ(e.world_size, 7);
     EXPECT_EQ(e.local_rank, 1);
@@ -89,41 +98,26 @@ TEST(DistributedEnvironment, SrunTasksTakeTheirPlaceFromSlurmsVariables) {
 }
 
 TEST(DistributedEnvironment, TheLastNodeOfACompressedListCountsItsOwnTasks) {
-    LauncherVariables variables(srun_task(6, 0, 3, "7", "2(x3),1"));
-    const DistributedEnvironment e = DistributedEnvironment::from_environment();
+    const DistributedEnvironment e = environment_of(srun_task(6, 0, 3, "7", "2(x3),1"));
     EXPECT_EQ(e.local_world_size, 1);
     EXPECT_EQ(e.rank, 6);
 }
 
-TEST(DistributedEnvironment, TheStepsCountsWinOverTheJobs) {
+TEST(DistributedEnvironment, TheStepsCountsWinOverTheJobsAndTheJobsServeWithout) {
     // A job of 2 nodes x 4 tasks whose step runs 2 tasks on each.
     auto values = srun_task(3, 1, 1, "4", "2,2");
     values["SLURM_NTASKS"] = "8";
     values["SLURM_TASKS_PER_NODE"] = "4(x2)";
-    LauncherVariables variables(values);
-    const DistributedEnvironment e = DistributedEnvironment::from_environment();
-    EXPECT_EQ(e.world_size, 4);
-    EXPECT_EQ(e.local_world_size, 2);
-}
-
-TEST(DistributedEnvironment, WithoutStepVariablesTheJobsCountsServe) {
-    auto values = srun_task(1, 1, 0, "2", "2");
+    EXPECT_EQ(place(environment_of(values)), (Place{3, 4, 1, 2}));
     values.erase("SLURM_STEP_NUM_TASKS");
     values.erase("SLURM_STEP_TASKS_PER_NODE");
-    LauncherVariables variables(values);
-    const DistributedEnvironment e = DistributedEnvironment::from_environment();
-    EXPECT_EQ(e.world_size, 2);
-    EXPECT_EQ(e.local_world_size, 2);
+    EXPECT_EQ(place(environment_of(values)), (Place{3, 8, 1, 4}));
 }
 
 TEST(DistributedEnvironment, TorchrunsVariablesWinOverSlurms) {
     auto values = srun_task(5, 1, 2, "7", "2(x3),1");
-    values.insert({{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "3"}});
-    LauncherVariables variables(values);
-    const DistributedEnvironment e = DistributedEnvironment::from_environment();
-    EXPECT_EQ(e.rank, 1);
-    EXPECT_EQ(e.world_size, 3);
-    EXPECT_EQ(e.local_world_size, 3);
+    values.insert({{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"LOCAL_RANK", "0"}, {"LOCAL_WORLD_SIZE", "3"}});
+    EXPECT_EQ(place(environment_of(values)), (Place{1, 3, 0, 3}));
 }
 
 TEST(DistributedEnvironment, TheBatchScriptOfAJobIsNoRank) {
@@ -132,8 +126,7 @@ TEST(DistributedEnvironment, TheBatchScriptOfAJobIsNoRank) {
     auto values = srun_task(0, 0, 0, "4", "4");
     values.erase("SLURM_STEP_ID");
     values.erase("MASTER_ADDR");
-    LauncherVariables variables(values);
-    EXPECT_FALSE(DistributedEnvironment::from_environment().distributed());
+    EXPECT_FALSE(environment_of(values).distributed());
 }
 
 TEST(DistributedEnvironment, ErrorsNameTheSlurmVariable) {
