@@ -72,6 +72,16 @@ std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
     return s.str();
 }
 
+// Each rank trains batch_size / ranks rows: refused here rather than when the job starts.
+void check_batch_splits(const std::string& file, int64_t batch_size, const SlurmOptions& options) {
+    const int ranks = options.nodes * slurm_tasks_per_node(options);
+    if (batch_size % ranks != 0) {
+        throw std::runtime_error(file + ": field 'batch_size': " + std::to_string(batch_size) +
+                                 " cannot be split evenly into the job's " + std::to_string(ranks) + " ranks (" +
+                                 std::to_string(options.nodes) + " node(s) x " + std::to_string(slurm_tasks_per_node(options)) + ")");
+    }
+}
+
 // Depth-first: each job after the jobs it needs.
 std::vector<SlurmJob> in_dependency_order(const std::map<std::string, SlurmJob>& jobs) {
     std::vector<SlurmJob> ordered;
@@ -121,6 +131,7 @@ std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const Slurm
     std::map<std::string, std::vector<std::string>> references;  // run -> pre-trained run names
     for (const fs::path& file : files) {
         const ExperimentSpec spec = ExperimentSpec::load(file.string());
+        check_batch_splits(file.string(), spec.batch_size, options);
         SlurmJob job;
         job.run_name = spec.name;
         job.experiment = file.string();

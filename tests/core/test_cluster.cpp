@@ -280,8 +280,8 @@ TEST(Cluster, SubmitLaunchesTheRanksOfMultiTaskJobsWithSrun) {
     EXPECT_EQ(script.find("--ntasks=1"), std::string::npos) << script;
 
     // Without GPUs: one rank per node unless --tasks-per-node says more.
-    script = dry_run(dir, "--nodes 3");
-    EXPECT_NE(script.find("#SBATCH --nodes=3\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << script;
+    script = dry_run(dir, "--nodes 4");
+    EXPECT_NE(script.find("#SBATCH --nodes=4\n#SBATCH --ntasks-per-node=1\n"), std::string::npos) << script;
     EXPECT_EQ(script.find("--gres"), std::string::npos) << script;
     EXPECT_NE(script.find("exec srun \"$cli\" run"), std::string::npos) << script;
     script = dry_run(dir, "--tasks-per-node 2");
@@ -307,6 +307,12 @@ TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
         EXPECT_EQ(r.exit_code, 2) << options;
         EXPECT_NE(r.output.find(message), std::string::npos) << options << "\n" << r.output;
     }
+    // A shape the experiment's batch cannot be split over.
+    const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run --nodes 3", dir.path().string());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("a.json: field 'batch_size': 8 cannot be split evenly into the job's 3 ranks (3 node(s) x 1)"),
+              std::string::npos)
+        << r.output;
 }
 
 // srun's stand-in for one node: the command once per task of a `tasks`-task step, with the
