@@ -36,7 +36,8 @@ void read_job_shape(const Arguments& args, SlurmOptions& options) {
 }  // namespace
 
 int run_submit(const Words& words) {
-    Arguments args(words, {{"db", "partition", "gpus-per-run", "nodes", "tasks-per-node", "time", "runs-dir"}, {"slurm", "dry-run"}});
+    Arguments args(words, {{"db", "partition", "gpus-per-run", "nodes", "tasks-per-node", "time", "runs-dir"},
+                           {"slurm", "dry-run"}});
     if (args.positional().size() != 1) throw UsageError("expected one folder of experiment files");
     if (!args.has("slurm")) throw UsageError("--slurm is required (Slurm is the scheduler this build submits to)");
     const std::string database = args.text("db", default_database_path());

@@ -74,11 +74,11 @@ std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
 
 // Each rank trains batch_size / ranks rows: refused here rather than when the job starts.
 void check_batch_splits(const std::string& file, int64_t batch_size, const SlurmOptions& options) {
-    const int ranks = options.nodes * slurm_tasks_per_node(options);
+    const int per_node = slurm_tasks_per_node(options), ranks = options.nodes * per_node;
     if (batch_size % ranks != 0) {
         throw std::runtime_error(file + ": field 'batch_size': " + std::to_string(batch_size) +
                                  " cannot be split evenly into the job's " + std::to_string(ranks) + " ranks (" +
-                                 std::to_string(options.nodes) + " node(s) x " + std::to_string(slurm_tasks_per_node(options)) + ")");
+                                 std::to_string(options.nodes) + " node(s) x " + std::to_string(per_node) + ")");
     }
 }
 
