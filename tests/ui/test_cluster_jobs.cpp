@@ -6,6 +6,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QListWidget>
+#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTabBar>
@@ -13,10 +14,12 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <signal.h>
 #include <sqlite3.h>
 
 #include <qcustomplot.h>
 
+#include "core/cluster/slurm.h"
 #include "core/store/store.h"
 #include "ui/main_window.h"
 #include "ui/monitor/cluster_jobs_view.h"
@@ -78,16 +81,15 @@ int64_t add_run(Store& store, const std::string& name, const std::string& pipeli
     return id;
 }
 
-// (step, validation loss) of a run, read with SQLite itself rather than through the store.
-Points stored_points(const std::string& database, const std::string& run) {
+// (step, validation or training loss) of a run, read with SQLite itself rather than through the store.
+Points stored_points(const std::string& database, const std::string& run, const char* loss = "valid_loss") {
     Points points;
     sqlite3* db = nullptr;
     sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(db,
-                       "SELECT step, valid_loss FROM metrics JOIN runs ON runs.id = metrics.run_id "
-                       "WHERE runs.name = ? AND valid_loss IS NOT NULL ORDER BY step",
-                       -1, &statement, nullptr);
+    const std::string sql = std::string("SELECT step, ") + loss + " FROM metrics JOIN runs ON runs.id = metrics.run_id " +
+                            "WHERE runs.name = ? AND " + loss + " IS NOT NULL ORDER BY step, stage_index";
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr);
     sqlite3_bind_text(statement, 1, run.c_str(), -1, SQLITE_TRANSIENT);
     while (sqlite3_step(statement) == SQLITE_ROW) {
         points.append({sqlite3_column_double(statement, 0), sqlite3_column_double(statement, 1)});
@@ -310,6 +312,68 @@ private slots:
         QCOMPARE(drawn_points(&view, "T"), stored_points(later, "T"));
         QCOMPARE(run_items(&view, "S")[0]->text(), QStringLiteral("S (cluster, running, unreadable)"));
         QCOMPARE(drawn_points(&view, "S").size(), 4);  // what was read before
+    }
+
+    // A real job: growthstudio-cli trains the tiny experiment into the job's own database while
+    // the view reads it. Stopped midway, the view shows exactly what the job has stored so far;
+    // reading the file while the job writes it never fails; done and merged, one curve remains.
+    void followsARealJobAsItTrains() {
+        QTemporaryDir dir;
+        const QString experiment = dir.filePath("tiny.json");
+        {
+            QFile source(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json"), target(experiment);
+            QVERIFY(source.open(QIODevice::ReadOnly) && target.open(QIODevice::WriteOnly));
+            target.write(source.readAll().replace("40steps-40steps", "150steps-150steps"));  // time to watch it
+        }
+        const std::string workspace_path = dir.filePath("ws.db").toStdString();
+        const std::string job_path = dir.filePath("runs/tiny-T_d_S/tiny-T_d_S.db").toStdString();
+        {
+            Store workspace(workspace_path);
+            add_job(workspace, "tiny-T_d_S", "12", job_path);
+        }
+        ui::CurvesView view;
+        view.setKind(CurveKind::training);
+        view.setAxis(CurveAxis::step);
+        view.load(workspace_path);
+        view.setLiveInterval(20);
+        QCOMPARE(run_items(&view, "tiny-T_d_S")[0]->text(), QStringLiteral("tiny-T_d_S (cluster, waiting)"));
+
+        QProcess job;
+        job.setWorkingDirectory(dir.path());
+        job.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        job.start(GS_CLI_PATH, {"run", experiment, "--db", QString::fromStdString(job_path), "--runs-dir",
+                                dir.filePath("runs"), "--quiet"});
+        QVERIFY(job.waitForStarted());
+        QStringList labels;
+        QTRY_VERIFY_WITH_TIMEOUT((labels << run_items(&view, "tiny-T_d_S")[0]->text(),
+                                  drawn_points(&view, "tiny-T_d_S").size() >= 20),
+                                 60000);
+        ::kill(static_cast<pid_t>(job.processId()), SIGSTOP);
+        QTest::qWait(300);  // rows committed before the stop reach the view
+        const Points partial = stored_points(job_path, "tiny-T_d_S", "train_loss");
+        QVERIFY2(partial.size() < 300, qPrintable(QString::number(partial.size())));
+        QCOMPARE(run_items(&view, "tiny-T_d_S")[0]->text(), QStringLiteral("tiny-T_d_S (cluster, running)"));
+        QCOMPARE(drawn_points(&view, "tiny-T_d_S"), partial);
+        ::kill(static_cast<pid_t>(job.processId()), SIGCONT);
+
+        while (!job.waitForFinished(20)) labels << run_items(&view, "tiny-T_d_S")[0]->text();
+        QCOMPARE(job.exitCode(), 0);
+        QVERIFY2(labels.filter("unreadable").isEmpty(), qPrintable(labels.filter("unreadable").join("; ")));
+        QTRY_COMPARE(run_items(&view, "tiny-T_d_S")[0]->text(), QStringLiteral("tiny-T_d_S (cluster, done)"));
+        const Points trained = stored_points(job_path, "tiny-T_d_S", "train_loss");
+        QCOMPARE(trained.size(), 300);
+        QCOMPARE(drawn_points(&view, "tiny-T_d_S"), trained);
+        QCOMPARE(view.markerLabels(), QStringList{"tiny-T_d_S: T→S (d)"});
+
+        {
+            Store workspace(workspace_path);
+            QCOMPARE(sync_cluster_jobs(workspace)[0].state, std::string("merged"));
+        }
+        view.reload();
+        QCOMPARE(run_items(&view, "tiny-T_d_S").size(), 1);
+        QCOMPARE(run_items(&view, "tiny-T_d_S")[0]->text(), QStringLiteral("tiny-T_d_S"));
+        QCOMPARE(drawn_points(&view, "tiny-T_d_S"), stored_points(workspace_path, "tiny-T_d_S", "train_loss"));
+        QCOMPARE(drawn_points(&view, "tiny-T_d_S"), trained);
     }
 
     void mainWindowHasTheClusterDock() {
