@@ -39,7 +39,8 @@ void JobRunFollower::read() {
         return;
     }
     Store store(database_, SqlAccess::read_only);
-    const auto run = store.find_run(run_name_);
+    // The job creates its database and then the schema: a reader may come in between.
+    const auto run = store.file_version() > 0 ? store.find_run(run_name_) : std::nullopt;
     if (!run) {
         state_ = "queued";
         return;

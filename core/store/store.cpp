@@ -150,14 +150,13 @@ Store::Store(const std::string& path) : db_(writable_path(path), /*create=*/true
 Store::Store(const std::string& path, SqlAccess access) : db_(path, /*create=*/false, access) {
     if (access == SqlAccess::read_write) {
         migrate();
-        return;
+    } else {
+        file_version();  // checks that this build understands it
     }
-    // A job creates its database and then the schema: a reader may come in between.
-    if (user_version() == 0) throw StoreError(path + ": not a GrowthStudio database (yet): it has no tables");
 }
 
-// The schema version, checked to be one this build understands.
-int64_t Store::user_version() {
+// Checked to be one this build understands.
+int64_t Store::file_version() {
     SqlStatement statement = db_.prepare("PRAGMA user_version");
     statement.step();
     const int64_t version = statement.integer(0);
@@ -171,7 +170,7 @@ int64_t Store::user_version() {
 int Store::schema_version() { return static_cast<int>(migrations().size()); }
 
 void Store::migrate() {
-    const int64_t current = user_version();
+    const int64_t current = file_version();
     for (int64_t v = current; v < schema_version(); ++v) {
         SqlTransaction transaction(db_);
         db_.execute(migrations()[v]);

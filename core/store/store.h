@@ -124,11 +124,14 @@ public:
     // is not a database, or one that cannot be written gives a StoreError naming the file.
     explicit Store(const std::string& path);
     // `SqlAccess::read_only`: an existing database someone else writes (a cluster job's), read
-    // without creating, migrating or writing anything. A missing file, one without the schema
-    // yet, or one from a newer version gives a StoreError naming the file. (`read_write`: as
-    // above, for a file that must exist already.)
+    // without creating, migrating or writing anything. A missing file, or one from a newer
+    // version, gives a StoreError naming the file. (`read_write`: as above, for a file that must
+    // exist already.)
     Store(const std::string& path, SqlAccess access);
     static int schema_version();
+    // The schema version of the file: 0 while whoever creates it has not written the schema yet
+    // (only a read-only Store sees that).
+    int64_t file_version();
     const std::string& path() const { return db_.path(); }
 
     // Experiments are kept once per distinct content (hash of the JSON text).
@@ -178,7 +181,6 @@ public:
 
 private:
     void migrate();
-    int64_t user_version();  // checked to be one this build understands
     // Runs `sql` with `parameters` and turns each result row into a Row with `read`.
     template <typename Row, typename Read>
     std::vector<Row> query(const std::string& sql, const std::vector<SqlValue>& parameters, Read read);

@@ -146,9 +146,14 @@ TEST(JobRunFollower, AMissingOrEmptyDatabaseIsAStateNotAnError) {
     EXPECT_EQ(follower.state(), "waiting");
     EXPECT_EQ(follower.problem(), "");
     EXPECT_FALSE(follower.poll());  // still nothing
-    { Store job(path); }  // the job created its database, not its run yet
+    std::ofstream{path};  // the job created the file, not the schema yet
     EXPECT_TRUE(follower.poll());
     EXPECT_EQ(follower.state(), "queued");
+    EXPECT_EQ(follower.problem(), "");
+    { Store job(path); }  // then the schema, not its run yet
+    EXPECT_FALSE(follower.poll());
+    EXPECT_EQ(follower.state(), "queued");
+    EXPECT_EQ(follower.problem(), "");
     EXPECT_TRUE(follower.run().rows.empty());
 }
 
