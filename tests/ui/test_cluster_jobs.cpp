@@ -299,6 +299,8 @@ private slots:
         QVERIFY2(run_items(&view, "X")[0]->toolTip().contains("not a database"), qPrintable(run_items(&view, "X")[0]->toolTip()));
         QVERIFY(drawn_points(&view, "T").isEmpty() && drawn_points(&view, "X").isEmpty());
         QCOMPARE(drawn_points(&view, "S").size(), 4);
+        view.setReference("S");  // a cluster job's run can be the reference too
+        QVERIFY2(view.figuresText().contains("T has no validation loss yet"), qPrintable(view.figuresText()));
 
         // T's job starts; S's file is overwritten by something that is not a database.
         {

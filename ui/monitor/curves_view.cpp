@@ -513,7 +513,12 @@ void CurvesView::updateFigures() {
     markReferenceLoss(target);
     for (const QString& name : shownRuns()) {
         if (name == reference) continue;
-        const auto reach = first_reach(validationCurve(data_.at(name)), target);
+        const Curve& curve = validationCurve(data_.at(name));
+        if (curve.empty()) {  // a run just started, or a cluster job still waiting
+            lines << tr("%1 has no validation loss yet").arg(name);
+            continue;
+        }
+        const auto reach = first_reach(curve, target);
         if (reach) markReach(*reach, target);
         lines << (reach ? tr("%1 reaches it at %2 (%3 % of %4)")
                               .arg(name)
