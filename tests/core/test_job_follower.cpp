@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/cluster/job_follower.h"
+#include "core/cluster/slurm.h"
 #include "core/io/files.h"
 #include "core/store/sqlite.h"
 #include "core/store/store.h"
@@ -195,6 +196,37 @@ TEST(JobRunFollower, ADatabaseFromANewerVersionIsNamed) {
     JobRunFollower follower(path, "S");
     follower.poll();
     EXPECT_NE(follower.problem().find(path + ": database schema version"), std::string::npos) << follower.problem();
+}
+
+// sync reads the jobs' databases the same way: a running job's file is left as it was, one without
+// its schema yet is queued, and a corrupt one is named while the other jobs are still reported.
+TEST(JobRunFollower, SyncOnlyReadsTheJobsDatabases) {
+    test::TempDir dir;
+    const std::string running = dir.file("S.db"), empty = dir.file("T.db"), corrupt = dir.file("X.db");
+    const int64_t id = start_job(running, 9);
+    std::ofstream{empty};
+    std::ofstream(corrupt) << std::string(4096, 'x');
+    Store workspace(dir.file("ws.db"));
+    for (const auto& [name, database] : {std::pair{"S", running}, {"T", empty}, {"X", corrupt}}) {
+        ClusterJobRecord job;
+        job.run_name = name, job.job_id = name, job.script = name, job.database = database, job.state = "submitted";
+        workspace.add_cluster_job(job);
+    }
+    const std::string before = read_text_file(running);
+    auto statuses = sync_cluster_jobs(workspace);
+    ASSERT_EQ(statuses.size(), 3u);
+    EXPECT_EQ(statuses[0].state, "running");
+    EXPECT_EQ(statuses[0].step, 9);
+    EXPECT_EQ(statuses[1].state, "queued");
+    EXPECT_EQ(statuses[2].state, "unreadable");
+    EXPECT_NE(statuses[2].detail.find(corrupt + ": "), std::string::npos) << statuses[2].detail;
+    EXPECT_EQ(read_text_file(running), before);
+    EXPECT_EQ(std::filesystem::file_size(empty), 0u);  // no schema written into the job's file
+
+    Store(running).set_run_status(id, "done");
+    statuses = sync_cluster_jobs(workspace);
+    EXPECT_EQ(statuses[0].state, "merged");
+    EXPECT_EQ(losses(workspace.metrics(workspace.find_run("S")->id)), losses(job_rows(id, 1, 9)));
 }
 
 }  // namespace
