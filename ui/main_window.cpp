@@ -66,6 +66,11 @@ void MainWindow::buildMonitor() {
         results_->load(database_.toStdString());
         curves_->reload();
     });
+    connect(cluster_jobs_, &ClusterJobsView::runActivated, this, [this, curves](const QString& run) {
+        curves_->reload();  // the job may have started since the last refresh
+        curves_->highlightRun(run);
+        curves->raise();
+    });
     try {
         curves_->load(database_.toStdString());
         results_->load(database_.toStdString());

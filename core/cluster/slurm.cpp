@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -224,15 +225,25 @@ std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {
             statuses.push_back(status);
             continue;
         }
-        Store store(job.database);
-        const auto run = store.find_run(job.run_name);
-        status.state = run ? run->status : "queued";
-        for (const RunSummary& summary : store.summaries()) {
-            if (summary.run.name == job.run_name) status.step = summary.step;
+        // The job's own file, on a shared file system and maybe being written: read, never written.
+        std::optional<Store> store;
+        std::optional<RunRecord> run;
+        try {
+            store.emplace(job.database, SqlAccess::read_only);
+            if (store->file_version() > 0) run = store->find_run(job.run_name);  // 0: its schema is being written
+            for (const RunSummary& summary : run ? store->summaries() : std::vector<RunSummary>()) {
+                if (summary.run.name == job.run_name) status.step = summary.step;
+            }
+        } catch (const StoreError& error) {  // locked, corrupt, too new: the other jobs still count
+            status.state = "unreadable";
+            status.detail = error.what();
+            statuses.push_back(status);
+            continue;
         }
+        status.state = run ? run->status : "queued";
         if (run && run->status == "failed") status.detail = run->error;
         if (run && run->status == "done") {
-            merge_run(store, job.run_name, workspace);
+            merge_run(*store, job.run_name, workspace);
             workspace.set_cluster_job_state(job.id, "merged");
             status.state = "merged";
         }

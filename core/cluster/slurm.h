@@ -47,10 +47,12 @@ std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const Slurm
 // job ids; returns the new job's id.
 std::string submit_with_sbatch(const std::string& script_path, const std::vector<std::string>& after_job_ids);
 
-// Where each submitted job stands; a finished one ("done") is merged into the workspace.
+// Where each submitted job stands; a finished one ("done") is merged into the workspace. The
+// jobs' databases are only read.
 struct ClusterJobStatus {
     ClusterJobRecord job;
-    std::string state;  // "waiting" (no database yet), "queued", "running", "paused", "failed", "merged"
+    std::string state;  // "waiting" (no database yet), "queued", "running", "paused", "failed", "merged",
+                        // "unreadable" (detail says why; tried again at the next sync)
     int64_t step = 0;
     std::string detail;
 };

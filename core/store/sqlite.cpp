@@ -4,15 +4,19 @@
 
 namespace gs {
 
-SqlDatabase::SqlDatabase(const std::string& path, bool create) : path_(path) {
-    const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
+SqlDatabase::SqlDatabase(const std::string& path, bool create, SqlAccess access) : path_(path) {
+    const bool read_only = access == SqlAccess::read_only;
+    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | (create ? SQLITE_OPEN_CREATE : 0) |
+                      SQLITE_OPEN_FULLMUTEX;
     if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
         const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
         db_ = nullptr;
         throw StoreError(path + ": cannot open the database: " + message);
     }
-    sqlite3_busy_timeout(db_, 10000);
+    // A reader of someone else's file gives up soon: the caller tries again later.
+    sqlite3_busy_timeout(db_, read_only ? 250 : 10000);
+    if (read_only) return;
     execute("PRAGMA foreign_keys = ON");
     // A database someone else made read-only, or a file that is not a database, fails here,
     // before anything is written.

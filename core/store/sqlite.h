@@ -24,11 +24,15 @@ using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
 
 class SqlStatement;
 
+// How a connection may use its file. `read_only` never writes it (nor changes its journal mode)
+// and waits at most a moment for a lock, for files another process writes on a shared file system.
+enum class SqlAccess { read_write, read_only };
+
 class SqlDatabase {
 public:
     // Opens (creating when `create`) the file; WAL journal and a busy timeout so that several
     // processes can read and write at once.
-    SqlDatabase(const std::string& path, bool create);
+    SqlDatabase(const std::string& path, bool create, SqlAccess access = SqlAccess::read_write);
     ~SqlDatabase();
     SqlDatabase(const SqlDatabase&) = delete;
     SqlDatabase& operator=(const SqlDatabase&) = delete;

@@ -147,17 +147,30 @@ std::string default_database_path() {
 
 Store::Store(const std::string& path) : db_(writable_path(path), /*create=*/true) { migrate(); }
 
+Store::Store(const std::string& path, SqlAccess access) : db_(path, /*create=*/false, access) {
+    if (access == SqlAccess::read_write) {
+        migrate();
+    } else {
+        file_version();  // checks that this build understands it
+    }
+}
+
+// Checked to be one this build understands.
+int64_t Store::file_version() {
+    SqlStatement statement = db_.prepare("PRAGMA user_version");
+    statement.step();
+    const int64_t version = statement.integer(0);
+    if (version > schema_version()) {
+        throw StoreError(path() + ": database schema version " + std::to_string(version) +
+                         " is newer than this GrowthStudio understands (" + std::to_string(schema_version()) + ")");
+    }
+    return version;
+}
+
 int Store::schema_version() { return static_cast<int>(migrations().size()); }
 
 void Store::migrate() {
-    SqlStatement version = db_.prepare("PRAGMA user_version");
-    version.step();
-    const int64_t current = version.integer(0);
-    version.reset();
-    if (current > schema_version()) {
-        throw StoreError(path() + ": database schema version " + std::to_string(current) +
-                         " is newer than this GrowthStudio understands (" + std::to_string(schema_version()) + ")");
-    }
+    const int64_t current = file_version();
     for (int64_t v = current; v < schema_version(); ++v) {
         SqlTransaction transaction(db_);
         db_.execute(migrations()[v]);
@@ -300,17 +313,33 @@ std::vector<MetricRow> Store::metrics(int64_t run_id, int64_t up_to_rowid) {
         {run_id, up_to_rowid}, [&](const SqlStatement& s) { return read_metric(s, run_id); });
 }
 
-std::vector<MetricRow> Store::metrics_since(int64_t& after_rowid) {
+std::vector<MetricRow> Store::metrics_since(int64_t& after_rowid, std::optional<int64_t> run_id) {
     int64_t last = after_rowid;
+    const SqlValue run = run_id ? SqlValue(*run_id) : SqlValue(std::monostate{});
     std::vector<MetricRow> rows = query<MetricRow>(
         "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds, rowid, run_id FROM metrics WHERE rowid > ? ORDER BY rowid",
-        {after_rowid}, [&](const SqlStatement& s) {
+        "step_seconds, rowid, run_id FROM metrics WHERE rowid > ? AND (?2 IS NULL OR run_id = ?2) ORDER BY rowid",
+        {after_rowid, run}, [&](const SqlStatement& s) {
             last = std::max(last, s.integer(10));
             return read_metric(s, s.integer(11));
         });
     after_rowid = last;
     return rows;
+}
+
+int64_t Store::metric_count(int64_t run_id, int64_t up_to_rowid) {
+    SqlStatement statement = db_.prepare("SELECT count(*) FROM metrics WHERE run_id = ? AND rowid <= ?");
+    statement.bind({run_id, up_to_rowid}).step();
+    return statement.integer(0);
+}
+
+std::optional<MetricRow> Store::metric_at(int64_t rowid) {
+    auto rows = query<MetricRow>(
+        "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
+        "step_seconds, run_id FROM metrics WHERE rowid = ?",
+        {rowid}, [](const SqlStatement& s) { return read_metric(s, s.integer(10)); });
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
 }
 
 int64_t Store::last_metric_rowid() {

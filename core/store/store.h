@@ -123,7 +123,15 @@ public:
     // Opens or creates the database and migrates it. A file from a newer version, a file that
     // is not a database, or one that cannot be written gives a StoreError naming the file.
     explicit Store(const std::string& path);
+    // `SqlAccess::read_only`: an existing database someone else writes (a cluster job's), read
+    // without creating, migrating or writing anything. A missing file, or one from a newer
+    // version, gives a StoreError naming the file. (`read_write`: as above, for a file that must
+    // exist already.)
+    Store(const std::string& path, SqlAccess access);
     static int schema_version();
+    // The schema version of the file: 0 while whoever creates it has not written the schema yet
+    // (only a read-only Store sees that).
+    int64_t file_version();
     const std::string& path() const { return db_.path(); }
 
     // Experiments are kept once per distinct content (hash of the JSON text).
@@ -144,9 +152,13 @@ public:
     void add_metrics(const std::vector<MetricRow>& rows);  // one transaction
     // `up_to_rowid`: only rows stored up to that one (a snapshot consistent with metrics_since).
     std::vector<MetricRow> metrics(int64_t run_id, int64_t up_to_rowid = INT64_MAX);
-    // The rows of every run stored after `after_rowid` (updated to the last one read), for views
-    // that follow live runs without reading their whole history again.
-    std::vector<MetricRow> metrics_since(int64_t& after_rowid);
+    // The rows of every run (or of `run_id`) stored after `after_rowid` (updated to the last one
+    // read), for views that follow live runs without reading their whole history again.
+    std::vector<MetricRow> metrics_since(int64_t& after_rowid, std::optional<int64_t> run_id = std::nullopt);
+    // How many rows of the run are stored up to `rowid`: fewer than a reader holds means the run
+    // was rewound (resumed from a checkpoint) since it read them.
+    int64_t metric_count(int64_t run_id, int64_t up_to_rowid);
+    std::optional<MetricRow> metric_at(int64_t rowid);
     int64_t last_metric_rowid();
     void add_growth_event(const GrowthEventRecord& event);
     std::vector<GrowthEventRecord> growth_events(int64_t run_id);

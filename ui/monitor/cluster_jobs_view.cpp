@@ -45,6 +45,9 @@ ClusterJobsView::ClusterJobsView(QWidget* parent) : QWidget(parent) {
     timer_->setInterval(30000);
     connect(timer_, &QTimer::timeout, this, &ClusterJobsView::refresh);
     connect(sync_, &QPushButton::clicked, this, &ClusterJobsView::refresh);
+    connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
+        if (const QTableWidgetItem* run = table_->item(row, kRun)) emit runActivated(run->text());
+    });
 }
 
 void ClusterJobsView::load(const std::string& database_path) {

@@ -1,7 +1,7 @@
 // The workspace's cluster jobs (growthstudio-cli submit): each job's Slurm id, run, state
 // (waiting for Slurm, queued, running, failed, merged) and step, read from the job's own
 // database. Finished jobs are merged into the workspace on every refresh, so their curves
-// appear beside the local runs.
+// appear beside the local runs. Double-clicking a job asks for its run's curve.
 #pragma once
 
 #include <QWidget>
@@ -31,6 +31,8 @@ public:
 signals:
     // Finished jobs entered the workspace: the curves and results need reading again.
     void runsMerged();
+    // The user double-clicked the job of `run`: show its curve.
+    void runActivated(const QString& run);
 
 private:
     std::string database_path_;

@@ -127,6 +127,7 @@ void CurvesView::load(const std::string& database_path) {
     data_.clear();
     cache_.clear();
     last_rowid_ = 0;
+    followers_.clear();
     reload();
     replot();
     live_->start();
@@ -150,10 +151,12 @@ void CurvesView::reload() {
         const QString name = QString::fromStdString(summary.run.name);
         RunData& run = data_[name];
         const bool rewound = !run.rows.empty() && summary.step < run.rows.back().step;  // a resumed run
-        if (run.id != summary.run.id || rewound) {
+        // A cluster job's run shown until now gives way to the merged one.
+        if (run.id != summary.run.id || rewound || run.cluster) {
             // ... and a run seen for the first time (or rewound) read whole, up to the same row.
             run = RunData{summary.run.name, summary.run.id};
             run.rows = store.metrics(run.id, last_rowid_);
+            cache_.erase(run.name);  // its curves may differ at the same number of rows
             reread.insert(run.id);
             changed = true;
         }
@@ -170,19 +173,96 @@ void CurvesView::reload() {
         it->second->rows.push_back(row);
         changed = true;
     }
+    changed = followClusterJobs(store) || changed;
     addNewRunsToLists(base);
     if (changed) replot();
 }
 
+// The runs of cluster jobs not merged yet, each read from its job's own database (only the rows
+// added since the last refresh; a database that cannot be read now keeps what was read and shows
+// why). A resubmitted run's latest job counts; a merged job's run is the workspace's.
+bool CurvesView::followClusterJobs(Store& workspace) {
+    if (!follow_cluster_jobs_) return false;
+    std::map<QString, ClusterJobRecord> latest;
+    for (const ClusterJobRecord& job : workspace.cluster_jobs()) latest[QString::fromStdString(job.run_name)] = job;
+    std::map<QString, JobRunFollower> followers;
+    bool changed = false;
+    for (const auto& [name, job] : latest) {
+        auto known = data_.find(name);
+        const bool in_workspace = known != data_.end() && !known->second.cluster;
+        if (job.state == "merged" || in_workspace) continue;
+        auto it = followers_.find(name);
+        if (it == followers_.end() || it->second.database() != job.database) {
+            it = followers_.insert_or_assign(name, JobRunFollower(job.database, job.run_name)).first;
+        }
+        if (it->second.poll() || known == data_.end()) {
+            takeFollowedRun(name, it->second);
+            changed = true;
+        }
+        followers.emplace(name, std::move(it->second));
+    }
+    followers_ = std::move(followers);
+    return changed;
+}
+
+// The follower's run into data_: new rows appended, or all of them after the job read its run
+// whole again.
+void CurvesView::takeFollowedRun(const QString& name, const JobRunFollower& follower) {
+    RunData& run = data_[name];
+    const FollowedRun& followed = follower.run();
+    if (!run.cluster || run.generation != follower.generation() || run.rows.size() > followed.rows.size()) {
+        run.rows.clear();
+        cache_.erase(name.toStdString());
+    }
+    run.rows.insert(run.rows.end(), followed.rows.begin() + static_cast<std::ptrdiff_t>(run.rows.size()),
+                    followed.rows.end());
+    run.name = name.toStdString();
+    run.id = followed.run.id;
+    run.status = follower.state();
+    run.growth = followed.growth;
+    run.stages = followed.stages;
+    run.cluster = true;
+    run.cluster_state = follower.state();
+    run.problem = follower.problem();
+    run.database = follower.database();
+    run.generation = follower.generation();
+}
+
+QString CurvesView::runLabel(const QString& name) const {
+    auto it = data_.find(name);
+    if (it == data_.end() || !it->second.cluster) return name;
+    const RunData& run = it->second;
+    QStringList marks{tr("cluster")};
+    if (!run.cluster_state.empty()) marks << QString::fromStdString(run.cluster_state);
+    if (!run.problem.empty()) marks << tr("unreadable");
+    return QStringLiteral("%1 (%2)").arg(name, marks.join(QStringLiteral(", ")));
+}
+
+QListWidgetItem* CurvesView::runItem(const QString& run) const {
+    for (int i = 0; i < runs_->count(); ++i) {
+        if (runs_->item(i)->data(Qt::UserRole).toString() == run) return runs_->item(i);
+    }
+    return nullptr;
+}
+
+// New runs join the lists checked; every item's label follows its run's state.
 void CurvesView::addNewRunsToLists(const QString& base) {
     const QSignalBlocker block_runs(runs_), block_reference(reference_);
     const QString reference = reference_->currentText().isEmpty() ? base : reference_->currentText();
     for (const auto& [name, run] : data_) {
-        if (!runs_->findItems(name, Qt::MatchExactly).isEmpty()) continue;
-        auto* item = new QListWidgetItem(name, runs_);
-        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
-        item->setCheckState(Qt::Checked);
-        reference_->addItem(name);
+        QListWidgetItem* item = runItem(name);
+        if (!item) {
+            item = new QListWidgetItem(runs_);
+            item->setData(Qt::UserRole, name);
+            item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+            item->setCheckState(Qt::Checked);
+            reference_->addItem(name);
+        }
+        item->setText(runLabel(name));
+        item->setToolTip(!run.cluster
+                             ? QString()
+                             : tr("Read from the job's database %1\n%2")
+                                   .arg(QString::fromStdString(run.database), QString::fromStdString(run.problem)));
     }
     if (reference_->findText(QString()) < 0) reference_->insertItem(0, QString());  // "no reference"
     reference_->setCurrentText(reference);
@@ -251,13 +331,25 @@ void CurvesView::setAlignToStageStart(bool on) {
 }
 
 void CurvesView::setRunShown(const QString& run, bool shown) {
-    for (auto* item : runs_->findItems(run, Qt::MatchExactly)) item->setCheckState(shown ? Qt::Checked : Qt::Unchecked);
+    if (QListWidgetItem* item = runItem(run)) item->setCheckState(shown ? Qt::Checked : Qt::Unchecked);
+}
+
+void CurvesView::highlightRun(const QString& run) {
+    highlighted_ = run;
+    QListWidgetItem* item = runItem(run);
+    if (item) {
+        runs_->setCurrentItem(item);
+        if (item->checkState() == Qt::Checked) replot();
+        item->setCheckState(Qt::Checked);  // replots when it was not shown
+    } else {
+        replot();
+    }
 }
 
 std::vector<QString> CurvesView::shownRuns() const {
     std::vector<QString> shown;
     for (int i = 0; i < runs_->count(); ++i) {
-        if (runs_->item(i)->checkState() == Qt::Checked) shown.push_back(runs_->item(i)->text());
+        if (runs_->item(i)->checkState() == Qt::Checked) shown.push_back(runs_->item(i)->data(Qt::UserRole).toString());
     }
     const QString reference = reference_->currentText();
     if (!reference.isEmpty() && data_.count(reference) &&
@@ -342,11 +434,11 @@ void CurvesView::plotRun(const RunData& run, const QColor& colour, bool referenc
         }
         QCPGraph* graph = plot_->addGraph();
         graph->setData(xs(curves.shown), ys(curves.shown), true);
-        QPen pen(c, reference ? 2 : 1.5);
+        QPen pen(c, name == highlighted_ ? 3 : reference ? 2 : 1.5);
         if (reference) pen.setStyle(Qt::DashLine);
         graph->setPen(pen);
         if (kind_ == CurveKind::validation) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
-        graph->setName(first ? name + (reference ? tr(" (reference)") : QString()) : QString());
+        graph->setName(first ? runLabel(name) + (reference ? tr(" (reference)") : QString()) : QString());
         graph->setProperty("run", name);
         graph->setProperty("stage", static_cast<qlonglong>(stage));
         if (!first) graph->removeFromLegend();
@@ -421,7 +513,12 @@ void CurvesView::updateFigures() {
     markReferenceLoss(target);
     for (const QString& name : shownRuns()) {
         if (name == reference) continue;
-        const auto reach = first_reach(validationCurve(data_.at(name)), target);
+        const Curve& curve = validationCurve(data_.at(name));
+        if (curve.empty()) {  // a run just started, or a cluster job still waiting
+            lines << tr("%1 has no validation loss yet").arg(name);
+            continue;
+        }
+        const auto reach = first_reach(curve, target);
         if (reach) markReach(*reach, target);
         lines << (reach ? tr("%1 reaches it at %2 (%3 % of %4)")
                               .arg(name)

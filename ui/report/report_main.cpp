@@ -55,11 +55,12 @@ int main(int argc, char** argv) {
     }
     gs::ui::CurvesView view;
     view.resize(1200, 750);
+    view.setFollowClusterJobs(false);  // a study's figures show the workspace's runs, not runs still training elsewhere
     view.load(request.database.toStdString());
     if (!request.reference.isEmpty()) view.setReference(request.reference);
     if (!request.runs.isEmpty()) {
         for (int i = 0; i < view.runList()->count(); ++i) {
-            const QString run = view.runList()->item(i)->text();
+            const QString run = view.runList()->item(i)->data(Qt::UserRole).toString();
             view.setRunShown(run, request.runs.contains(run));
         }
     }
