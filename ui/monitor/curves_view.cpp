@@ -380,6 +380,7 @@ void CurvesView::replot() {
         plotRun(data_.at(name), c, is_reference);
         addGrowthMarkers(data_.at(name), c);
     }
+    plot_->legend->setVisible(plot_->legend->itemCount() > 0);  // no empty frame before any run is shown
     plot_->xAxis->setLabel(QString::fromStdString(axis_label(axis_)) + (align_ ? tr(" since stage start") : QString()));
     plot_->rescaleAxes();
     updateFigures();
