@@ -44,6 +44,11 @@ void print_order(const std::vector<StudyEntry>& entries, const std::string& refe
 // finished (paused, killed, failed) continues from its last checkpoint.
 std::string run_entry(const StudyEntry& entry, Store& store, RunOptions options, bool quiet) {
     const auto existing = store.find_run(entry.spec.name);
+    if (existing && static_cast<uint64_t>(existing->seed) != entry.spec.seed) {
+        throw std::runtime_error(store.path() + ": run '" + entry.spec.name + "' was trained with seed " +
+                                 std::to_string(existing->seed) + ", not " + std::to_string(entry.spec.seed) +
+                                 "; a set with another seed needs a database of its own (--db)");
+    }
     if (existing && existing->status == "done") {
         std::cerr << entry.spec.name << ": finished, skipped\n";
         return "done";
@@ -52,6 +57,16 @@ std::string run_entry(const StudyEntry& entry, Store& store, RunOptions options,
     if (existing) return resume_run(entry.spec.name, store, terminal_hooks(quiet), options);
     options.name = entry.spec.name;
     return run_experiment(entry.spec, store, options, terminal_hooks(quiet));
+}
+
+// --seed: every experiment of the set with another seed (initialisation, data order, dropout,
+// the growth probe). The validation split keeps its own seed, so every seed is scored on the same
+// held-out text.
+void override_seed(std::vector<StudyEntry>& entries, uint64_t seed) {
+    for (StudyEntry& entry : entries) {
+        entry.spec.seed = seed;
+        entry.spec.json["seed"] = seed;  // what the runs store as their experiment
+    }
 }
 
 // The set's rows only, in the set's order.
@@ -127,9 +142,15 @@ void write_report(Store& store, const std::vector<StudyEntry>& entries, const st
 }  // namespace
 
 int run_study(const Words& words) {
-    Arguments args(words, {{"db", "report", "runs-dir", "device", "threads", "reference"}, {"dry-run", "report-only", "quiet"}});
+    Arguments args(words, {{"db", "report", "runs-dir", "device", "threads", "reference", "seed"},
+                           {"dry-run", "report-only", "quiet"}});
     if (args.positional().size() != 1) throw UsageError("expected one folder of experiment files");
-    const std::vector<StudyEntry> entries = load_study(args.positional()[0]);
+    std::vector<StudyEntry> entries = load_study(args.positional()[0]);
+    if (args.has("seed")) {
+        const int64_t seed = args.integer("seed", 0);
+        if (seed < 0) throw UsageError("option --seed must be a whole number >= 0");
+        override_seed(entries, static_cast<uint64_t>(seed));
+    }
     const std::string reference = args.text("reference", study_reference(entries));
     if (args.has("dry-run")) {
         print_order(entries, reference);

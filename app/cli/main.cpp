@@ -71,9 +71,10 @@ const std::vector<Command>& commands() {
          gs::cli::run_import_results},
         {"study",
          "study FOLDER [--db FILE] [--report DIR] [--reference RUN] [--runs-dir DIR] [--device D] [--threads N]\n"
-         "      [--quiet] [--dry-run] [--report-only]\n"
+         "      [--seed N] [--quiet] [--dry-run] [--report-only]\n"
          "      runs a folder of experiments in dependency order (finished runs skipped, interrupted ones resumed),\n"
-         "      then writes the report: results table (Markdown, CSV), curves (CSV), figures (PNG, SVG)",
+         "      then writes the report: results table (Markdown, CSV), curves (CSV), figures (PNG, SVG);\n"
+         "      --seed runs the whole set with another seed (into a database of its own)",
          gs::cli::run_study},
         {"evaluate",
          "evaluate --task nli|ext|gen|sum --data DEV_FILE --predictions PRED_FILE [--rouge-tokens whitespace|characters]\n"

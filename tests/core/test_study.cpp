@@ -17,6 +17,7 @@
 
 #include "cli_test_support.h"
 #include "core/io/files.h"
+#include "core/store/store.h"
 #include "core/train/study.h"
 #include "test_support.h"
 
@@ -228,6 +229,30 @@ TEST(Study, AnInterruptedRunIsResumedNotStartedAgain) {
     ASSERT_EQ(runs.size(), 1u);  // the same run, continued
     EXPECT_EQ(runs.at("S").status, "done");
     EXPECT_EQ(runs.at("S").validations.back().step, 200);
+}
+
+// --seed trains the set with another seed, recorded with its runs; a database holding the set
+// at another seed is refused by name rather than counted as finished.
+TEST(Study, ASeedOverrideTrainsAnotherReplicateInItsOwnDatabase) {
+    test::TempDir dir;
+    const fs::path set = dir.path() / "set";
+    fs::create_directories(set);
+    write_file_atomically((set / "S.json").string(), mini_experiment("S", "10steps").dump());
+    const auto seeded = test::run_growthstudio_cli("study set --db seed5.db --seed 5 --quiet", dir.path().string());
+    ASSERT_EQ(seeded.exit_code, 0) << seeded.output;
+    const auto plain = test::run_growthstudio_cli("study set --db plain.db --quiet", dir.path().string());
+    ASSERT_EQ(plain.exit_code, 0) << plain.output;
+
+    Store five(dir.file("seed5.db")), file_seed(dir.file("plain.db"));
+    const RunRecord run5 = *five.find_run("S"), run0 = *file_seed.find_run("S");
+    EXPECT_EQ(run5.seed, 5);
+    EXPECT_EQ(run0.seed, mini_experiment("S", "10steps").at("seed").get<int64_t>());
+    EXPECT_EQ(nlohmann::json::parse(five.experiment_json(run5.experiment_id)).at("seed"), 5);
+    EXPECT_NE(five.metrics(run5.id).front().train_loss, file_seed.metrics(run0.id).front().train_loss);
+
+    const auto mixed = test::run_growthstudio_cli("study set --db seed5.db --quiet", dir.path().string());
+    EXPECT_EQ(mixed.exit_code, 1);
+    EXPECT_NE(mixed.output.find("seed5.db: run 'S' was trained with seed 5, not "), std::string::npos) << mixed.output;
 }
 
 TEST(Study, BundledSetsValidateAndOrderInitRunsAfterTheirSources) {
