@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/hash.h"
+#include "core/data/cache_lock.h"
 #include "core/io/files.h"
 
 namespace gs {
@@ -128,7 +129,7 @@ std::string tokenizer_model_path(const std::string& cache_dir) { return cache_di
 
 PreparedTokenizer prepare_tokenizer(const std::string& cache_dir, const TokenizerChoice& choice,
                                     const CorpusOptions& corpus, const ProgressCallback& progress) {
-    fs::create_directories(cache_dir);
+    const auto lock = lock_cache_dir(cache_dir, progress);
     if (choice.train) return train_or_reuse(cache_dir, *choice.train, choice.training_megabytes, corpus, progress);
     return copy_model(cache_dir, choice.model_path);
 }

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/cache_lock.h"
 #include "core/data/token_file.h"
 #include "core/io/files.h"
 #include "core/tokenizer/tokenizer.h"
@@ -332,6 +333,7 @@ std::string token_cache_staleness(const std::string& cache_dir, const Tokenizer&
 
 TokenCacheSummary prepare_token_cache(const std::string& cache_dir, const Tokenizer& tokenizer,
                                       const TokenCacheOptions& options) {
+    const auto lock = lock_cache_dir(cache_dir, options.progress);
     const json source = describe_source(list_corpus_files(options.corpus), options);
     const std::string reason = staleness(cache_dir, tokenizer, source);
     if (reason.empty()) return reused_summary(cache_dir);

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -70,6 +71,19 @@ void write_file_atomically(const std::string& path, const std::string& content) 
     writer.write(content);
     writer.commit();
 }
+
+std::unique_ptr<FileLock> FileLock::try_acquire(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno(path, "cannot open the lock file");
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return std::unique_ptr<FileLock>(new FileLock(fd));
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK || error == EINTR) return nullptr;
+    errno = error;
+    throw_errno(path, "cannot lock");
+}
+
+FileLock::~FileLock() { ::close(fd_); }  // closing the descriptor releases the lock
 
 namespace {
 

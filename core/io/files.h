@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,22 @@ private:
 };
 
 void write_file_atomically(const std::string& path, const std::string& content);
+
+// An exclusive advisory lock (flock) on `path`, created if missing, held while the object lives.
+// Each lock has a descriptor of its own, so it excludes the process's other threads as well as
+// other processes.
+class FileLock {
+public:
+    // The lock, or null while someone else holds it.
+    static std::unique_ptr<FileLock> try_acquire(const std::string& path);
+    ~FileLock();
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+private:
+    explicit FileLock(int fd) : fd_(fd) {}
+    int fd_;
+};
 
 // Parses a JSON file; a syntax error reports "path:line:column: what".
 nlohmann::json read_json_file(const std::string& path);

@@ -3,10 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/data/corpus.h"
 #include "core/data/token_cache.h"
 #include "core/data/token_file.h"
+#include "core/io/files.h"
 #include "core/tokenizer/tokenizer.h"
 #include "data_test_support.h"
 #include "test_support.h"
@@ -28,9 +30,12 @@ std::vector<int32_t> all_tokens(const TokenFile& file) {
     return tokens;
 }
 
+// The folder's data files: its lock file (".lock", empty, left for the next preparer) aside.
 std::vector<std::string> files_in(const fs::path& dir) {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().filename() != ".lock") names.push_back(entry.path().filename().string());
+    }
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -112,6 +117,52 @@ TEST(TokenFile, UncommittedWriterLeavesNothing) {
         writer.add_document(ids, 2);
     }
     EXPECT_TRUE(files_in(dir.path()).empty());
+}
+
+// Two preparers of one folder at once (two runs of a study starting together): one builds while
+// the other waits, then reuses what was built; neither removes the other's files.
+TEST(TokenCache, TwoPreparersOfOneFolderBuildItOnce) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    const auto options = options_for({test::korean_corpus_path()}, 1);
+    std::vector<TokenCacheSummary> summaries(2);
+    std::vector<std::string> errors(2);
+    auto prepare = [&](int i) {
+        try {
+            summaries[i] = prepare_token_cache(dir.file("cache"), tokenizer, options);
+        } catch (const std::exception& error) {
+            errors[i] = error.what();
+        }
+    };
+    std::thread other(prepare, 1);
+    prepare(0);
+    other.join();
+    EXPECT_EQ(errors, (std::vector<std::string>{"", ""}));
+    EXPECT_NE(summaries[0].reused, summaries[1].reused);  // one built, the other reused
+    EXPECT_EQ(summaries[0].train.tokens, summaries[1].train.tokens);
+    EXPECT_EQ(token_cache_staleness(dir.file("cache"), tokenizer, options), "");
+    const auto alone = prepare_token_cache(dir.file("alone"), tokenizer, options);
+    EXPECT_EQ(all_tokens(TokenFile::open(train_tokens_path(dir.file("cache")))),
+              all_tokens(TokenFile::open(train_tokens_path(dir.file("alone")))));
+}
+
+// A preparer kept waiting says so through its progress callback, which can cancel the wait.
+TEST(TokenCache, AWaitingPreparerReportsAndCanBeCancelled) {
+    test::TempDir dir;
+    fs::create_directories(dir.file("cache"));
+    const auto held = FileLock::try_acquire(dir.file("cache/.lock"));
+    ASSERT_TRUE(held);
+    EXPECT_FALSE(FileLock::try_acquire(dir.file("cache/.lock")));  // excludes this process's others too
+    std::vector<std::string> stages;
+    TokenCacheOptions options = options_for({test::korean_corpus_path()});
+    options.progress = [&](const Progress& p) {
+        stages.push_back(p.stage);
+        return stages.size() < 2;
+    };
+    EXPECT_THROW(prepare_token_cache(dir.file("cache"), test::korean_tokenizer(), options), OperationCancelled);
+    ASSERT_EQ(stages.size(), 2u);
+    EXPECT_EQ(stages[0], "waiting for another preparer of " + dir.file("cache"));
+    EXPECT_FALSE(fs::exists(dir.file("cache/cache.json")));  // nothing built meanwhile
 }
 
 TEST(TokenCache, ReusedWhenNothingChanged) {
