@@ -1,5 +1,8 @@
 #include "core/store/sqlite.h"
 
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 namespace gs {
@@ -20,11 +23,26 @@ SqlDatabase::SqlDatabase(const std::string& path, bool create, SqlAccess access)
     execute("PRAGMA foreign_keys = ON");
     // A database someone else made read-only, or a file that is not a database, fails here,
     // before anything is written.
-    execute("PRAGMA journal_mode = WAL");
+    switch_to_wal();
     execute("PRAGMA synchronous = NORMAL");
 }
 
 SqlDatabase::~SqlDatabase() { sqlite3_close_v2(db_); }
+
+// The switch needs the file alone. While another connection is creating the same new file, SQLite
+// answers "locked" at once rather than after the busy timeout (a lock upgrade that could
+// deadlock), so the switch is tried again for as long as that timeout.
+void SqlDatabase::switch_to_wal() {
+    for (int waited_ms = 0;; waited_ms += 20) {
+        try {
+            execute("PRAGMA journal_mode = WAL");
+            return;
+        } catch (const StoreError&) {
+            if (sqlite3_errcode(db_) != SQLITE_BUSY || waited_ms >= 10000) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
 
 void SqlDatabase::fail(const std::string& what) const {
     throw StoreError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));

@@ -44,6 +44,8 @@ public:
     [[noreturn]] void fail(const std::string& what) const;
 
 private:
+    void switch_to_wal();
+
     std::string path_;
     sqlite3* db_ = nullptr;
 };

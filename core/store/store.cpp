@@ -170,11 +170,16 @@ int64_t Store::file_version() {
 int Store::schema_version() { return static_cast<int>(migrations().size()); }
 
 void Store::migrate() {
-    const int64_t current = file_version();
-    for (int64_t v = current; v < schema_version(); ++v) {
+    if (file_version() >= schema_version()) return;  // the usual case, without taking the write lock
+    // Another process may be creating or migrating the same file right now (a run and a viewer
+    // opening a new database together): each step reads the version again inside its
+    // write-locked transaction, so a step the other process took is not taken twice.
+    while (true) {
         SqlTransaction transaction(db_);
-        db_.execute(migrations()[v]);
-        db_.execute("PRAGMA user_version = " + std::to_string(v + 1));
+        const int64_t version = file_version();
+        if (version >= schema_version()) return;  // rolled back: nothing to write
+        db_.execute(migrations()[version]);
+        db_.execute("PRAGMA user_version = " + std::to_string(version + 1));
         transaction.commit();
     }
 }

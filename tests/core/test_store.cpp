@@ -182,6 +182,32 @@ TEST(Store, ConcurrentWritersLoseNoRows) {
     EXPECT_EQ(reader.metrics(run_b).size(), 500u);
 }
 
+// Several connections creating one new database at once (a run and a viewer, two ranks' first
+// opens) each find the schema made once, whoever made it.
+TEST(Store, ConnectionsCreatingOneNewDatabaseTogetherAllOpenIt) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        test::TempDir dir;
+        const std::string path = dir.file("new.db");
+        std::vector<std::string> errors(4);
+        std::vector<std::thread> openers;
+        for (size_t i = 0; i < errors.size(); ++i) {
+            openers.emplace_back([&, i] {
+                try {
+                    Store store(path);
+                    store.create_run(run_named("run" + std::to_string(i)));
+                } catch (const std::exception& error) {
+                    errors[i] = error.what();
+                }
+            });
+        }
+        for (auto& opener : openers) opener.join();
+        ASSERT_EQ(errors, std::vector<std::string>(4)) << "attempt " << attempt;
+        Store store(path);
+        EXPECT_EQ(store.file_version(), Store::schema_version());
+        EXPECT_EQ(store.summaries().size(), 4u);
+    }
+}
+
 TEST(Store, AWriterKilledMidwayLeavesWholeTransactions) {
     test::TempDir dir;
     const std::string path = dir.file("workspace.db");
