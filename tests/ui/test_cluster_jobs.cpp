@@ -24,8 +24,10 @@
 #include "ui/main_window.h"
 #include "ui/monitor/cluster_jobs_view.h"
 #include "ui/monitor/curves_view.h"
+#include "ui_test_support.h"
 
 using namespace gs;
+using gs::ui::test::save_screenshot;
 
 namespace {
 
@@ -138,11 +140,6 @@ QString front_dock(QWidget& window) {
         }
     }
     return {};
-}
-
-void save_screenshot(QWidget* widget, const QString& name) {
-    const QString folder = qEnvironmentVariable("GS_SCREENSHOT_DIR");
-    if (!folder.isEmpty()) QVERIFY(widget->grab().save(QDir(folder).filePath(name)));
 }
 
 }  // namespace

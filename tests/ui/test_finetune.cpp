@@ -26,8 +26,10 @@
 #include "ui/main_window.h"
 #include "ui/monitor/results_view.h"
 #include "ui/monitor/run_panel.h"
+#include "ui_test_support.h"
 
 using namespace gs;
+using gs::ui::test::save_screenshot;
 
 namespace {
 
@@ -68,11 +70,6 @@ int column_of(QTableView* table, const QString& header) {
         if (table->model()->headerData(column, Qt::Horizontal).toString() == header) return column;
     }
     return -1;
-}
-
-void save_screenshot(QWidget* widget, const QString& name) {
-    const QString folder = qEnvironmentVariable("GS_SCREENSHOT_DIR");
-    if (!folder.isEmpty()) QVERIFY(widget->grab().save(QDir(folder).filePath(name)));
 }
 
 }  // namespace
