@@ -15,6 +15,11 @@ bool same_row(const MetricRow& a, const MetricRow& b) {
 
 }  // namespace
 
+std::optional<RunRecord> find_job_run(Store& job_database, const std::string& run_name) {
+    if (job_database.file_version() == 0) return std::nullopt;  // no schema yet
+    return job_database.find_run(run_name);
+}
+
 JobRunFollower::JobRunFollower(std::string database, std::string run_name)
     : database_(std::move(database)), run_name_(std::move(run_name)) {}
 
@@ -39,8 +44,7 @@ void JobRunFollower::read() {
         return;
     }
     Store store(database_, SqlAccess::read_only);
-    // The job creates its database and then the schema: a reader may come in between.
-    const auto run = store.file_version() > 0 ? store.find_run(run_name_) : std::nullopt;
+    const auto run = find_job_run(store, run_name_);
     if (!run) {
         state_ = "queued";
         return;

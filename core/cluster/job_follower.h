@@ -6,12 +6,18 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/store/store.h"
 
 namespace gs {
+
+// The run `run_name` in a job's own database; nullopt while the job has not written it yet, or
+// not even the database's schema (the job creates the file, then the schema: a reader may come
+// in between).
+std::optional<RunRecord> find_job_run(Store& job_database, const std::string& run_name);
 
 // The run as read so far (its id is the job database's, not the workspace's).
 struct FollowedRun {

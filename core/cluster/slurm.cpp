@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cluster/job_follower.h"
 #include "core/common/shell.h"
 #include "core/train/experiment.h"
 
@@ -230,7 +231,7 @@ std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {
         std::optional<RunRecord> run;
         try {
             store.emplace(job.database, SqlAccess::read_only);
-            if (store->file_version() > 0) run = store->find_run(job.run_name);  // 0: its schema is being written
+            run = find_job_run(*store, job.run_name);
             for (const RunSummary& summary : run ? store->summaries() : std::vector<RunSummary>()) {
                 if (summary.run.name == job.run_name) status.step = summary.step;
             }
