@@ -264,38 +264,6 @@ TEST(Distributed, APausedRunResumesInTwoProcesses) {
 
 // Two ranks as two threads of this process, over loopback: averaged gradients (in several
 // buckets), sums, and the equality check that guards growth.
-TEST(Distributed, CommunicatorAveragesSumsAndComparesAcrossRanks) {
-    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
-    const int port = free_local_port();
-    std::vector<std::vector<at::Tensor>> gradients(2);
-    std::vector<std::vector<double>> sums(2);
-    std::vector<int> same(2), different(2);
-    auto rank = [&](int r) {
-        DistributedEnvironment environment;
-        environment.rank = r, environment.world_size = 2, environment.master_port = port;
-        auto group = Communicator::connect(environment);
-        group->start_collectives("cpu");
-        // Rank r holds r+1 times the pattern; the mean is 1.5 times it.
-        for (int64_t size : {3, 1000, 7}) gradients[r].push_back(at::arange(size, at::kFloat) * (r + 1));
-        group->average_gradients(gradients[r], /*bucket_bytes=*/64);
-        sums[r] = group->sum({1.0 + r, 10.0});
-        same[r] = group->all_equal(0x123456789abcdefULL);
-        different[r] = group->all_equal(r == 0 ? 1 : 2);
-        group->barrier("end");
-    };
-    std::thread other(rank, 1);
-    rank(0);
-    other.join();
-    for (int r = 0; r < 2; ++r) {
-        for (const at::Tensor& gradient : gradients[r]) {
-            EXPECT_TRUE(at::allclose(gradient, at::arange(gradient.numel(), at::kFloat) * 1.5)) << gradient;
-        }
-        EXPECT_EQ(sums[r], (std::vector<double>{3.0, 20.0}));
-        EXPECT_TRUE(same[r]);
-        EXPECT_FALSE(different[r]);
-    }
-}
-
 // Runs `rank(r)` for ranks 0 and 1 of a two-process group over loopback, as two threads.
 void with_two_ranks(const std::function<void(Communicator&, int)>& rank) {
     const int port = free_local_port();
@@ -310,6 +278,29 @@ void with_two_ranks(const std::function<void(Communicator&, int)>& rank) {
     std::thread other(one_rank, 1);
     one_rank(0);
     other.join();
+}
+
+TEST(Distributed, CommunicatorAveragesSumsAndComparesAcrossRanks) {
+    if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
+    std::vector<std::vector<at::Tensor>> gradients(2);
+    std::vector<std::vector<double>> sums(2);
+    std::vector<int> same(2), different(2);
+    with_two_ranks([&](Communicator& group, int r) {
+        // Rank r holds r+1 times the pattern; the mean is 1.5 times it.
+        for (int64_t size : {3, 1000, 7}) gradients[r].push_back(at::arange(size, at::kFloat) * (r + 1));
+        group.average_gradients(gradients[r], /*bucket_bytes=*/64);
+        sums[r] = group.sum({1.0 + r, 10.0});
+        same[r] = group.all_equal(0x123456789abcdefULL);
+        different[r] = group.all_equal(r == 0 ? 1 : 2);
+    });
+    for (int r = 0; r < 2; ++r) {
+        for (const at::Tensor& gradient : gradients[r]) {
+            EXPECT_TRUE(at::allclose(gradient, at::arange(gradient.numel(), at::kFloat) * 1.5)) << gradient;
+        }
+        EXPECT_EQ(sums[r], (std::vector<double>{3.0, 20.0}));
+        EXPECT_TRUE(same[r]);
+        EXPECT_FALSE(different[r]);
+    }
 }
 
 // Each rank backpropagates its own batch through the same T5 model. With the averaging hooked
