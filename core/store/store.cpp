@@ -93,6 +93,10 @@ SqlValue optional_value(const std::optional<double>& value) {
 
 // A metrics row from the columns stage_index, step, tokens, flops, wall_seconds, train_loss,
 // valid_loss, learning_rate, gradient_norm, step_seconds.
+// The columns read_metric reads, in its order (0-9); queries add theirs after them.
+const std::string kMetricColumns =
+    "stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, step_seconds";
+
 MetricRow read_metric(const SqlStatement& s, int64_t run_id) {
     MetricRow m;
     m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
@@ -313,8 +317,7 @@ void Store::add_metrics(const std::vector<MetricRow>& rows) {
 
 std::vector<MetricRow> Store::metrics(int64_t run_id, int64_t up_to_rowid) {
     return query<MetricRow>(
-        "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds FROM metrics WHERE run_id = ? AND rowid <= ? ORDER BY step, rowid",
+        "SELECT " + kMetricColumns + " FROM metrics WHERE run_id = ? AND rowid <= ? ORDER BY step, rowid",
         {run_id, up_to_rowid}, [&](const SqlStatement& s) { return read_metric(s, run_id); });
 }
 
@@ -322,8 +325,8 @@ std::vector<MetricRow> Store::metrics_since(int64_t& after_rowid, std::optional<
     int64_t last = after_rowid;
     const SqlValue run = run_id ? SqlValue(*run_id) : SqlValue(std::monostate{});
     std::vector<MetricRow> rows = query<MetricRow>(
-        "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds, rowid, run_id FROM metrics WHERE rowid > ? AND (?2 IS NULL OR run_id = ?2) ORDER BY rowid",
+        "SELECT " + kMetricColumns +
+            ", rowid, run_id FROM metrics WHERE rowid > ? AND (?2 IS NULL OR run_id = ?2) ORDER BY rowid",
         {after_rowid, run}, [&](const SqlStatement& s) {
             last = std::max(last, s.integer(10));
             return read_metric(s, s.integer(11));
@@ -340,8 +343,7 @@ int64_t Store::metric_count(int64_t run_id, int64_t up_to_rowid) {
 
 std::optional<MetricRow> Store::metric_at(int64_t rowid) {
     auto rows = query<MetricRow>(
-        "SELECT stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, "
-        "step_seconds, run_id FROM metrics WHERE rowid = ?",
+        "SELECT " + kMetricColumns + ", run_id FROM metrics WHERE rowid = ?",
         {rowid}, [](const SqlStatement& s) { return read_metric(s, s.integer(10)); });
     if (rows.empty()) return std::nullopt;
     return rows.front();
