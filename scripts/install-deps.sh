@@ -7,7 +7,7 @@
 set -euo pipefail
 
 core_packages=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
   libsqlite3-dev nlohmann-json3-dev zlib1g-dev libgtest-dev

@@ -198,6 +198,11 @@ public:
         options.numWorkers = environment.world_size;
         options.waitWorkers = true;
         options.timeout = kCollectiveTimeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+        // 2.4 made the libuv server the default, and builds without libuv (Debian's) refuse it.
+        // Its gain shows with thousands of ranks; the classic server is in every build.
+        options.useLibUV = false;
+#endif
         try {
             store_ = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, options);
         } catch (const std::exception& error) {
@@ -343,7 +348,7 @@ private:
     std::string missing_ranks_message(const std::string& what) {
         const std::string prefix = "rank " + std::to_string(rank_) + ": " + what + " failed: ";
         try {
-            store_->set("alive/" + std::to_string(rank_), {1});
+            store_->set("alive/" + std::to_string(rank_), std::vector<uint8_t>{1});
             std::vector<int> missing;
             const auto deadline = std::chrono::steady_clock::now() + 5s;
             do {

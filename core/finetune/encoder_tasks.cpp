@@ -1,6 +1,7 @@
 // The encoder-only tasks: KLUE-NLI (masked mean pool + linear classifier) and KorQuAD extractive
 // QA (a start/end span head over sliding windows of the context).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
 

@@ -267,17 +267,24 @@ TEST(Distributed, APausedRunResumesInTwoProcesses) {
 // Runs `rank(r)` for ranks 0 and 1 of a two-process group over loopback, as two threads.
 void with_two_ranks(const std::function<void(Communicator&, int)>& rank) {
     const int port = free_local_port();
+    std::string failures[2];
     auto one_rank = [&](int r) {
-        DistributedEnvironment environment;
-        environment.rank = r, environment.world_size = 2, environment.master_port = port;
-        auto group = Communicator::connect(environment);
-        group->start_collectives("cpu");
-        rank(*group, r);
-        group->barrier("end");
+        // An exception escaping the second thread would end the whole test program unexplained.
+        try {
+            DistributedEnvironment environment;
+            environment.rank = r, environment.world_size = 2, environment.master_port = port;
+            auto group = Communicator::connect(environment);
+            group->start_collectives("cpu");
+            rank(*group, r);
+            group->barrier("end");
+        } catch (const std::exception& error) {
+            failures[r] = error.what();
+        }
     };
     std::thread other(one_rank, 1);
     one_rank(0);
     other.join();
+    for (int r = 0; r < 2; ++r) EXPECT_EQ(failures[r], "") << "rank " << r << " threw";
 }
 
 TEST(Distributed, CommunicatorAveragesSumsAndComparesAcrossRanks) {
