@@ -28,9 +28,16 @@ if [[ "${1:-}" == "--tests" ]]; then
   packages+=("${test_packages[@]}")
 fi
 
+# Debian 13's CUDA builds conflict with the CPU ones they stand in for.
+declare -A stand_ins=([libtorch-dev]=libtorch-cuda-dev [libgloo-dev]=libgloo-cuda-dev)
+
+installed() {
+  [[ -n "$1" ]] && dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
 missing=()
 for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+  if ! installed "$package" && ! installed "${stand_ins[$package]:-}"; then
     missing+=("$package")
   fi
 done

@@ -149,22 +149,18 @@ void Communicator::average_gradients(const std::vector<at::Tensor>& gradients, i
 }
 
 bool distributed_backend_available(const std::string& device, std::string* reason) {
-    auto refuse = [&](const std::string& why) {
-        if (reason) *reason = why;
-        return false;
-    };
+    std::string missing;  // what this build lacks for `device`; empty when nothing
     if (device.rfind("cuda", 0) == 0) {
-#ifdef GS_WITH_NCCL
-        return true;
-#else
-        return refuse("this build has no NCCL (it needs a CUDA build of LibTorch with NCCL); train on device cpu with Gloo");
+#ifndef GS_WITH_NCCL
+        missing = "this build has no NCCL (it needs a CUDA build of LibTorch with NCCL); train on device cpu with Gloo";
+#endif
+    } else {
+#ifndef GS_WITH_GLOO
+        missing = "this build has no Gloo (install libgloo-dev and rebuild) for training on the CPU across processes";
 #endif
     }
-#ifdef GS_WITH_GLOO
-    return true;
-#else
-    return refuse("this build has no Gloo (install libgloo-dev and rebuild) for training on the CPU across processes");
-#endif
+    if (reason && !missing.empty()) *reason = missing;
+    return missing.empty();
 }
 
 #ifdef GS_WITH_GLOO
