@@ -52,6 +52,8 @@ std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
     const fs::path run_folder = fs::path(options.runs_dir) / job.run_name;
     const bool srun = srun_launches_ranks(options);
     // One process per task under srun; the check for a run to resume stays in the batch step.
+    // No --kill-on-bad-exit: a rank that pauses first (a signal) exits non-zero, and would have
+    // rank 0 killed mid-checkpoint. A rank that dies is noticed by the communicator instead.
     const std::string launch = srun ? "exec srun \"$cli\" " : "exec \"$cli\" ";
     std::ostringstream s;
     s << "#!/bin/bash\n"
