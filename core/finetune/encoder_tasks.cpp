@@ -37,12 +37,6 @@ std::vector<const T*> pick(const std::vector<T>& items, const std::vector<int64_
     return picked;
 }
 
-std::vector<int64_t> range(int64_t begin, int64_t end) {
-    std::vector<int64_t> indices;
-    for (int64_t i = begin; i < end; ++i) indices.push_back(i);
-    return indices;
-}
-
 class NliTask : public FinetuneTask {
 public:
     NliTask(const FinetuneContext& context, const TaskDataset& data)
@@ -74,18 +68,19 @@ public:
     TaskScores evaluate(const BatchReport& report) override {
         InferenceMode inference(c_.model);
         at::NoGradGuard no_grad;
+        std::vector<int64_t> predicted(dev_inputs_.size());
+        for_each_batch_of(shortest_first(dev_inputs_, token_count), c_.settings.batch_size, [&](const std::vector<int64_t>& rows) {
+            const at::Tensor labels = logits(pick(dev_inputs_, rows)).argmax(-1).to(at::kCPU);
+            for (size_t b = 0; b < rows.size(); ++b) predicted[static_cast<size_t>(rows[b])] = labels[static_cast<int64_t>(b)].item<int64_t>();
+        }, report);
         TaskScores scores;
         int64_t correct = 0;
-        const int64_t count = static_cast<int64_t>(dev_inputs_.size());
-        for_each_batch(count, c_.settings.batch_size, [&](int64_t begin, int64_t end) {
-            const at::Tensor predicted = logits(pick(dev_inputs_, range(begin, end))).argmax(-1).to(at::kCPU);
-            for (int64_t i = begin; i < end; ++i) {
-                const int64_t label = predicted[i - begin].item<int64_t>();
-                correct += label == dev_labels_[static_cast<size_t>(i)];
-                scores.predictions.emplace_back(dev_guids_[static_cast<size_t>(i)], kNliLabels[label]);
-            }
-        }, report);
-        scores.metrics["accuracy"] = count > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(count) : 0.0;
+        for (size_t i = 0; i < predicted.size(); ++i) {
+            correct += predicted[i] == dev_labels_[i];
+            scores.predictions.emplace_back(dev_guids_[i], kNliLabels[predicted[i]]);
+        }
+        const double count = static_cast<double>(predicted.size());
+        scores.metrics["accuracy"] = count > 0 ? 100.0 * static_cast<double>(correct) / count : 0.0;
         return scores;
     }
 
@@ -142,9 +137,9 @@ public:
         at::NoGradGuard no_grad;
         std::vector<std::optional<SpanChoice>> best(dev_questions_.size());
         std::vector<std::string> answers(dev_questions_.size());
-        const int64_t count = static_cast<int64_t>(dev_windows_.size());
-        for_each_batch(count, c_.settings.batch_size, [&](int64_t begin, int64_t end) {
-            const std::vector<const QaWindow*> windows = pick(dev_windows_, range(begin, end));
+        const auto window_length = [](const QaWindow& w) { return w.input_ids.size(); };
+        for_each_batch_of(shortest_first(dev_windows_, window_length), c_.settings.batch_size, [&](const std::vector<int64_t>& rows) {
+            const std::vector<const QaWindow*> windows = pick(dev_windows_, rows);
             const auto [start_logits, end_logits] = span_logits(windows);
             const at::Tensor starts = start_logits.to(at::kCPU).to(at::kFloat).contiguous();
             const at::Tensor ends = end_logits.to(at::kCPU).to(at::kFloat).contiguous();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +71,27 @@ void for_each_batch(int64_t count, int64_t batch, Body body, const BatchReport& 
         body(begin, end);
         if (report) report(end, count);
     }
+}
+
+inline size_t token_count(const std::vector<int32_t>& ids) { return ids.size(); }
+
+// Indices of `items` from the shortest to the longest by `length(item)`, ties in their order:
+// scoring batches of similar lengths pad less.
+template <typename T, typename Length>
+std::vector<int64_t> shortest_first(const std::vector<T>& items, Length length) {
+    std::vector<int64_t> order(items.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return length(items[static_cast<size_t>(a)]) < length(items[static_cast<size_t>(b)]); });
+    return order;
+}
+
+// Runs `body` on consecutive slices of `order`, `batch` indices each, telling `report` after each.
+template <typename Body>
+void for_each_batch_of(const std::vector<int64_t>& order, int64_t batch, Body body, const BatchReport& report = {}) {
+    for_each_batch(static_cast<int64_t>(order.size()), batch, [&](int64_t begin, int64_t end) {
+        body(std::vector<int64_t>(order.begin() + begin, order.begin() + end));
+    }, report);
 }
 
 // Switches the model to inference (no dropout) for its lifetime, then back to training.

@@ -3,7 +3,6 @@
 // text generated with the key/value cache (greedy or beam search).
 #include <algorithm>
 #include <functional>
-#include <numeric>
 
 #include <ATen/ATen.h>
 
@@ -47,14 +46,13 @@ public:
         GenerationOptions options;
         options.max_new_tokens = c_.settings.max_target_length;
         options.num_beams = c_.settings.num_beams;
-        const std::vector<size_t> order = by_length(data_.dev_inputs);
-        std::vector<std::string> texts(order.size());
-        for_each_batch(static_cast<int64_t>(order.size()), c_.settings.batch_size, [&](int64_t begin, int64_t end) {
-            std::vector<const std::vector<int32_t>*> rows;
-            for (int64_t i = begin; i < end; ++i) rows.push_back(&data_.dev_inputs[order[static_cast<size_t>(i)]]);
-            const PaddedBatch batch = pad_rows(rows, Tokenizer::kPadId, c_.device);
+        std::vector<std::string> texts(data_.dev_inputs.size());
+        for_each_batch_of(shortest_first(data_.dev_inputs, token_count), c_.settings.batch_size, [&](const std::vector<int64_t>& rows) {
+            std::vector<const std::vector<int32_t>*> inputs;
+            for (const int64_t i : rows) inputs.push_back(&data_.dev_inputs[static_cast<size_t>(i)]);
+            const PaddedBatch batch = pad_rows(inputs, Tokenizer::kPadId, c_.device);
             const at::Tensor generated = generate(c_.model, batch.ids, batch.mask, options).to(at::kCPU).contiguous();
-            for (int64_t i = begin; i < end; ++i) texts[order[static_cast<size_t>(i)]] = decode_row(generated[i - begin]);
+            for (size_t b = 0; b < rows.size(); ++b) texts[static_cast<size_t>(rows[b])] = decode_row(generated[static_cast<int64_t>(b)]);
         }, report);
         TaskScores scores;
         for (size_t i = 0; i < texts.size(); ++i) scores.predictions.emplace_back(data_.dev_ids[i], texts[i]);
@@ -63,14 +61,6 @@ public:
     }
 
 private:
-    // Indices of `inputs` from the shortest to the longest: batches of similar lengths pad less.
-    static std::vector<size_t> by_length(const std::vector<std::vector<int32_t>>& inputs) {
-        std::vector<size_t> order(inputs.size());
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return inputs[a].size() < inputs[b].size(); });
-        return order;
-    }
-
     // The text of one generated row: after the start token, up to eos. Like HF's decode with
     // skip_special_tokens, <unk> is left out, and so are the ids past the tokenizer's (the
     // model's vocabulary is rounded up to a multiple of 128), which have no text.

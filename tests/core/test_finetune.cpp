@@ -17,6 +17,7 @@
 #include "cli_test_support.h"
 #include "core/eval/task_data.h"
 #include "core/finetune/finetune.h"
+#include "core/finetune/finetune_engine.h"
 #include "core/finetune/task_dataset.h"
 #include "core/finetune/task_inputs.h"
 #include "core/io/files.h"
@@ -208,6 +209,19 @@ TEST(Finetune, ModelsResolveToARunsFinalOrLatestCheckpoint) {
     store.create_run(run);
     EXPECT_THROW(resolve_finetune_model(store, "empty"), std::runtime_error);
     EXPECT_THROW(resolve_finetune_model(store, "nothing"), std::runtime_error);
+}
+
+// Scoring batches rows of similar lengths: the shortest first, ties in their order, each row once.
+TEST(Finetune, ScoringBatchesGoFromTheShortestRowsToTheLongest) {
+    const std::vector<std::vector<int32_t>> rows = {{5, 5, 5}, {7}, {2, 2}, {9}, {4, 4, 4, 4}};
+    const std::vector<int64_t> order = shortest_first(rows, token_count);
+    EXPECT_EQ(order, (std::vector<int64_t>{1, 3, 2, 0, 4}));
+    std::vector<std::vector<int64_t>> batches;
+    std::vector<std::pair<int64_t, int64_t>> reports;
+    for_each_batch_of(order, 2, [&](const std::vector<int64_t>& batch) { batches.push_back(batch); },
+                      [&](int64_t done, int64_t total) { reports.emplace_back(done, total); });
+    EXPECT_EQ(batches, (std::vector<std::vector<int64_t>>{{1, 3}, {2, 0}, {4}}));
+    EXPECT_EQ(reports, (std::vector<std::pair<int64_t, int64_t>>{{2, 5}, {4, 5}, {5, 5}}));
 }
 
 TEST(Finetune, NliLearnsTheSampleAndWritesGuidLabels) {
