@@ -154,7 +154,8 @@ void CurvesView::reload() {
         // A cluster job's run shown until now gives way to the merged one.
         if (run.id != summary.run.id || rewound || run.cluster) {
             // ... and a run seen for the first time (or rewound) read whole, up to the same row.
-            run = RunData{summary.run.name, summary.run.id};
+            run = RunData();
+            run.name = summary.run.name, run.id = summary.run.id;
             run.rows = store.metrics(run.id, last_rowid_);
             cache_.erase(run.name);  // its curves may differ at the same number of rows
             reread.insert(run.id);
