@@ -2,21 +2,27 @@
 # Builds the engine, the CLI and the core tests against Debian 13's LibTorch 2.6 in a chroot and
 # runs the core tests there. The code keeps to the C++ API that LibTorch 1.13 and 2.x share; this
 # checks the 2.x half on a Debian 12 machine, whose own LibTorch is 1.13. Needs root.
-#   scripts/check-libtorch2.sh [--cuda] [ROOT]
+#   scripts/check-libtorch2.sh [--cuda] [--gui] [ROOT]
 # --cuda  the CUDA 12 build of LibTorch 2.6, with NCCL (about 12 GiB instead of 4). With no GPU
 #         the tests check that such a build works on a machine without one (a login node).
 #         cuDNN is NVIDIA's download, not a Debian package: a stub library stands in for it,
 #         and nothing on the CPU calls it.
+# --gui   the GUI and its tests too (Debian 13's Qt 6.8), run offscreen.
 # ROOT    the chroot, /var/tmp/growthstudio-libtorch2[-cuda] unless given; later runs reuse it
 #         and its ccache. GS_SHARED_DATA_DIR, when set, is mounted there for the data tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cuda=false
-if [[ "${1:-}" == "--cuda" ]]; then
-  cuda=true
+gui=false
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --cuda) cuda=true ;;
+    --gui) gui=true ;;
+    *) echo "check-libtorch2.sh: unknown option $1" >&2; exit 2 ;;
+  esac
   shift
-fi
+done
 root="${1:-/var/tmp/growthstudio-libtorch2$($cuda && echo -cuda || true)}"
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -80,15 +86,17 @@ install_cudnn_stub() {
 }
 
 build_and_test() {
-  in_root cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGS_CORE_ONLY=ON
-  in_root cmake --build /build
-  in_root /build/app/cli/growthstudio-cli info
+  local build=/build core_only=ON
+  if $gui; then build=/build-gui core_only=OFF; fi
+  in_root cmake -S /src -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGS_CORE_ONLY=$core_only
+  in_root cmake --build $build
+  in_root $build/app/cli/growthstudio-cli info
   local data=()
   if [[ -n "${GS_SHARED_DATA_DIR:-}" ]]; then
     mount_in_root /shared-data --bind "$GS_SHARED_DATA_DIR"
     data=(GS_SHARED_DATA_DIR=/shared-data)
   fi
-  in_root "${data[@]}" sh -c "cd /build && ctest -j$(nproc) --output-on-failure"
+  in_root QT_QPA_PLATFORM=offscreen "${data[@]}" sh -c "cd $build && ctest -j$(nproc) --output-on-failure"
 }
 
 make_root
@@ -96,6 +104,6 @@ mount_in_root /proc -t proc proc
 mount_in_root /dev --bind /dev
 copy_working_tree
 $cuda && install_cuda_libtorch
-in_root bash /src/scripts/install-deps.sh --core
+in_root bash /src/scripts/install-deps.sh $($gui || echo --core)
 $cuda && install_cudnn_stub
 build_and_test
