@@ -98,6 +98,8 @@ FinetuneDialog::FinetuneDialog(QString databasePath, QWidget* parent)
     device_->setEditable(true);
     device_->setMinimumWidth(160);
     device_->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")});
+    threads_ = spin_box(0, 4096, tr("all cores"));
+    threads_->setToolTip(tr("LibTorch threads on the CPU for these fine-tunes"));
     summary_ = new QLabel;
     problem_ = new QLabel;
     problem_->setStyleSheet(QStringLiteral("color: #b00020"));
@@ -113,6 +115,9 @@ FinetuneDialog::FinetuneDialog(QString databasePath, QWidget* parent)
     run->addRow(tr("Output folder:"), buildFileRow(output_, true));
     auto* device_row = new QHBoxLayout;
     device_row->addWidget(device_);
+    device_row->addSpacing(24);
+    device_row->addWidget(new QLabel(tr("CPU threads:")));
+    device_row->addWidget(threads_);
     device_row->addStretch(1);
     run->addRow(tr("Device:"), device_row);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
@@ -303,6 +308,7 @@ FinetuneSettings FinetuneDialog::settings(DownstreamTask task) const {
     if (p.beams) s.num_beams = p.beams->value();
     if (p.rouge_tokens) s.rouge_tokens = p.rouge_tokens->currentIndex() == 0 ? RougeTokens::whitespace : RougeTokens::characters;
     s.device = device_->currentText().trimmed().toStdString();
+    s.threads = threads_->value();
     return s;
 }
 

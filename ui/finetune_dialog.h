@@ -52,6 +52,7 @@ public:
     QSpinBox* epochsBox(DownstreamTask task) const { return pages_.at(task).epochs; }
     QDoubleSpinBox* learningRateBox(DownstreamTask task) const { return pages_.at(task).learning_rate; }
     QComboBox* deviceBox() const { return device_; }
+    QSpinBox* threadsBox() const { return threads_; }
     QPushButton* queueButton() const { return queue_; }
     QLabel* problemLabel() const { return problem_; }
 
@@ -89,6 +90,7 @@ private:
     std::map<DownstreamTask, TaskPage> pages_;
     QLineEdit* output_ = nullptr;
     QComboBox* device_ = nullptr;
+    QSpinBox* threads_ = nullptr;
     QLabel* summary_ = nullptr;
     QLabel* problem_ = nullptr;
     QPushButton* queue_ = nullptr;

@@ -81,7 +81,7 @@ FinetuneResult run_finetune(const FinetuneRequest& request, const FinetuneProgre
     const auto start = std::chrono::steady_clock::now();
     const FinetuneSettings& settings = request.settings;
     settings.validate(request.task);
-    if (settings.threads > 0) configure_threads(settings.threads);
+    configure_threads(settings.threads);  // 0: every core, as for training runs
     if (progress) progress({"loading", 0, 0, 0, 0});
     const at::Device device(resolve_device_name(settings.device));
     const TaskDataset data = load_task_dataset(request);

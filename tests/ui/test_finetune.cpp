@@ -119,6 +119,12 @@ private slots:
         expected.epochs = 5;
         expected.learning_rate = 5e-4;
         QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), expected.to_json());
+        // The device and CPU threads apply to every task's fine-tunes.
+        QCOMPARE(dialog.threadsBox()->text(), QString("all cores"));
+        type_into(dialog.threadsBox(), "1");
+        expected.threads = 1;
+        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), expected.to_json());
+        QCOMPARE(dialog.settings(DownstreamTask::summarization).threads, 1);
 
         dialog.setOutputFolder(dir.filePath("out"));
         const std::vector<ui::FinetuneJob> jobs = dialog.jobs();
@@ -142,11 +148,15 @@ private slots:
         QTest::keyClicks(dialog.trainEdit(DownstreamTask::summarization), kSamples + "summaries_dev.jsonl");
         QTest::keyClicks(dialog.devEdit(DownstreamTask::summarization), kSamples + "summaries_dev.jsonl");
         QCOMPARE(dialog.jobs().size(), size_t(4));
-        QCOMPARE(dialog.jobs()[1].request.settings.to_json(),
-                 FinetuneSettings::defaults_for(DownstreamTask::summarization).to_json());
+        FinetuneSettings summary_defaults = FinetuneSettings::defaults_for(DownstreamTask::summarization);
+        summary_defaults.threads = 1;
+        QCOMPARE(dialog.jobs()[1].request.settings.to_json(), summary_defaults.to_json());
         QCOMPARE(QString::fromStdString(dialog.jobs()[1].request.dev_path), kSamples + "summaries_dev.jsonl");
+        // Defaults reset the task's own settings; the dialog-wide thread count stays.
         QTest::mouseClick(dialog.defaultsButton(DownstreamTask::nli), Qt::LeftButton);
-        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), defaults.to_json());
+        FinetuneSettings nli_defaults = defaults;
+        nli_defaults.threads = 1;
+        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), nli_defaults.to_json());
         save_screenshot(&dialog, "finetune-dialog.png");
 
         // Queueing remembers the files and the checked tasks for the next session.
