@@ -194,7 +194,7 @@ public:
         options.numWorkers = environment.world_size;
         options.waitWorkers = true;
         options.timeout = kCollectiveTimeout;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
         // 2.4 made the libuv server the default, and builds without libuv (Debian's) refuse it.
         // Its gain shows with thousands of ranks; the classic server is in every build.
         options.useLibUV = false;
