@@ -262,8 +262,6 @@ TEST(Distributed, APausedRunResumesInTwoProcesses) {
     EXPECT_LE(max_parameter_difference(final_two, final_one), 1e-6);
 }
 
-// Two ranks as two threads of this process, over loopback: averaged gradients (in several
-// buckets), sums, and the equality check that guards growth.
 // Runs `rank(r)` for ranks 0 and 1 of a two-process group over loopback, as two threads.
 void with_two_ranks(const std::function<void(Communicator&, int)>& rank) {
     const int port = free_local_port();
@@ -287,6 +285,8 @@ void with_two_ranks(const std::function<void(Communicator&, int)>& rank) {
     for (int r = 0; r < 2; ++r) EXPECT_EQ(failures[r], "") << "rank " << r << " threw";
 }
 
+// Two ranks as two threads of this process, over loopback: averaged gradients (in several
+// buckets), sums, and the equality check that guards growth.
 TEST(Distributed, CommunicatorAveragesSumsAndComparesAcrossRanks) {
     if (!gloo_available()) GTEST_SKIP() << "this build has no Gloo (libgloo-dev was not found at configure time)";
     std::vector<std::vector<at::Tensor>> gradients(2);
