@@ -245,8 +245,11 @@ private slots:
                                  120000);
         QTRY_VERIFY_WITH_TIMEOUT(window.runPanel()->progress()->text().contains(QRegularExpression("^training: step \\d+ of 1500$")),
                                  5000);
-        QVERIFY2(window.runPanel()->detailsLabel()->text().contains(QRegularExpression("loss \\d+\\.\\d{4} .* ETA \\d+:\\d\\d:\\d\\d")),
-                 qPrintable(window.runPanel()->detailsLabel()->text()));
+        // The panel repaints from the queue's status on a timer, so it may still show the first
+        // step, which has no ETA yet: wait for the next repaint rather than read it once.
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            window.runPanel()->detailsLabel()->text().contains(QRegularExpression("loss \\d+\\.\\d{4} .* ETA \\d+:\\d\\d:\\d\\d")),
+            qPrintable(window.runPanel()->detailsLabel()->text()), 5000);
         QVERIFY(window.runPanel()->cancelButton()->isEnabled());
         QVERIFY(!window.runPanel()->pauseButton()->isEnabled());  // a fine-tune cannot pause
         QTest::mouseClick(window.runPanel()->cancelButton(), Qt::LeftButton);
