@@ -106,6 +106,7 @@ void RunQueue::startNext() {
         status_dirty_ = true;
         finished_ = false;
     }
+    publish();  // the panel shows the new job at once, not a timer tick later
     timer_->start();
     worker_ = std::thread([this, job] { work(job); });
 }
