@@ -208,6 +208,10 @@ void merge_run(Store& from, const std::string& name, Store& into) {
         checkpoint.run_id = id;
         into.add_checkpoint(checkpoint);
     }
+    for (ResultRecord result : from.results(run->id)) {  // fine-tuned where the job ran
+        result.run_id = id;
+        into.add_result(result);
+    }
     into.set_run_status(id, run->status, run->error);
     into.set_run_ended_at(id, run->ended_at);  // when the job ended, not when it was merged
 }

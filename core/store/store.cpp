@@ -396,6 +396,13 @@ void Store::add_result(const ResultRecord& r) {
         .run();
 }
 
+std::vector<ResultRecord> Store::results(int64_t run_id) {
+    return query<ResultRecord>("SELECT task, metric, value, settings_json FROM downstream_results WHERE run_id = ? ORDER BY id",
+                               {run_id}, [&](const SqlStatement& s) {
+                                   return ResultRecord{run_id, s.text(0), s.text(1), s.real(2), s.text(3)};
+                               });
+}
+
 void Store::replace_external_results(const std::string& source, const std::vector<ExternalResult>& rows) {
     SqlTransaction transaction(db_);
     db_.prepare("DELETE FROM external_results WHERE source = ?").bind({source}).run();

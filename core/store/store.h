@@ -165,6 +165,7 @@ public:
     void add_checkpoint(const CheckpointRecord& checkpoint);
     std::vector<CheckpointRecord> checkpoints(int64_t run_id);
     void add_result(const ResultRecord& result);
+    std::vector<ResultRecord> results(int64_t run_id);  // oldest first
     // Replaces the rows of `source` (a re-import does not duplicate them).
     void replace_external_results(const std::string& source, const std::vector<ExternalResult>& rows);
     std::vector<ExternalResult> external_results();

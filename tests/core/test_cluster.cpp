@@ -142,6 +142,12 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     // The job ran long before this merge (times a merge-time stamp could not match by chance).
     SqlDatabase((workspace / "runs" / "B" / "B.db").string(), false)
         .execute("UPDATE runs SET started_at = '2026-01-02T03:04:05Z', ended_at = '2026-01-02T04:05:06Z'");
+    {  // B fine-tuned where it ran, before the merge: its scores come along.
+        Store job((workspace / "runs" / "B" / "B.db").string(), SqlAccess::read_write);
+        const int64_t job_run = job.find_run("B")->id;
+        job.add_result({job_run, "klue-nli", "accuracy", 71.25, R"({"epochs":3})"});
+        job.add_result({job_run, "korquad-ext", "f1", 42.5, ""});
+    }
     r = test::run_growthstudio_cli("sync --db ws/ws.db", dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(has_line(r.output, R"(102\s+B\s+merged\s+4)")) << r.output;
@@ -162,6 +168,15 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     EXPECT_EQ(store.growth_events(b->id).size(), 1u);
     EXPECT_EQ(store.checkpoints(b->id).back().kind, "final");
     EXPECT_EQ(store.cluster_jobs()[1].state, "merged");
+    const auto results = store.results(b->id);
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[0].task, "klue-nli");
+    EXPECT_EQ(results[0].metric, "accuracy");
+    EXPECT_EQ(results[0].value, 71.25);
+    EXPECT_EQ(results[0].settings_json, R"({"epochs":3})");
+    EXPECT_EQ(results[1].task + "/" + results[1].metric, "korquad-ext/f1");
+    EXPECT_EQ(store.summaries().at(1).results.at("klue-nli/accuracy"), 71.25);  // in the results table
+    EXPECT_TRUE(store.results(a->id).empty());
     // The runs keep the times they started and ended in their jobs, not the time of the merge.
     EXPECT_EQ(b->started_at, "2026-01-02T03:04:05Z");
     EXPECT_EQ(b->ended_at, "2026-01-02T04:05:06Z");
