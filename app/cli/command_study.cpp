@@ -47,7 +47,7 @@ std::string run_entry(const StudyEntry& entry, Store& store, RunOptions options,
     if (existing && static_cast<uint64_t>(existing->seed) != entry.spec.seed) {
         throw std::runtime_error(store.path() + ": run '" + entry.spec.name + "' was trained with seed " +
                                  std::to_string(existing->seed) + ", not " + std::to_string(entry.spec.seed) +
-                                 "; a set with another seed needs a database of its own (--db)");
+                                 "; a set with another seed needs a database and runs folder of its own (--db, --runs-dir)");
     }
     if (existing && existing->status == "done") {
         std::cerr << entry.spec.name << ": finished, skipped\n";

@@ -74,7 +74,7 @@ const std::vector<Command>& commands() {
          "      [--seed N] [--quiet] [--dry-run] [--report-only]\n"
          "      runs a folder of experiments in dependency order (finished runs skipped, interrupted ones resumed),\n"
          "      then writes the report: results table (Markdown, CSV), curves (CSV), figures (PNG, SVG);\n"
-         "      --seed runs the whole set with another seed (into a database of its own)",
+         "      --seed runs the whole set with another seed (into a database and runs folder of its own)",
          gs::cli::run_study},
         {"evaluate",
          "evaluate --task nli|ext|gen|sum --data DEV_FILE --predictions PRED_FILE [--rouge-tokens whitespace|characters]\n"

@@ -729,11 +729,19 @@ private:
     bool stop_agreed_ = false;  // some rank was asked to stop (agreed at the last step)
 };
 
-std::string unique_run_name(Store& store, const std::string& base) {
-    if (!store.find_run(base)) return base;
+// A run's folder is taken once it holds a run's experiment.json. A second run there (from another
+// database beside this one, or after the database was deleted) would overwrite that run's
+// checkpoints, which its own database still points at.
+bool run_folder_taken(const fs::path& folder) { return fs::exists(folder / "experiment.json"); }
+
+// The experiment's name, or NAME-2, NAME-3, ...: the first that no run of the store has and
+// whose folder under `runs_dir` is free.
+std::string unique_run_name(Store& store, const std::string& base, const fs::path& runs_dir) {
+    auto available = [&](const std::string& name) { return !store.find_run(name) && !run_folder_taken(runs_dir / name); };
+    if (available(base)) return base;
     for (int n = 2;; ++n) {
         const std::string name = base + "-" + std::to_string(n);
-        if (!store.find_run(name)) return name;
+        if (available(name)) return name;
     }
 }
 
@@ -838,7 +846,6 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
         return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
     }
     run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
-    run.name = options.name.empty() ? unique_run_name(store, spec.name) : options.name;
     run.pipeline = spec.pipeline.name();
     run.status = "queued";
     run.seed = static_cast<int64_t>(spec.seed);
@@ -847,13 +854,19 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
     run.app_version = info.app_version, run.libtorch_version = info.libtorch_version, run.cuda_version = info.cuda_version;
     run.git_commit = experiment_commit(spec.source);
     const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
+    run.name = options.name.empty() ? unique_run_name(store, spec.name, runs_dir) : options.name;
     run.directory = fs::absolute(runs_dir / run.name).string();
+    if (run_folder_taken(run.directory)) {
+        throw std::runtime_error(run.directory + ": this folder holds a run already (its experiment.json), whose "
+                                 "checkpoints a new run would overwrite; give the run another name (--name) or "
+                                 "another runs folder (--runs-dir)");
+    }
+    run.id = store.create_run(run);  // a name the store has already (or a read-only store) stops here
     fs::create_directories(run.directory);
     write_file_atomically(run.directory + "/experiment.json",
                           nlohmann::json{{"source", spec.source}, {"folder", fs::absolute(spec.source).parent_path().string()},
                                          {"experiment", spec.json}}
                                   .dump(1) + "\n");
-    run.id = store.create_run(run);
     if (run_id) *run_id = run.id;
     if (options.communicator) options.communicator->broadcast_text("run", run.name);
     return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);

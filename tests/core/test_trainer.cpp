@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "cli_test_support.h"
@@ -175,6 +176,40 @@ TEST(Trainer, BadInputGivesClearErrorsAndKeepsTheStore) {
     Store store((folder / "ws.db").string());
     EXPECT_EQ(store.summaries().size(), 2u);  // the failed missing-corpus run and the finished one
     EXPECT_EQ(store.find_run("tiny-T_d_S-2")->status, "done");
+}
+
+// Two databases in one folder share its runs/ by default: the second never trains into (and
+// overwrites the checkpoints of) a run folder the first already holds.
+TEST(Trainer, ASecondDatabaseInTheSameFolderLeavesTheFirstsRunFolderAlone) {
+    test::TempDir dir;
+    const fs::path folder = experiment_folder(dir);
+    ASSERT_EQ(cli("run experiment.json --db first.db --quiet", folder).exit_code, 0);
+    const fs::path first_run = folder / "runs" / "tiny-T_d_S";
+    const std::string saved_experiment = read_text_file((first_run / "experiment.json").string());
+    std::map<std::string, std::string> saved_checkpoints;
+    for (const auto& file : fs::recursive_directory_iterator(first_run / "checkpoints")) {
+        if (file.path().filename() == "model.safetensors") saved_checkpoints[file.path()] = read_text_file(file.path());
+    }
+    ASSERT_FALSE(saved_checkpoints.empty());
+
+    // Named explicitly: refused, naming the folder, before the second database records anything.
+    Outcome r = cli("run experiment.json --db second.db --name tiny-T_d_S --quiet", folder);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find(first_run.string() + ": this folder holds a run already"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("--runs-dir"), std::string::npos) << r.output;
+    EXPECT_TRUE(Store((folder / "second.db").string()).summaries().empty());
+
+    // Named by the experiment: the next free folder.
+    ASSERT_EQ(cli("run experiment.json --db second.db --quiet", folder).exit_code, 0);
+    const auto second = Store((folder / "second.db").string()).find_run("tiny-T_d_S-2");
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->directory, (folder / "runs" / "tiny-T_d_S-2").string());
+    EXPECT_EQ(second->status, "done");
+
+    EXPECT_EQ(read_text_file((first_run / "experiment.json").string()), saved_experiment);
+    for (const auto& [path, weights] : saved_checkpoints) {
+        EXPECT_TRUE(read_text_file(path) == weights) << path;
+    }
 }
 
 TEST(Experiment, EveryBundledExperimentFileIsValid) {
