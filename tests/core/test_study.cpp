@@ -238,10 +238,15 @@ TEST(Study, ASeedOverrideTrainsAnotherReplicateInItsOwnDatabase) {
     const fs::path set = dir.path() / "set";
     fs::create_directories(set);
     write_file_atomically((set / "S.json").string(), mini_experiment("S", "10steps").dump());
-    const auto seeded = test::run_growthstudio_cli("study set --db seed5.db --seed 5 --quiet", dir.path().string());
+    const auto seeded = test::run_growthstudio_cli("study set --db seed5.db --runs-dir runs5 --seed 5 --quiet", dir.path().string());
     ASSERT_EQ(seeded.exit_code, 0) << seeded.output;
     const auto plain = test::run_growthstudio_cli("study set --db plain.db --quiet", dir.path().string());
     ASSERT_EQ(plain.exit_code, 0) << plain.output;
+    // A third replicate without a runs folder of its own would train into plain.db's run folder.
+    const auto crowded = test::run_growthstudio_cli("study set --db seed9.db --seed 9 --quiet", dir.path().string());
+    EXPECT_EQ(crowded.exit_code, 1);
+    EXPECT_NE(crowded.output.find(dir.file("runs/S") + ": this folder holds a run already"), std::string::npos) << crowded.output;
+    EXPECT_TRUE(Store(dir.file("seed9.db")).summaries().empty());
 
     Store five(dir.file("seed5.db")), file_seed(dir.file("plain.db"));
     const RunRecord run5 = *five.find_run("S"), run0 = *file_seed.find_run("S");
