@@ -20,7 +20,7 @@ TEST(T5Cost, ParameterCountOfPublishedModels) {
     T5Config small = T5Config::preset("small");
     small.num_layers = small.num_decoder_layers = 8;
     small.num_heads = 6;
-    EXPECT_NEAR(count_parameters(small) / 1e6, 76.96, 0.01);
+    EXPECT_NEAR(count_parameters(small) / 1e6, 76.96, 0.01);  // the figure quoted to 2 decimals
 }
 
 TEST(T5Cost, FormulaCountsWhatTheModelAllocates) {
@@ -35,7 +35,8 @@ TEST(T5Cost, FormulaCountsWhatTheModelAllocates) {
 }
 
 TEST(T5Cost, TrainingFlopsPerSequenceMatchTheStudySizes) {
-    // GFLOPs per sequence for one training step at 512 input / 114 target tokens, V = 32128.
+    // GFLOPs per sequence for one training step at 512 input / 114 target tokens, V = 32128,
+    // quoted to one decimal (half a unit: 0.05).
     EXPECT_NEAR(training_flops_per_step(T5Config::preset("tiny"), 1, 512, 114) / 1e9, 94.4, 0.05);
     EXPECT_NEAR(training_flops_per_step(T5Config::preset("small"), 1, 512, 114) / 1e9, 177.6, 0.05);
     EXPECT_NEAR(training_flops_per_step(T5Config::preset("base"), 1, 512, 114) / 1e9, 532.3, 0.05);

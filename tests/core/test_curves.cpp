@@ -43,6 +43,8 @@ TEST(Curves, ExtractionOnEveryAxisAndAlignedToStageStart) {
     EXPECT_DOUBLE_EQ(extract_curve(rows, CurveAxis::flops, CurveKind::validation)[1].x, 2e12);
     const ReachFigures reach = time_to_reach(rows, 4.0);
     // Validation points: (2, 4.8), (2, 5.1), (4, 3.9): the crossing lies between the last two.
+    // Double arithmetic of a few operations on values below 10, written in another order: ulps
+    // of 1e-15, far below 1e-12.
     EXPECT_NEAR(*reach.steps, 2.0 + (5.1 - 4.0) / (5.1 - 3.9) * 2.0, 1e-12);
     EXPECT_NEAR(*reach.hours, *reach.steps * 0.01, 1e-12);
 }
@@ -142,6 +144,8 @@ TEST(ResultsTable, TheStudysTableImportsWithItsOwnAveragesAndRatios) {
         for (std::string field; std::getline(fields_in, field, ',');) fields.push_back(field);
         EXPECT_EQ(row.pipeline, fields[1]);
         EXPECT_EQ(row.source, "Table 2");
+        // The seed table gives 2 decimals; the ratio is recomputed from its hours (half a unit of
+        // the second decimal each way).
         EXPECT_NEAR(*row.ratio_to_reference_pct, std::stod(fields[4]), 0.01) << row.pipeline;
         EXPECT_NEAR(*row.average_score, std::stod(fields[12]), 0.01) << row.pipeline;
     }
@@ -154,6 +158,7 @@ TEST(ResultsTable, TheStudysTableImportsWithItsOwnAveragesAndRatios) {
     for (size_t i = 0; i < back.size(); ++i) {
         EXPECT_EQ(back[i].model, original[i].model);
         EXPECT_EQ(back[i].budget, original[i].budget);
+        // The CSV writes doubles with enough digits to read back within 1e-9 of these values (< 100).
         EXPECT_NEAR(*back[i].valid_loss, *original[i].valid_loss, 1e-9);
         EXPECT_NEAR(*back[i].summarization_rouge_l_f1, *original[i].summarization_rouge_l_f1, 1e-9);
     }

@@ -293,6 +293,7 @@ TEST(Finetune, SummarizationLearnsTheSummariesWithBeamSearch) {
         ++n;
     }
     EXPECT_EQ(n, gold.size());
+    // A mean of n values in [0, 1], summed in double perhaps in another order: n ulps of 100.
     EXPECT_NEAR(100.0 * total / static_cast<double>(n), result.metrics.at("rouge-l-f1"), 1e-9);
 }
 

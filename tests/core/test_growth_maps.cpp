@@ -142,6 +142,7 @@ TEST(GrowthPlan, RmsPreservingScalesFollowTheFormula) {
     for (int64_t j = 0; j < 768; ++j) {
         const double copies = static_cast<double>(map.index.copies_of_target(j));
         EXPECT_DOUBLE_EQ(map.write_scale[j], copies == 1 ? std::sqrt(1.5) : std::sqrt(0.75));
+        // Two square roots and two products in double: four roundings of 1.1e-16 each.
         EXPECT_NEAR(map.write_scale[j] * map.read_scale[j] * copies, 1.0, 1e-15);
     }
 }

@@ -230,6 +230,7 @@ private slots:
         QVERIFY2(QFileInfo::exists(predictions), qPrintable(predictions));
         const Evaluation evaluation = evaluate_nli((kSamples + "klue_nli_dev.json").toStdString(), predictions.toStdString());
         QCOMPARE(evaluation.missing, 0);
+        // The same count over the same total, divided in double perhaps in another order: ulps of 100.
         QVERIFY(std::abs(evaluation.metrics[0].second - accuracy) < 1e-9);
 
         window.findChild<QDockWidget*>("resultsDock")->raise();

@@ -468,6 +468,7 @@ void PipelineCanvasTest::zoomsAndArranges() {
     build("T_d_S_a_B");
     const double zoom = canvas_->view()->zoom();
     canvas_->action("zoomIn")->trigger();
+    // One product or quotient in double per step: ulps of a zoom near 1.
     QVERIFY(std::abs(canvas_->view()->zoom() - zoom * 1.25) < 1e-9);
     canvas_->action("zoomOut")->trigger();
     QVERIFY(std::abs(canvas_->view()->zoom() - zoom) < 1e-9);
