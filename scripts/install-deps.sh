@@ -17,7 +17,7 @@ gui_packages=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
   xvfb xauth
 )
-# scripts/slurm-localhost.sh configures these on localhost for CTest's cluster.RealSlurm.
+# scripts/test.sh starts a single-node Slurm with these (scripts/slurm-localhost.sh) for the cluster tests.
 test_packages=(slurm-wlm munge)
 
 packages=("${core_packages[@]}")
