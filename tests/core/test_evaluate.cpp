@@ -71,6 +71,35 @@ TEST(Evaluate, KorQuadLineMatchesTheScriptToTheLastDigit) {
               "{\"exact_match\": 33.333333333333336, \"f1\": 55.55555555555555}");
 }
 
+// The last line of a file that is not a comment.
+std::string last_data_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string last;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line[0] != '#') last = line;
+    }
+    return last;
+}
+
+// Predictions that only Python's full Unicode str.lower() and str.split() score as the official
+// script does: capital Latin, Greek (final sigma), full-width and dotted letters, the Kelvin and
+// ohm signs, exotic spaces, and U+200B, U+FEFF and U+180E, which are not spaces. The figures are
+// the script's (korquad_evaluate_v1_0.py, run as korquad_unicode_expected.txt says). Both sides add
+// the same 36 values in [0, 1] in the same order, so they differ by rounding alone: below 1e-12
+// relative, and 1e-9 leaves room for any order of addition.
+TEST(Evaluate, KorQuadUnicodeSampleScoresAsTheOfficialScript) {
+    const auto expected = nlohmann::json::parse(last_data_line(kSamples + "korquad_unicode_expected.txt"));
+    const Evaluation evaluation = evaluate_korquad(kSamples + "korquad_unicode_dev.json", kSamples + "korquad_unicode_predictions.json");
+    ASSERT_EQ(evaluation.metrics.size(), 2u);
+    for (const auto& [name, value] : evaluation.metrics) {
+        const double script = expected.at(name).get<double>();
+        EXPECT_NEAR(value, script, 1e-9 * script) << name;
+    }
+    EXPECT_EQ(evaluation.examples, 36);
+    EXPECT_EQ(evaluation.missing, 1);
+    EXPECT_EQ(evaluation.unknown, 1);
+}
+
 TEST(Evaluate, KlueNliSampleByHand) {
     // 5 dev pairs. 00000 "contradiction": right. 00001 0 = entailment: right. 00002 2 =
     // contradiction against neutral: wrong. 00003 "neutral" against entailment: wrong. 00004 has
@@ -136,6 +165,11 @@ TEST(Evaluate, MalformedPredictionsNameFileRecordAndField) {
               file + ": question '6566495-0-0': expected the answer text (a string), got [\"교향곡 9번\"]");
     write_file_atomically(file, "{\"q1\": \"a\",\n \"q2\": }");
     EXPECT_EQ(error_of([&] { read_korquad_predictions(file); }).rfind(file + ":2:8: invalid JSON", 0), 0u);
+    // An answer that is not UTF-8 (0xFF after 한) never reaches the metrics: the parser names its place.
+    write_file_atomically(file, "{\"q1\": \"a\",\n \"q2\": \"\xED\x95\x9C\xFF\"}");
+    const std::string not_utf8 = error_of([&] { read_korquad_predictions(file); });
+    EXPECT_EQ(not_utf8.rfind(file + ":2:12: invalid JSON", 0), 0u) << not_utf8;
+    EXPECT_NE(not_utf8.find("ill-formed UTF-8"), std::string::npos) << not_utf8;
     write_file_atomically(file, R"({"g1": "maybe"})");
     EXPECT_EQ(error_of([&] { read_nli_predictions(file); }),
               file + ": guid 'g1': label \"maybe\", expected entailment, neutral, contradiction or 0, 1, 2");
