@@ -12,6 +12,9 @@ find_package(ZLIB REQUIRED)
 # read when libzstd-dev is installed.
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
 pkg_check_modules(ZSTD IMPORTED_TARGET libzstd)
+# The downstream metrics lower-case and split text as Python does (core/eval/unicode_text.cpp);
+# ICU 70 is the first with Unicode 14.0, the version Python 3.11 knows.
+find_package(ICU 70 REQUIRED COMPONENTS uc)
 
 # TorchConfig exports its flags (the C++ ABI define) as a string, not on a target.
 add_library(gs_torch INTERFACE)

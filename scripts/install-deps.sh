@@ -11,7 +11,7 @@ core_packages=(
   libtorch-dev libgloo-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
   libsqlite3-dev nlohmann-json3-dev zlib1g-dev libgtest-dev
-  libsnappy-dev libzstd-dev
+  libsnappy-dev libzstd-dev libicu-dev
 )
 gui_packages=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev

@@ -1,62 +1,44 @@
 #include "core/eval/task_metrics.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "core/eval/unicode_text.h"
 
 namespace gs {
 
 namespace {
 
-// The UTF-8 code points of `text`, each as its byte string.
-std::vector<std::string> code_points(const std::string& text) {
-    std::vector<std::string> points;
-    for (size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-        points.push_back(text.substr(i, length));
-        i += length;
-    }
-    return points;
-}
-
-bool is_space(const std::string& point) {
-    return point.size() == 1 ? std::isspace(static_cast<unsigned char>(point[0])) != 0
-                             : point == "\u3000" || point == "\u00a0";  // ideographic and no-break space
-}
-
-std::vector<std::string> split_whitespace(const std::string& text) {
-    std::vector<std::string> words(1);
-    for (const auto& point : code_points(text)) {
-        if (is_space(point)) {
-            if (!words.back().empty()) words.emplace_back();
-        } else {
-            words.back() += point;
-        }
-    }
-    if (words.back().empty()) words.pop_back();
-    return words;
-}
-
+// evaluate-v1.0.py's remove_: these become spaces before anything else happens.
 const std::vector<std::string> kReplacedBySpace = {"'", "\"", "《", "》", "<", ">", "〈", "〉", "(", ")", "‘", "’"};
+// Python's string.punctuation: ASCII's punctuation only. An ASCII byte is never part of a longer
+// UTF-8 sequence, so removing these bytes removes exactly these characters.
+constexpr std::string_view kAsciiPunctuation = R"(!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~)";
+
+bool replaced_by_space(const std::string& character) {
+    return std::find(kReplacedBySpace.begin(), kReplacedBySpace.end(), character) != kReplacedBySpace.end();
+}
+
+std::string join(const std::vector<std::string>& words, const std::string& separator) {
+    std::string joined;
+    for (const auto& word : words) joined += (joined.empty() ? "" : separator) + word;
+    return joined;
+}
 
 }  // namespace
 
+// In the script's order: remove_, lower, remove_punc, white_space_fix. The order matters: lower()
+// decides a sigma's form from its neighbours, which remove_ may have made spaces and remove_punc
+// has not removed yet.
 std::string korquad_normalize(const std::string& text) {
+    std::string spaced;
+    for (const auto& character : utf8_characters(text)) spaced += replaced_by_space(character) ? " " : character;
     std::string kept;
-    for (const auto& point : code_points(text)) {
-        if (std::find(kReplacedBySpace.begin(), kReplacedBySpace.end(), point) != kReplacedBySpace.end()) {
-            kept += ' ';
-        } else if (point.size() == 1 && std::ispunct(static_cast<unsigned char>(point[0]))) {
-            continue;  // string.punctuation is exactly ASCII's punctuation
-        } else {
-            kept += point.size() == 1 ? std::string(1, static_cast<char>(std::tolower(static_cast<unsigned char>(point[0]))))
-                                      : point;
-        }
+    for (const char byte : python_lower(spaced)) {
+        if (kAsciiPunctuation.find(byte) == std::string_view::npos) kept += byte;
     }
-    std::string joined;
-    for (const auto& word : split_whitespace(kept)) joined += (joined.empty() ? "" : " ") + word;
-    return joined;
+    return join(python_split(kept), " ");
 }
 
 bool korquad_exact_match(const std::string& prediction, const std::string& truth) {
@@ -66,8 +48,8 @@ bool korquad_exact_match(const std::string& prediction, const std::string& truth
 double korquad_f1(const std::string& prediction, const std::string& truth) {
     auto characters = [](const std::string& text) {
         std::vector<std::string> all;
-        for (const auto& word : split_whitespace(korquad_normalize(text))) {
-            for (const auto& point : code_points(word)) all.push_back(point);
+        for (const auto& word : python_split(korquad_normalize(text))) {
+            for (auto& character : utf8_characters(word)) all.push_back(std::move(character));
         }
         return all;
     };
@@ -109,10 +91,10 @@ QaScore korquad_score(const std::vector<QuestionAnswers>& questions,
 }
 
 std::vector<std::string> rouge_tokens(const std::string& text, RougeTokens tokens) {
-    if (tokens == RougeTokens::whitespace) return split_whitespace(text);
+    if (tokens == RougeTokens::whitespace) return python_split(text);
     std::vector<std::string> characters;
-    for (const auto& point : code_points(text)) {
-        if (!is_space(point)) characters.push_back(point);
+    for (const char32_t code_point : utf8_decode(text)) {
+        if (!python_isspace(code_point)) append_utf8(code_point, characters.emplace_back());
     }
     return characters;
 }

@@ -1,7 +1,9 @@
 // The downstream metrics of the study's table, exactly as their reference scripts compute them:
 // KorQuAD 1.0's official EM and character-level F1 (evaluate-v1.0.py), Rouge-L F1 with the
 // tokenisation stated (rouge_score's LCS F-measure; whitespace tokens by default, since its own
-// tokenizer drops Hangul), and accuracy. Plain C++ on UTF-8 strings.
+// tokenizer drops Hangul), and accuracy. Plain C++ on UTF-8 strings; lower-casing, whitespace
+// and splitting are Python 3.11's for every code point (unicode_text.h), as in the scripts.
+// Text that is not valid UTF-8 is refused (std::invalid_argument naming the byte).
 #pragma once
 
 #include <map>
@@ -11,7 +13,8 @@
 namespace gs {
 
 // evaluate-v1.0.py's normalize_answer: the characters ' " 《 》 < > 〈 〉 ( ) ‘ ’ become spaces,
-// lower-case, ASCII punctuation removed, whitespace collapsed (no article removal, unlike SQuAD).
+// str.lower() (all of Unicode: É, Σ, full-width Ａ), ASCII punctuation removed (string.punctuation),
+// ' '.join(text.split()) (every Unicode space; not U+200B or U+FEFF). No article removal, unlike SQuAD.
 std::string korquad_normalize(const std::string& text);
 bool korquad_exact_match(const std::string& prediction, const std::string& truth);
 // F1 over the characters of the normalised whitespace tokens (spaces do not count).
@@ -35,6 +38,7 @@ QaScore korquad_score(const std::vector<QuestionAnswers>& questions,
 enum class RougeTokens { whitespace, characters };
 
 // Rouge-L F1 (0..1) of one candidate against one reference: LCS over tokens, F = 2PR/(P+R).
+// Whitespace tokens are str.split()'s; characters are code points, str.isspace() ones left out.
 double rouge_l_f1(const std::string& candidate, const std::string& reference, RougeTokens tokens = RougeTokens::whitespace);
 std::vector<std::string> rouge_tokens(const std::string& text, RougeTokens tokens);
 size_t longest_common_subsequence(const std::vector<std::string>& a, const std::vector<std::string>& b);

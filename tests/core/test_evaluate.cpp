@@ -11,6 +11,7 @@
 
 #include "cli_test_support.h"
 #include "core/eval/evaluate.h"
+#include "core/eval/unicode_text.h"
 #include "core/io/files.h"
 #include "test_support.h"
 
@@ -69,6 +70,35 @@ TEST(Evaluate, KorQuadLineMatchesTheScriptToTheLastDigit) {
     write_file_atomically(dir.file("predictions.json"), R"({"a": "서울", "b": "2월 15일"})");
     EXPECT_EQ(evaluate_korquad(dir.file("dev.json"), dir.file("predictions.json")).json(),
               "{\"exact_match\": 33.333333333333336, \"f1\": 55.55555555555555}");
+}
+
+// The last line of a file that is not a comment.
+std::string last_data_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string last;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line[0] != '#') last = line;
+    }
+    return last;
+}
+
+// Predictions that only Python's full Unicode str.lower() and str.split() score as the official
+// script does: capital Latin, Greek (final sigma), full-width and dotted letters, the Kelvin and
+// ohm signs, exotic spaces, and U+200B, U+FEFF and U+180E, which are not spaces. The figures are
+// the script's (korquad_evaluate_v1_0.py, run as korquad_unicode_expected.txt says). Both sides add
+// the same 36 values in [0, 1] in the same order, so they differ by rounding alone: below 1e-12
+// relative, and 1e-9 leaves room for any order of addition.
+TEST(Evaluate, KorQuadUnicodeSampleScoresAsTheOfficialScript) {
+    const auto expected = nlohmann::json::parse(last_data_line(kSamples + "korquad_unicode_expected.txt"));
+    const Evaluation evaluation = evaluate_korquad(kSamples + "korquad_unicode_dev.json", kSamples + "korquad_unicode_predictions.json");
+    ASSERT_EQ(evaluation.metrics.size(), 2u);
+    for (const auto& [name, value] : evaluation.metrics) {
+        const double script = expected.at(name).get<double>();
+        EXPECT_NEAR(value, script, 1e-9 * script) << name;
+    }
+    EXPECT_EQ(evaluation.examples, 36);
+    EXPECT_EQ(evaluation.missing, 1);
+    EXPECT_EQ(evaluation.unknown, 1);
 }
 
 TEST(Evaluate, KlueNliSampleByHand) {
@@ -136,6 +166,11 @@ TEST(Evaluate, MalformedPredictionsNameFileRecordAndField) {
               file + ": question '6566495-0-0': expected the answer text (a string), got [\"교향곡 9번\"]");
     write_file_atomically(file, "{\"q1\": \"a\",\n \"q2\": }");
     EXPECT_EQ(error_of([&] { read_korquad_predictions(file); }).rfind(file + ":2:8: invalid JSON", 0), 0u);
+    // An answer that is not UTF-8 (0xFF after 한) never reaches the metrics: the parser names its place.
+    write_file_atomically(file, "{\"q1\": \"a\",\n \"q2\": \"\xED\x95\x9C\xFF\"}");
+    const std::string not_utf8 = error_of([&] { read_korquad_predictions(file); });
+    EXPECT_EQ(not_utf8.rfind(file + ":2:12: invalid JSON", 0), 0u) << not_utf8;
+    EXPECT_NE(not_utf8.find("ill-formed UTF-8"), std::string::npos) << not_utf8;
     write_file_atomically(file, R"({"g1": "maybe"})");
     EXPECT_EQ(error_of([&] { read_nli_predictions(file); }),
               file + ": guid 'g1': label \"maybe\", expected entailment, neutral, contradiction or 0, 1, 2");
@@ -224,6 +259,52 @@ TEST(Evaluate, RealDevSetsScoreTheirOwnGoldAnswersFull) {
     EXPECT_DOUBLE_EQ(sum.metrics[0].second, 100.0);
     EXPECT_EQ(sum.examples, 50);
     EXPECT_EQ(sum.missing, 0);
+}
+
+// A prediction made from question `index`'s first gold answer, deterministically, for the kinds of
+// text that take full Unicode to score: upper-case or full-width letters, exotic spaces, U+200B and
+// U+FEFF (no spaces to Python), Greek capitals with a final sigma, or another question's answer.
+std::string mixed_prediction(const std::vector<QuestionAnswers>& questions, size_t index) {
+    const std::vector<char32_t> exotic_spaces = {0x2003, 0x85, 0x1680, 0x2028, 0x202F, 0x205F, 0x1F, 0x3000};
+    std::string prediction;
+    size_t spaces = 0;
+    for (char32_t c : utf8_decode(questions[index].answers[0])) {
+        switch (index % 7) {
+            case 1: c = c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c; break;
+            case 2: c = c > ' ' && c <= '~' ? c + 0xFEE0 : c; break;  // ASCII's full-width forms
+            case 3: c = c == ' ' ? exotic_spaces[spaces++ % exotic_spaces.size()] : c; break;
+            case 4: c = c == ' ' ? 0x200B : c; break;
+        }
+        append_utf8(c, prediction);
+    }
+    if (index % 7 == 4) return "\ufeff" + prediction;
+    if (index % 7 == 5) return questions[(index + 1) % questions.size()].answers[0];
+    if (index % 7 == 6) return "《" + prediction + "》 ΟΔΥΣΣΕΥΣ, ÉΣ.";
+    return prediction;
+}
+
+// The real dev set with predictions that only full Unicode scores right, against the official
+// script's scoring run by Python here. Both add 5,774 values in [0, 1] in the same order: they
+// differ by rounding alone, far below 1e-9 relative.
+TEST(Evaluate, RealKorQuadMixedPredictionsScoreAsTheOfficialScript) {
+    const std::string korquad = shared_data("korquad-1.0/KorQuAD_v1.0_dev.json");
+    if (korquad.empty()) GTEST_SKIP() << "GS_SHARED_DATA_DIR with korquad-1.0/KorQuAD_v1.0_dev.json is not set";
+    if (test::run_shell("python3 --version").exit_code != 0) GTEST_SKIP() << "python3, which runs the official scoring, is not installed";
+    test::TempDir dir;
+    const std::vector<QuestionAnswers> questions = korquad_questions(read_korquad(korquad));
+    nlohmann::json predictions = nlohmann::json::object();
+    for (size_t i = 0; i < questions.size(); ++i) predictions[questions[i].id] = mixed_prediction(questions, i);
+    write_file_atomically(dir.file("mixed.json"), predictions.dump());
+
+    const test::CliResult script = test::run_shell("python3 " + kSamples + "korquad_evaluate_v1_0.py " + korquad + " " + dir.file("mixed.json"));
+    ASSERT_EQ(script.exit_code, 0) << script.output;
+    const auto expected = nlohmann::json::parse(test::last_output_line(script.output));
+    const Evaluation evaluation = evaluate_korquad(korquad, dir.file("mixed.json"));
+    for (const auto& [name, value] : evaluation.metrics) {
+        const double figure = expected.at(name).get<double>();
+        EXPECT_NEAR(value, figure, 1e-9 * figure) << name << ": the script printed " << script.output;
+    }
+    EXPECT_LT(evaluation.metrics[0].second, 90.0);  // the transformations do change the score
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Downstream metrics against values worked out by hand.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "core/eval/task_metrics.h"
 
 namespace gs {
@@ -27,6 +29,37 @@ TEST(KorQuadMetrics, CharacterLevelF1AndExactMatch) {
     EXPECT_EQ(score.questions, 3);
     EXPECT_NEAR(score.exact_match, 100.0 / 3, 1e-9);  // q1 matches its second answer; q3 is missing
     EXPECT_NEAR(score.f1, 100.0 * (1.0 + 2 * (3.0 / 4) * 1.0 / (3.0 / 4 + 1.0)) / 3, 1e-9);
+}
+
+// Python's str.lower() and str.split() over all of Unicode; unicode_text's tests hold them to
+// Python's own tables, these to the script's normalisation order.
+TEST(KorQuadMetrics, LowerCaseAndSpacesOfAllUnicode) {
+    EXPECT_TRUE(korquad_exact_match("É", "é"));
+    EXPECT_TRUE(korquad_exact_match("ＡＢＣ", "ａｂｃ"));  // full-width letters lower to full-width ones
+    EXPECT_FALSE(korquad_exact_match("ＡＢＣ", "abc"));
+    EXPECT_EQ(korquad_normalize("ΟΔΥΣΣΕΥΣ"), "οδυσσευς");  // the last sigma ends the word
+    // lower() runs after the brackets became spaces and before punctuation goes: "Α-Σ" has no
+    // letter right before its sigma, "ΑΣ.Β" has one after it (a full stop is case-ignorable), and
+    // in "ΑΣ(Β" the bracket is already a space.
+    EXPECT_EQ(korquad_normalize("Α-Σ"), "ασ");
+    EXPECT_EQ(korquad_normalize("ΑΣ.Β"), "ασβ");
+    EXPECT_EQ(korquad_normalize("ΑΣ(Β"), "ας β");
+    EXPECT_EQ(korquad_normalize("서울\u2003특별시\xC2\x85\x1C"), "서울 특별시");
+    EXPECT_EQ(korquad_normalize("서울\u200b특별시\ufeff"), "서울\u200b특별시\ufeff");  // not spaces to Python
+    // "İSTANBUL" lowers to i, U+0307, s, t, a, n, b, u, l: 9 characters holding the 8 of "istanbul".
+    // P = 8/9, R = 1, F1 = 2PR/(P+R) = 16/17.
+    EXPECT_NEAR(korquad_f1("İSTANBUL", "istanbul"), 16.0 / 17, 1e-12);
+    EXPECT_THROW(korquad_normalize("\xC3("), std::invalid_argument);  // not UTF-8
+}
+
+TEST(RougeL, TokensSplitWhereStrSplitDoes) {
+    EXPECT_EQ(rouge_tokens("정부는\u2003오늘\xC2\x85\u3000정책을\u200b발표", RougeTokens::whitespace),
+              (std::vector<std::string>{"정부는", "오늘", "정책을\u200b발표"}));
+    EXPECT_EQ(rouge_tokens("가\u1680나\u202f다\ufeff", RougeTokens::characters),
+              (std::vector<std::string>{"가", "나", "다", "\ufeff"}));
+    EXPECT_DOUBLE_EQ(rouge_l_f1("정부는\u2028발표했다", "정부는 발표했다"), 1.0);
+    // Case is kept: Rouge-L compares tokens as they are.
+    EXPECT_DOUBLE_EQ(rouge_l_f1("ÉCOLE", "école"), 0.0);
 }
 
 TEST(RougeL, LongestCommonSubsequenceByHand) {
