@@ -173,6 +173,8 @@ TEST(Corpus, TrainingSentencesSampledBySeededHash) {
         return kept;
     };
     const auto quarter = sample(0.25, 1);
+    // Sampling, not rounding: binomial, 4 standard deviations (the portable generator draws the
+    // same numbers on every machine).
     EXPECT_NEAR(static_cast<double>(quarter.size()), 1000, 4 * std::sqrt(4000 * 0.25 * 0.75));
     EXPECT_EQ(sample(0.25, 1), quarter);
     EXPECT_NE(sample(0.25, 2), quarter);
