@@ -89,8 +89,8 @@ void highlight_best(QStandardItemModel* model) {
         font.setBold(true);
         item->setFont(font);
         item->setBackground(QColor(255, 243, 205));
-        const QString best = QObject::tr("Best in this column");
-        item->setToolTip(item->toolTip().isEmpty() ? best : item->toolTip() + "\n" + best);
+        const QString mark = QObject::tr("Best in this column");
+        item->setToolTip(item->toolTip().isEmpty() ? mark : item->toolTip() + "\n" + mark);
     }
 }
 
