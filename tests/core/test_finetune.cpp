@@ -476,6 +476,18 @@ int64_t squad_questions(const std::string& path) {
     return count;
 }
 
+// A fine-tune of the tiny checkpoint on `train` (and `dev`), scored once, after training.
+FinetuneRequest tiny_request(const test::TempDir& dir, DownstreamTask task, const std::string& train, const std::string& dev,
+                             FinetuneSettings settings) {
+    FinetuneRequest request;
+    request.task = task;
+    request.model_dir = tiny_checkpoint(dir);
+    request.train_path = train, request.dev_path = dev;
+    request.settings = settings;
+    request.settings.score_before_training = false;
+    return request;
+}
+
 ScoreProvenance stored_provenance(Store& store, int64_t run_id, size_t index) {
     return ScoreProvenance::from_json(store.results(run_id).at(index).provenance_json, "stored result");
 }
@@ -486,13 +498,9 @@ TEST(FinetuneProvenance, AStoredScoreNamesItsFilesHashesCountsAndSplit) {
     RunRecord run;
     run.name = "tiny", run.pipeline = "T";
     const int64_t id = store.create_run(run);
-    FinetuneRequest request;
-    request.task = DownstreamTask::nli;
-    request.model_dir = tiny_checkpoint(dir);
-    request.train_path = sample("klue-nli-v1.1_sample.json");
-    request.dev_path = sample("klue-nli_hf_sample.jsonl");
-    request.settings = quick_settings(DownstreamTask::nli, 1, 9);
-    request.settings.max_input_length = 64, request.settings.score_before_training = false;
+    FinetuneRequest request = tiny_request(dir, DownstreamTask::nli, sample("klue-nli-v1.1_sample.json"),
+                                           sample("klue-nli_hf_sample.jsonl"), quick_settings(DownstreamTask::nli, 1, 9));
+    request.settings.max_input_length = 64;
     record_finetune_result(store, id, request, run_finetune(request));
     // The same file without a dev file: a third held out.
     request.dev_path.clear();
@@ -525,12 +533,10 @@ TEST(FinetuneProvenance, AStoredScoreNamesItsFilesHashesCountsAndSplit) {
 
 TEST(FinetuneProvenance, ExtractiveQaCountsQuestionsAndTheirWindows) {
     test::TempDir dir;
-    FinetuneRequest request;
-    request.task = DownstreamTask::extractive_qa;
-    request.model_dir = tiny_checkpoint(dir);
-    request.train_path = request.dev_path = sample("korquad-v1.0_sample.json");
-    request.settings = sample_settings(DownstreamTask::extractive_qa);
-    request.settings.epochs = 0, request.settings.score_before_training = false;  // scoring alone counts them
+    const std::string korquad = sample("korquad-v1.0_sample.json");
+    FinetuneRequest request = tiny_request(dir, DownstreamTask::extractive_qa, korquad, korquad,
+                                           sample_settings(DownstreamTask::extractive_qa));
+    request.settings.epochs = 0;  // scoring alone counts them
     const ScoreProvenance p = run_finetune(request).provenance;
     const int64_t questions = squad_questions(request.train_path);
     EXPECT_EQ(p.train_examples, questions);

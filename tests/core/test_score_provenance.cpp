@@ -50,6 +50,12 @@ ScoreProvenance held_out_provenance() {
     return p;
 }
 
+int64_t add_run(Store& store, const std::string& name) {
+    RunRecord run;
+    run.name = name, run.pipeline = name, run.status = "done";
+    return store.create_run(run);
+}
+
 // CSV records as maps from the header's names to the fields (no field here holds a comma or a quote).
 std::vector<std::map<std::string, std::string>> csv_records(const std::string& csv) {
     std::istringstream in(csv);
@@ -185,9 +191,7 @@ TEST(ScoreProvenance, AVersion3WorkspaceUpgradesWithEveryRowAndOldScoresSayNotRe
 TEST(ScoreProvenance, ExportsCarryEachScoresDataAndReadBack) {
     test::TempDir dir;
     Store store(dir.file("ws.db"));
-    RunRecord run;
-    run.name = "S_a_B", run.pipeline = "S_a_B", run.status = "done";
-    const int64_t id = store.create_run(run);
+    const int64_t id = add_run(store, "S_a_B");
     store.add_result({id, "klue-nli", "accuracy", 71.3, "{}", nli_provenance().to_json()});
     store.add_result({id, "korquad-ext", "em", 40.0, "{}", held_out_provenance().to_json()});
     store.add_result({id, "korquad-ext", "f1", 55.5, "{}", held_out_provenance().to_json()});
@@ -240,9 +244,7 @@ TEST(ScoreProvenance, SyncBringsTheDataOfAJobsScores) {
     test::TempDir dir;
     {
         Store job(dir.file("job.db"));
-        RunRecord run;
-        run.name = "B", run.pipeline = "B", run.status = "done";
-        const int64_t id = job.create_run(run);
+        const int64_t id = add_run(job, "B");
         job.add_result({id, "klue-nli", "accuracy", 71.25, R"({"epochs":3})", nli_provenance().to_json()});
         job.add_result({id, "korquad-ext", "f1", 42.5, ""});
     }
@@ -261,9 +263,7 @@ TEST(ScoreProvenance, SyncBringsTheDataOfAJobsScores) {
 TEST(ScoreProvenance, ACorruptProvenanceNamesTheDatabaseRunAndField) {
     test::TempDir dir;
     Store store(dir.file("ws.db"));
-    RunRecord run;
-    run.name = "S", run.pipeline = "S";
-    const int64_t id = store.create_run(run);
+    const int64_t id = add_run(store, "S");
     store.add_result({id, "klue-nli", "accuracy", 50.0, "{}", R"({"train": {"path": "/t", "hash": "00", "bytes": 1}})"});
     try {
         build_results_table(store);
