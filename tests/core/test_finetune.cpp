@@ -469,8 +469,9 @@ int64_t non_empty_lines(const std::string& path) {
 
 // The questions of a SQuAD-format file, counted from its JSON.
 int64_t squad_questions(const std::string& path) {
+    const nlohmann::json file = read_json_file(path);
     int64_t count = 0;
-    for (const auto& article : read_json_file(path).at("data")) {
+    for (const auto& article : file.at("data")) {
         for (const auto& paragraph : article.at("paragraphs")) count += static_cast<int64_t>(paragraph.at("qas").size());
     }
     return count;

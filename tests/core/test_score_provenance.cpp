@@ -56,17 +56,31 @@ int64_t add_run(Store& store, const std::string& name) {
     return store.create_run(run);
 }
 
-// CSV records as maps from the header's names to the fields (no field here holds a comma or a quote).
+// The fields of one CSV line: commas separate them except inside quotes, where "" is a quote.
+std::vector<std::string> csv_line_fields(const std::string& line) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+        if (line[i] == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') {
+            fields.back() += '"', ++i;
+        } else if (line[i] == '"') {
+            quoted = !quoted;
+        } else if (line[i] == ',' && !quoted) {
+            fields.emplace_back();
+        } else {
+            fields.back() += line[i];
+        }
+    }
+    return fields;
+}
+
+// CSV records (no field here spans lines) as maps from the header's names to the fields.
 std::vector<std::map<std::string, std::string>> csv_records(const std::string& csv) {
     std::istringstream in(csv);
     std::vector<std::vector<std::string>> lines;
     for (std::string line; std::getline(in, line);) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        std::vector<std::string> fields;
-        std::stringstream fields_in(line);
-        for (std::string field; std::getline(fields_in, field, ',');) fields.push_back(field);
-        if (!line.empty() && line.back() == ',') fields.emplace_back();
-        lines.push_back(fields);
+        lines.push_back(csv_line_fields(line));
     }
     std::vector<std::map<std::string, std::string>> records;
     for (size_t r = 1; r < lines.size(); ++r) {
