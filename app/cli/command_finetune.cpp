@@ -110,6 +110,7 @@ int run_finetune(const Words& words) {
     std::signal(SIGTERM, request_cancel);
     const FinetuneResult result = run_finetune(request, progress_printer(args.has("quiet")), &g_cancel);
     std::cout << "examples        " << result.train_examples << " train, " << result.eval_examples << " scored\n";
+    std::cout << "data            scored " << result.provenance.describe() << "\n";
     if (!result.before_training.empty()) print_metrics("before training", result.before_training);
     print_metrics("fine-tuned", result.metrics);
     std::cout << "predictions     " << result.predictions_path << "\nseconds         " << std::setprecision(1)

@@ -64,7 +64,7 @@ const std::vector<Command>& commands() {
         {"sync", "sync [--db FILE]\n      the submitted jobs' states; merges finished jobs' databases into the workspace",
          gs::cli::run_sync},
         {"show", "show RUN [--db FILE]\n      a run's stages, growth events and checkpoints", gs::cli::run_show},
-        {"export", "export [--db FILE] [--format csv|md|tex] [--out FILE] [--reference RUN]\n      the results table",
+        {"export", "export [--db FILE] [--format csv|md|tex] [--out FILE] [--reference RUN]\n      the results table, with the data behind each downstream score",
          gs::cli::run_export},
         {"import-results", "import-results --csv FILE [--label NAME] [--db FILE]\n"
          "      results from elsewhere (columns of the study's Table 2), shown beside the runs as a marked set",
@@ -104,7 +104,8 @@ const std::vector<Command>& commands() {
          "      [--settings JSON|FILE] [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--max-input N]\n"
          "      [--max-target N] [--doc-stride N] [--beams N] [--max-train N] [--max-eval N] [--seed S]\n"
          "      [--rouge-tokens whitespace|characters] [--device D] [--threads N] [--no-before] [--no-weights] [--quiet]\n"
-         "      fine-tunes and scores a downstream task; the scores go into the store when the model is a run's",
+         "      fine-tunes and scores a downstream task; the scores go into the store when the model is a run's,\n"
+         "      with the data behind them (the files' paths, hashes and sizes, the split, the example counts)",
          gs::cli::run_finetune},
         {"bench-finetune",
          "bench-finetune --data-dir DIR --tokenizer FILE.model [--preset tiny|small|base|CONFIG.json] [--task all|nli|ext|gen|sum]\n"

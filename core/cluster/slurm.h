@@ -58,8 +58,9 @@ struct ClusterJobStatus {
 };
 std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace);
 
-// Copies run `name` (experiment, stages, curves, growth events, checkpoints) from a job's
-// database into `into`. A run of that name already in `into` is an error.
+// Copies run `name` (experiment, stages, curves, growth events, checkpoints, downstream scores
+// with the data behind them) from a job's database into `into`. A run of that name already in
+// `into` is an error.
 void merge_run(Store& from, const std::string& name, Store& into);
 
 }  // namespace gs

@@ -54,6 +54,7 @@ public:
     }
 
     int64_t train_size() const override { return static_cast<int64_t>(train_inputs_.size()); }
+    int64_t eval_size() const override { return static_cast<int64_t>(dev_inputs_.size()); }
 
     at::Tensor loss(const std::vector<int64_t>& units) override {
         std::vector<int64_t> labels;
@@ -119,6 +120,7 @@ public:
     }
 
     int64_t train_size() const override { return static_cast<int64_t>(train_windows_.size()); }
+    int64_t eval_size() const override { return static_cast<int64_t>(dev_windows_.size()); }
 
     at::Tensor loss(const std::vector<int64_t>& units) override {
         const std::vector<const QaWindow*> windows = pick(train_windows_, units);

@@ -53,6 +53,28 @@ std::pair<int64_t, int64_t> example_counts(const TaskDataset& data) {
             static_cast<int64_t>(data.nli_dev.size() + data.summary_dev.size()) + questions(data.qa_dev)};
 }
 
+// The files as they are before reading them (each hashed once, streamed), and the split.
+ScoreProvenance data_files(const FinetuneRequest& request) {
+    ScoreProvenance provenance;
+    provenance.train_file = data_file_record(request.train_path);
+    if (!request.dev_path.empty()) {
+        provenance.dev_file = data_file_record(request.dev_path);
+    } else {
+        provenance.held_out_fraction = request.settings.dev_fraction;
+        provenance.held_out_seed = request.settings.seed;
+    }
+    return provenance;
+}
+
+// The examples used, and the windows they became for extractive QA.
+void count_examples(ScoreProvenance& provenance, DownstreamTask task_kind, const TaskDataset& data, const FinetuneTask& task) {
+    std::tie(provenance.train_examples, provenance.eval_examples) = example_counts(data);
+    if (task_kind == DownstreamTask::extractive_qa) {
+        provenance.train_windows = task.train_size();
+        provenance.eval_windows = task.eval_size();
+    }
+}
+
 // Scoring progress ("evaluating", units done of all, units per second); stops when cancelled.
 BatchReport scoring_report(const FinetuneProgressCallback& progress, const std::atomic<bool>* cancel) {
     if (progress) progress({"evaluating", 0, 0, 0, 0});
@@ -84,6 +106,8 @@ FinetuneResult run_finetune(const FinetuneRequest& request, const FinetuneProgre
     configure_threads(settings.threads);  // 0: every core, as for training runs
     if (progress) progress({"loading", 0, 0, 0, 0});
     const at::Device device(resolve_device_name(settings.device));
+    FinetuneResult result;
+    result.provenance = data_files(request);
     const TaskDataset data = load_task_dataset(request);
     T5Model model = load_t5_checkpoint(request.model_dir);
     const Tokenizer tokenizer = checkpoint_tokenizer(request.model_dir, model->config());
@@ -93,8 +117,8 @@ FinetuneResult run_finetune(const FinetuneRequest& request, const FinetuneProgre
     const FinetuneContext context{settings, model, tokenizer, device};
     const std::unique_ptr<FinetuneTask> task = make_task(request.task, context, data);
 
-    FinetuneResult result;
-    std::tie(result.train_examples, result.eval_examples) = example_counts(data);
+    count_examples(result.provenance, request.task, data, *task);
+    result.train_examples = result.provenance.train_examples, result.eval_examples = result.provenance.eval_examples;
     if (settings.score_before_training) result.before_training = task->evaluate(scoring_report(progress, cancel)).metrics;
     train_task(*task, settings, progress, cancel);
     const TaskScores scores = task->evaluate(scoring_report(progress, cancel));
@@ -136,7 +160,8 @@ ResolvedModel resolve_finetune_model(Store& store, const std::string& run_or_dir
 
 void record_finetune_result(Store& store, int64_t run_id, const FinetuneRequest& request, const FinetuneResult& result) {
     for (const auto& [metric, value] : result.metrics) {
-        store.add_result({run_id, task_store_name(request.task), metric, value, request.settings.to_json()});
+        store.add_result({run_id, task_store_name(request.task), metric, value, request.settings.to_json(),
+                          result.provenance.to_json()});
     }
 }
 

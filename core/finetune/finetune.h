@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/eval/task_metrics.h"
+#include "core/store/score_provenance.h"
 
 namespace gs {
 
@@ -87,6 +88,7 @@ struct FinetuneResult {
     std::map<std::string, double> before_training;  // the same metrics with the untrained head
     std::string predictions_path;  // in the task's official prediction format
     int64_t train_examples = 0, eval_examples = 0;
+    ScoreProvenance provenance;  // the files, their hashes, the split and the counts behind the scores
     double seconds = 0;
 };
 
@@ -104,7 +106,7 @@ struct ResolvedModel {
 };
 ResolvedModel resolve_finetune_model(Store& store, const std::string& run_or_dir);
 
-// Writes the result rows (task_store_name/metric, with the settings) against the run.
+// Writes the result rows (task_store_name/metric, with the settings and the provenance) against the run.
 void record_finetune_result(Store& store, int64_t run_id, const FinetuneRequest& request,
                             const FinetuneResult& result);
 

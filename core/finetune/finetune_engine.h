@@ -39,6 +39,8 @@ public:
     virtual ~FinetuneTask() = default;
     // Training units (examples, or windows for extractive QA).
     virtual int64_t train_size() const = 0;
+    // Scoring units, counted the same way.
+    virtual int64_t eval_size() const = 0;
     // Mean loss of the given training units, with gradients.
     virtual at::Tensor loss(const std::vector<int64_t>& units) = 0;
     // The parameters fine-tuning updates (encoder-only tasks leave the decoder alone).

@@ -27,6 +27,7 @@ public:
     Seq2SeqTask(const FinetuneContext& context, Seq2SeqData data) : c_(context), data_(std::move(data)) {}
 
     int64_t train_size() const override { return static_cast<int64_t>(data_.train_inputs.size()); }
+    int64_t eval_size() const override { return static_cast<int64_t>(data_.dev_inputs.size()); }
 
     at::Tensor loss(const std::vector<int64_t>& units) override {
         std::vector<const std::vector<int32_t>*> inputs, targets;

@@ -29,6 +29,16 @@ std::string budget_of(Store& store, int64_t run_id) {
     return budget;
 }
 
+// The provenance stored with each task's latest score, read as the store's file names it.
+std::map<std::string, ScoreProvenance> provenance_of(Store& store, const RunSummary& s) {
+    std::map<std::string, ScoreProvenance> provenance;
+    for (const auto& [task, json] : s.task_provenance) {
+        if (json.empty()) continue;  // stored before it was recorded
+        provenance[task] = ScoreProvenance::from_json(json, store.path() + ": run '" + s.run.name + "', " + task);
+    }
+    return provenance;
+}
+
 ResultsRow row_of(Store& store, const RunSummary& s) {
     ResultsRow row;
     row.run_id = s.run.id, row.run = s.run.name, row.pipeline = s.run.pipeline, row.status = s.run.status;
@@ -36,12 +46,8 @@ ResultsRow row_of(Store& store, const RunSummary& s) {
     row.train_hours = s.wall_seconds / 3600.0;
     row.train_flops = s.flops;
     row.valid_loss = s.valid_loss;
-    row.klue_nli_accuracy = score(s, "klue-nli/accuracy");
-    row.korquad_ext_em = score(s, "korquad-ext/em");
-    row.korquad_ext_f1 = score(s, "korquad-ext/f1");
-    row.korquad_gen_em = score(s, "korquad-gen/em");
-    row.korquad_gen_f1 = score(s, "korquad-gen/f1");
-    row.summarization_rouge_l_f1 = score(s, "summarization/rouge-l-f1");
+    for (const DownstreamScore& d : downstream_scores()) row.*d.value = score(s, d.task + "/" + d.metric);
+    row.task_provenance = provenance_of(store, s);
     row.average_score = study_average(row);
     row.seed = s.run.seed, row.started_at = s.run.started_at;
     row.experiment_hash = s.run.experiment_id > 0 ? store.experiment_hash(s.run.experiment_id) : "";
@@ -76,7 +82,54 @@ void add_external_rows(Store& store, ResultsTable& table) {
     }
 }
 
+// The tasks of downstream_scores, each once, in order.
+std::vector<std::string> score_tasks() {
+    std::vector<std::string> tasks;
+    for (const DownstreamScore& d : downstream_scores()) {
+        if (std::find(tasks.begin(), tasks.end(), d.task) == tasks.end()) tasks.push_back(d.task);
+    }
+    return tasks;
+}
+
+bool has_scores(const ResultsRow& row, const std::string& task) {
+    for (const DownstreamScore& d : downstream_scores()) {
+        if (d.task == task && row.*d.value) return true;
+    }
+    return false;
+}
+
+const ScoreProvenance* provenance_of(const ResultsRow& row, const std::string& task) {
+    auto it = row.task_provenance.find(task);
+    return it == row.task_provenance.end() ? nullptr : &it->second;
+}
+
 }  // namespace
+
+const std::vector<DownstreamScore>& downstream_scores() {
+    static const std::vector<DownstreamScore> scores = {
+        {"klue-nli", "accuracy", "KLUE-NLI accuracy", &ResultsRow::klue_nli_accuracy},
+        {"korquad-ext", "em", "KorQuAD extractive EM", &ResultsRow::korquad_ext_em},
+        {"korquad-ext", "f1", "KorQuAD extractive F1", &ResultsRow::korquad_ext_f1},
+        {"korquad-gen", "em", "KorQuAD generative EM", &ResultsRow::korquad_gen_em},
+        {"korquad-gen", "f1", "KorQuAD generative F1", &ResultsRow::korquad_gen_f1},
+        {"summarization", "rouge-l-f1", "Summarization Rouge-L F1", &ResultsRow::summarization_rouge_l_f1},
+    };
+    return scores;
+}
+
+std::string task_data_text(const ResultsRow& row, const std::string& task) {
+    const ScoreProvenance* provenance = provenance_of(row, task);
+    return provenance ? provenance->describe() : kProvenanceNotRecorded;
+}
+
+std::string score_provenance_text(const ResultsRow& row, const DownstreamScore& score) {
+    const std::optional<double>& value = row.*score.value;
+    if (!value) return "";
+    std::ostringstream text;
+    text << score.title << " " << std::fixed << std::setprecision(2) << *value;
+    const ScoreProvenance* provenance = provenance_of(row, score.task);
+    return text.str() + (provenance ? " " + provenance->describe() : std::string(": ") + kProvenanceNotRecorded);
+}
 
 std::optional<double> study_average(const ResultsRow& row) {
     if (!row.klue_nli_accuracy || !row.korquad_ext_f1 || !row.korquad_gen_f1 || !row.summarization_rouge_l_f1) {
@@ -131,14 +184,52 @@ std::string scientific(const std::optional<double>& value) {
 }
 
 struct Column {
-    const char* header;  // CSV header, units in the name
-    const char* title;   // Markdown and LaTeX
+    std::string header;  // CSV header, units in the name
+    std::string title;   // Markdown and LaTeX
     bool table2;         // one of the study's own columns (shown in Markdown and LaTeX)
     std::function<std::string(const ResultsRow&, int n)> cell;
 };
 
-const std::vector<Column>& columns() {
-    static const std::vector<Column> list = {
+// The data behind a task's scores, one field of one of its files a column (klue_nli_data, ...);
+// empty where the row has no score of the task or its provenance was not recorded.
+std::vector<Column> task_data_columns(const std::string& task) {
+    std::string prefix = task;
+    std::replace(prefix.begin(), prefix.end(), '-', '_');
+    using Field = std::function<std::string(const ScoreProvenance&)>;
+    const std::vector<std::pair<std::string, Field>> fields = {
+        {"data", [](const ScoreProvenance& p) { return p.eval_file().path; }},
+        {"hash", [](const ScoreProvenance& p) { return p.eval_file().hash; }},
+        {"bytes", [](const ScoreProvenance& p) { return std::to_string(p.eval_file().bytes); }},
+        {"examples", [](const ScoreProvenance& p) { return std::to_string(p.eval_examples); }},
+        {"split", [](const ScoreProvenance& p) { return p.split(); }},
+        {"train_data", [](const ScoreProvenance& p) { return p.train_file.path; }},
+        {"train_hash", [](const ScoreProvenance& p) { return p.train_file.hash; }},
+        {"train_bytes", [](const ScoreProvenance& p) { return std::to_string(p.train_file.bytes); }},
+        {"train_examples", [](const ScoreProvenance& p) { return std::to_string(p.train_examples); }},
+    };
+    std::vector<Column> data_columns;
+    for (const auto& [name, field] : fields) {
+        const bool split = name == "split";
+        data_columns.push_back({prefix + "_" + name, task + " " + name, false, [=](const ResultsRow& r, int) {
+                                    const ScoreProvenance* provenance = provenance_of(r, task);
+                                    if (provenance) return field(*provenance);
+                                    return split && has_scores(r, task) ? std::string(kProvenanceNotRecorded) : std::string();
+                                }});
+    }
+    return data_columns;
+}
+
+std::vector<Column> all_task_data_columns() {
+    std::vector<Column> list;
+    for (const std::string& task : score_tasks()) {
+        for (Column& column : task_data_columns(task)) list.push_back(std::move(column));
+    }
+    return list;
+}
+
+// The study's columns, then the run's identity.
+std::vector<Column> run_columns() {
+    return {
         {"n", "n", true, [](const ResultsRow&, int n) { return std::to_string(n); }},
         {"model", "Model", true, [](const ResultsRow& r, int) { return r.pipeline; }},
         {"train_epochs_or_steps", "Epochs/steps", true, [](const ResultsRow& r, int) { return r.budget; }},
@@ -159,6 +250,12 @@ const std::vector<Column>& columns() {
         {"seed", "Seed", false, [](const ResultsRow& r, int) { return r.source.empty() ? std::to_string(r.seed) : ""; }},
         {"started_at", "Started", false, [](const ResultsRow& r, int) { return r.started_at; }},
         {"experiment_hash", "Experiment hash", false, [](const ResultsRow& r, int) { return r.experiment_hash; }},
+    };
+}
+
+// When the run first reached the reference's final loss, and its FLOPs.
+std::vector<Column> reach_columns() {
+    return {
         {"reach_base_loss_h", "Reach (h)", false, [](const ResultsRow& r, int) { return fixed(r.reach.hours, 4); }},
         {"reach_base_loss_steps", "Reach (steps)", false, [](const ResultsRow& r, int) { return fixed(r.reach.steps, 1); }},
         {"reach_base_loss_flops", "Reach (FLOPs)", false, [](const ResultsRow& r, int) { return scientific(r.reach.flops); }},
@@ -168,6 +265,15 @@ const std::vector<Column>& columns() {
         {"reach_flops_ratio_pct", "Reach FLOPs (%)", false,
          [](const ResultsRow& r, int) { return fixed(r.reach_flops_ratio_pct, 2); }},
     };
+}
+
+const std::vector<Column>& columns() {
+    static const std::vector<Column> list = [] {
+        std::vector<Column> all = run_columns();
+        for (Column& column : all_task_data_columns()) all.push_back(std::move(column));
+        for (Column& column : reach_columns()) all.push_back(std::move(column));
+        return all;
+    }();
     return list;
 }
 
@@ -226,9 +332,32 @@ std::string joined(const std::vector<std::string>& cells, const std::string& sep
 
 std::string latex_escape(const std::string& text) {
     std::string out;
-    for (char c : text) out += (c == '_' || c == '%' || c == '&' || c == '#') ? std::string("\\") + c : std::string(1, c);
+    for (char c : text) {
+        if (c == '\\') {
+            out += "\\textbackslash{}";
+        } else if (c == '~' || c == '^') {
+            out += c == '~' ? "\\textasciitilde{}" : "\\textasciicircum{}";
+        } else {
+            const bool special = std::string("_%&#${}").find(c) != std::string::npos;
+            out += special ? std::string("\\") + c : std::string(1, c);
+        }
+    }
     return out;
 }
+
+// "run, task: what its scores were computed on", for every score of this workspace's runs.
+std::vector<std::string> score_data_lines(const ResultsTable& table) {
+    std::vector<std::string> lines;
+    for (const ResultsRow& row : table.rows) {
+        if (!row.source.empty()) continue;  // imported rows have no data files here
+        for (const std::string& task : score_tasks()) {
+            if (has_scores(row, task)) lines.push_back(row.run + ", " + task + ": " + task_data_text(row, task));
+        }
+    }
+    return lines;
+}
+
+const char* kScoreDataHeading = "Data behind the downstream scores:";
 
 }  // namespace
 
@@ -240,6 +369,9 @@ std::string results_csv(const ResultsTable& table) {
 std::string results_markdown(const ResultsTable& table, const std::vector<std::string>& names) {
     const std::vector<const Column*> shown = names.empty() ? table2_columns() : columns_named(names);
     bool header = true;
+    std::string data;
+    for (const std::string& line : score_data_lines(table)) data += "- " + line + "\n";
+    if (!data.empty()) data = std::string("\n") + kScoreDataHeading + "\n\n" + data;
     return render(table, shown, false, [&](const std::vector<std::string>& cells) {
         std::string line = "| " + joined(cells, " | ", [](const std::string& s) { return s; }) + " |\n";
         if (header) {
@@ -249,7 +381,7 @@ std::string results_markdown(const ResultsTable& table, const std::vector<std::s
         }
         header = false;
         return line;
-    });
+    }) + data;
 }
 
 std::string results_latex(const ResultsTable& table) {
@@ -262,8 +394,14 @@ std::string results_latex(const ResultsTable& table) {
     });
     size_t count = 0;
     for (const auto& c : columns()) count += c.table2 ? 1 : 0;
+    std::string data;
+    for (const std::string& line : score_data_lines(table)) data += "\\item " + latex_escape(line) + "\n";
+    if (!data.empty()) {
+        data = std::string("\n\\par\\medskip\\noindent ") + kScoreDataHeading + "\n\\begin{itemize}\n" + data +
+               "\\end{itemize}\n";
+    }
     return "\\begin{tabular}{lll" + std::string(count - 3, 'r') + "}\n\\toprule\n" + body +
-           "\\bottomrule\n\\end{tabular}\n";
+           "\\bottomrule\n\\end{tabular}\n" + data;
 }
 
 // --- Import
@@ -312,6 +450,13 @@ const std::set<std::string> kIgnoredColumns = {"n", "ratio_to_base_pct", "avg_sc
                                                "reach_base_loss_steps", "reach_base_loss_flops", "reach_ratio_pct",
                                                "train_flops", "flops_ratio_pct", "reach_flops_ratio_pct"};
 
+bool is_task_data_column(const std::string& header) {
+    for (const Column& column : all_task_data_columns()) {
+        if (column.header == header) return true;
+    }
+    return false;
+}
+
 std::optional<double> number(const std::string& text, const std::string& where) {
     if (text.empty()) return std::nullopt;
     try {
@@ -334,7 +479,7 @@ std::vector<ExternalResult> read_results_csv(const std::string& path, const std:
     for (size_t c = 0; c < header.size(); ++c) {
         has_model = has_model || header[c] == "model";
         if (header[c] != "model" && header[c] != "train_epochs_or_steps" && !number_columns().count(header[c]) &&
-            !kIgnoredColumns.count(header[c])) {
+            !kIgnoredColumns.count(header[c]) && !is_task_data_column(header[c])) {
             throw std::invalid_argument(path + ":1: unknown column '" + header[c] + "' (expected the columns of seed_table2.csv)");
         }
     }

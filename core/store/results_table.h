@@ -5,11 +5,13 @@
 // workspace's runs, marked with their source; their average and ratio are recomputed too.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/analysis/curves.h"
+#include "core/store/score_provenance.h"
 #include "core/store/store.h"
 
 namespace gs {
@@ -30,6 +32,9 @@ struct ResultsRow {
     std::optional<double> klue_nli_accuracy, korquad_ext_em, korquad_ext_f1, korquad_gen_em, korquad_gen_f1,
         summarization_rouge_l_f1;
     std::optional<double> average_score;
+    // Which data produced each task's scores, by task ("klue-nli"); a task whose latest score was
+    // stored before this was recorded has none.
+    std::map<std::string, ScoreProvenance> task_provenance;
     // When the run first reached the reference run's final validation loss, and that time as a
     // share of the reference run's whole training time.
     ReachFigures reach;
@@ -46,6 +51,22 @@ struct ResultsTable {
     std::vector<ResultsRow> rows;
 };
 
+// A downstream score of the table: where the store keeps it and what it is called.
+struct DownstreamScore {
+    std::string task;    // "klue-nli"
+    std::string metric;  // "accuracy"
+    std::string title;   // "KLUE-NLI accuracy"
+    std::optional<double> ResultsRow::*value;
+};
+// In the table's order: NLI accuracy, Ext EM and F1, Gen EM and F1, Rouge-L F1.
+const std::vector<DownstreamScore>& downstream_scores();
+
+// What the row's scores of `task` were computed on (ScoreProvenance::describe), or
+// kProvenanceNotRecorded.
+std::string task_data_text(const ResultsRow& row, const std::string& task);
+// "KLUE-NLI accuracy 71.30 on /d/dev.json (…); trained on …"; "" when the row has no such score.
+std::string score_provenance_text(const ResultsRow& row, const DownstreamScore& score);
+
 // `reference`: a run name; "" picks the latest finished run whose pipeline is "B".
 ResultsTable build_results_table(Store& store, const std::string& reference = "");
 
@@ -54,11 +75,15 @@ std::optional<double> study_average(const ResultsRow& row);
 
 // CSV (RFC 4180, UTF-8, header row): the columns of the study's seed_table2.csv (n, model,
 // train_epochs_or_steps, train_time_h, ratio_to_base_pct, valid_loss, the scores, avg_score),
-// then provenance (source, run, run_id, status, seed, started_at, experiment_hash) and when the
-// run first reached the reference's final loss.
+// then provenance (source, run, run_id, status, seed, started_at, experiment_hash, and per task
+// the data its scores were computed on: klue_nli_data, _hash, _bytes, _examples, _split and the
+// same of the training file, klue_nli_train_data, ...) and when the run first reached the
+// reference's final loss.
 std::string results_csv(const ResultsTable& table);
-// Markdown: the study's own columns, or the columns named (by their CSV header) in `columns`.
+// Markdown: the study's own columns, or the columns named (by their CSV header) in `columns`;
+// then, when any run has downstream scores, a list of the data behind each run's scores.
 std::string results_markdown(const ResultsTable& table, const std::vector<std::string>& columns = {});
+// LaTeX: the study's columns as a booktabs tabular, then the same list of the scores' data.
 std::string results_latex(const ResultsTable& table);
 
 // Reads a CSV with the columns of seed_table2.csv (or an export of this table) as external

@@ -82,6 +82,11 @@ CREATE TABLE cluster_jobs (
   script TEXT NOT NULL, database TEXT NOT NULL, depends_on TEXT, state TEXT NOT NULL,
   submitted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), merged_at TEXT);
 )sql",
+        // Version 4: which data produced each downstream score (ScoreProvenance's JSON); NULL for
+        // the scores stored before.
+        R"sql(
+ALTER TABLE downstream_results ADD COLUMN provenance_json TEXT;
+)sql",
     };
     return steps;
 }
@@ -267,10 +272,13 @@ std::vector<RunSummary> Store::summaries() {
         rows.push_back(row);
     }
     SqlStatement results = db_.prepare(
-        "SELECT run_id, task, metric, value FROM downstream_results ORDER BY id");  // the latest score wins
+        "SELECT run_id, task, metric, value, coalesce(provenance_json, '') FROM downstream_results "
+        "ORDER BY id");  // the latest score wins
     while (results.step()) {
         auto it = by_id.find(results.integer(0));
-        if (it != by_id.end()) rows[it->second].results[results.text(1) + "/" + results.text(2)] = results.real(3);
+        if (it == by_id.end()) continue;
+        rows[it->second].results[results.text(1) + "/" + results.text(2)] = results.real(3);
+        rows[it->second].task_provenance[results.text(1)] = results.text(4);
     }
     return rows;
 }
@@ -391,16 +399,19 @@ std::vector<CheckpointRecord> Store::checkpoints(int64_t run_id) {
 }
 
 void Store::add_result(const ResultRecord& r) {
-    db_.prepare("INSERT INTO downstream_results (run_id, task, metric, value, settings_json) VALUES (?, ?, ?, ?, ?)")
-        .bind({r.run_id, r.task, r.metric, r.value, r.settings_json})
+    db_.prepare("INSERT INTO downstream_results (run_id, task, metric, value, settings_json, provenance_json) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
+        .bind({r.run_id, r.task, r.metric, r.value, r.settings_json, text_or_null(r.provenance_json)})
         .run();
 }
 
 std::vector<ResultRecord> Store::results(int64_t run_id) {
-    return query<ResultRecord>("SELECT task, metric, value, settings_json FROM downstream_results WHERE run_id = ? ORDER BY id",
-                               {run_id}, [&](const SqlStatement& s) {
-                                   return ResultRecord{run_id, s.text(0), s.text(1), s.real(2), s.text(3)};
-                               });
+    return query<ResultRecord>(
+        "SELECT task, metric, value, settings_json, coalesce(provenance_json, '') FROM downstream_results "
+        "WHERE run_id = ? ORDER BY id",
+        {run_id}, [&](const SqlStatement& s) {
+            return ResultRecord{run_id, s.text(0), s.text(1), s.real(2), s.text(3), s.text(4)};
+        });
 }
 
 void Store::replace_external_results(const std::string& source, const std::vector<ExternalResult>& rows) {

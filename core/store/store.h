@@ -76,6 +76,9 @@ struct ResultRecord {
     std::string metric;  // "accuracy", "f1", ...
     double value = 0;
     std::string settings_json;
+    // Which data produced it (ScoreProvenance's JSON, core/store/score_provenance.h); "" for a
+    // score stored before that was recorded.
+    std::string provenance_json;
 };
 
 // A row of results produced elsewhere (a paper's table, another codebase), kept apart from the
@@ -113,6 +116,8 @@ struct RunSummary {
     double wall_seconds = 0;
     std::optional<double> train_loss, valid_loss, best_valid_loss;
     std::map<std::string, double> results;  // "task/metric" -> value
+    // task -> the provenance JSON of its latest score ("" when not recorded).
+    std::map<std::string, std::string> task_provenance;
 };
 
 // $XDG_DATA_HOME/growthstudio/workspace.db (~/.local/share/growthstudio/workspace.db).

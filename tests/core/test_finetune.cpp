@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_support.h"
+#include "core/common/hash.h"
 #include "core/eval/task_data.h"
 #include "core/finetune/finetune.h"
 #include "core/finetune/finetune_engine.h"
@@ -445,6 +447,109 @@ TEST(Finetune, ShortRunsOnTheRealDevSets) {
         }
         EXPECT_TRUE(std::filesystem::exists(result.predictions_path)) << task_code(task);
     }
+}
+
+// --- The data behind the stored scores
+
+// The file's bytes hashed in one pass (a fine-tune streams them in chunks).
+std::string hash_of_bytes(const std::string& path) {
+    const std::string bytes = read_text_file(path);
+    return to_hex(hash_bytes(bytes.data(), bytes.size()));
+}
+
+std::string absolute_path(const std::string& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+int64_t non_empty_lines(const std::string& path) {
+    std::istringstream in(read_text_file(path));
+    int64_t count = 0;
+    for (std::string line; std::getline(in, line);) count += !line.empty();
+    return count;
+}
+
+// The questions of a SQuAD-format file, counted from its JSON.
+int64_t squad_questions(const std::string& path) {
+    const nlohmann::json file = read_json_file(path);
+    int64_t count = 0;
+    for (const auto& article : file.at("data")) {
+        for (const auto& paragraph : article.at("paragraphs")) count += static_cast<int64_t>(paragraph.at("qas").size());
+    }
+    return count;
+}
+
+// A fine-tune of the tiny checkpoint on `train` (and `dev`), scored once, after training.
+FinetuneRequest tiny_request(const test::TempDir& dir, DownstreamTask task, const std::string& train, const std::string& dev,
+                             FinetuneSettings settings) {
+    FinetuneRequest request;
+    request.task = task;
+    request.model_dir = tiny_checkpoint(dir);
+    request.train_path = train, request.dev_path = dev;
+    request.settings = settings;
+    request.settings.score_before_training = false;
+    return request;
+}
+
+ScoreProvenance stored_provenance(Store& store, int64_t run_id, size_t index) {
+    return ScoreProvenance::from_json(store.results(run_id).at(index).provenance_json, "stored result");
+}
+
+TEST(FinetuneProvenance, AStoredScoreNamesItsFilesHashesCountsAndSplit) {
+    test::TempDir dir;
+    Store store(dir.file("ws.db"));
+    RunRecord run;
+    run.name = "tiny", run.pipeline = "T";
+    const int64_t id = store.create_run(run);
+    FinetuneRequest request = tiny_request(dir, DownstreamTask::nli, sample("klue-nli-v1.1_sample.json"),
+                                           sample("klue-nli_hf_sample.jsonl"), quick_settings(DownstreamTask::nli, 1, 9));
+    request.settings.max_input_length = 64;
+    record_finetune_result(store, id, request, run_finetune(request));
+    // The same file without a dev file: a third held out.
+    request.dev_path.clear();
+    request.settings.dev_fraction = 1.0 / 3.0, request.settings.seed = 5;
+    record_finetune_result(store, id, request, run_finetune(request));
+
+    const int64_t train_records = static_cast<int64_t>(read_json_file(request.train_path).size());
+    const ScoreProvenance with_dev = stored_provenance(store, id, 0);
+    EXPECT_EQ(with_dev.train_file.path, absolute_path(request.train_path));
+    EXPECT_EQ(with_dev.train_file.hash, hash_of_bytes(request.train_path));
+    EXPECT_EQ(with_dev.train_file.bytes, std::filesystem::file_size(request.train_path));
+    ASSERT_TRUE(with_dev.dev_file);
+    EXPECT_EQ(with_dev.dev_file->path, absolute_path(sample("klue-nli_hf_sample.jsonl")));
+    EXPECT_EQ(with_dev.dev_file->hash, hash_of_bytes(sample("klue-nli_hf_sample.jsonl")));
+    EXPECT_EQ(with_dev.split(), "dev file");
+    EXPECT_EQ(with_dev.train_examples, train_records);
+    EXPECT_EQ(with_dev.eval_examples, non_empty_lines(sample("klue-nli_hf_sample.jsonl")));
+    EXPECT_FALSE(with_dev.eval_windows);
+
+    const ScoreProvenance held_out = stored_provenance(store, id, 1);
+    EXPECT_FALSE(held_out.dev_file);
+    EXPECT_EQ(held_out.eval_file().hash, hash_of_bytes(request.train_path));
+    EXPECT_EQ(held_out.split(), "held-out share of the training file, seed 5, fraction 0.333333");
+    EXPECT_EQ(held_out.eval_examples, train_records / 3);  // a third of nine records
+    EXPECT_EQ(held_out.train_examples + held_out.eval_examples, train_records);
+    // The results table shows the latest, held-out score with its data.
+    const ResultsRow row = build_results_table(store).rows.at(0);
+    EXPECT_EQ(task_data_text(row, "klue-nli"), held_out.describe());
+}
+
+TEST(FinetuneProvenance, ExtractiveQaCountsQuestionsAndTheirWindows) {
+    test::TempDir dir;
+    const std::string korquad = sample("korquad-v1.0_sample.json");
+    FinetuneRequest request = tiny_request(dir, DownstreamTask::extractive_qa, korquad, korquad,
+                                           sample_settings(DownstreamTask::extractive_qa));
+    request.settings.epochs = 0;  // scoring alone counts them
+    const ScoreProvenance p = run_finetune(request).provenance;
+    const int64_t questions = squad_questions(request.train_path);
+    EXPECT_EQ(p.train_examples, questions);
+    EXPECT_EQ(p.eval_examples, questions);
+    // Every question has a window, and the sample's long contexts need more than one.
+    ASSERT_TRUE(p.train_windows && p.eval_windows);
+    EXPECT_GT(*p.eval_windows, questions);
+    EXPECT_GE(*p.train_windows, questions);
+    EXPECT_NE(p.describe().find(with_thousands(questions) + " examples in " + with_thousands(*p.eval_windows) + " windows"),
+              std::string::npos)
+        << p.describe();
 }
 
 }  // namespace

@@ -196,6 +196,43 @@ private slots:
         QVERIFY(!view.proxy()->index((imported + 1) % 3, 0).data(Qt::FontRole).value<QFont>().italic());
     }
 
+    // A downstream score's cell says which data produced it: the dev file, its example count and
+    // the training file; a score stored before that was recorded says so.
+    void resultsCellsTellTheDataBehindEachScore() {
+        QTemporaryDir dir;
+        const std::string database = make_workspace(dir);
+        const std::string train = std::string(GS_TEST_DATA_DIR) + "/downstream/klue-nli-v1.1_sample.json";
+        const std::string dev = std::string(GS_TEST_DATA_DIR) + "/downstream/klue-nli_hf_sample.jsonl";
+        ScoreProvenance provenance;
+        provenance.train_file = data_file_record(train);
+        provenance.dev_file = data_file_record(dev);
+        provenance.train_examples = 9, provenance.eval_examples = 3;
+        {
+            Store store(database);
+            const int64_t grown = store.find_run("S_a_B")->id;
+            store.add_result({grown, "klue-nli", "accuracy", 71.3, "{}", provenance.to_json()});
+            store.add_result({grown, "korquad-ext", "f1", 50.0, "{}"});
+        }
+        ui::ResultsView view;
+        view.load(database);
+        int grown_row = -1;
+        for (int row = 0; row < view.proxy()->rowCount(); ++row) {
+            if (view.proxy()->index(row, 0).data().toString() == "S_a_B") grown_row = row;
+        }
+        QVERIFY(grown_row >= 0);
+        const QString nli = view.proxy()->index(grown_row, 9).data(Qt::ToolTipRole).toString();
+        QVERIFY2(nli.startsWith("KLUE-NLI accuracy 71.30 on " + QString::fromStdString(provenance.dev_file->path) +
+                                " (hash " + QString::fromStdString(provenance.dev_file->hash) + ", 3 examples, dev file)"),
+                 qPrintable(nli));
+        QVERIFY2(nli.contains("trained on " + QString::fromStdString(provenance.train_file.path) + " (hash " +
+                              QString::fromStdString(provenance.train_file.hash) + ", 9 examples)"),
+                 qPrintable(nli));
+        QVERIFY2(nli.endsWith("Best in this column"), qPrintable(nli));  // the only NLI score
+        const QString ext = view.proxy()->index(grown_row, 11).data(Qt::ToolTipRole).toString();
+        QVERIFY2(ext.startsWith("KorQuAD extractive F1 50.00: provenance not recorded"), qPrintable(ext));
+        QCOMPARE(view.proxy()->index(grown_row, 12).data(Qt::ToolTipRole).toString(), QString());  // no score
+    }
+
     // A real T_d_S run from the panel, on the training thread: the GUI stays responsive and gets
     // a few batched updates, not one per step.
     void runsInTheBackgroundWithBatchedProgress() {

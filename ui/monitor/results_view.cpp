@@ -35,6 +35,13 @@ QStandardItem* text_item(const std::string& text) {
     return item;
 }
 
+// A downstream score's cell; its tooltip says which data produced it, as core describes it.
+QStandardItem* score_item(const ResultsRow& r, const DownstreamScore& score) {
+    QStandardItem* item = number_item(r.*score.value, 2);
+    item->setToolTip(QString::fromStdString(score_provenance_text(r, score)));
+    return item;
+}
+
 QList<QStandardItem*> row_items(const ResultsRow& r) {
     QList<QStandardItem*> items = {text_item(r.run),
             text_item(r.pipeline),
@@ -44,15 +51,9 @@ QList<QStandardItem*> row_items(const ResultsRow& r) {
             number_item(r.ratio_to_reference_pct, 1),
             number_item(r.valid_loss, 4),
             number_item(r.reach.hours, 3),
-            number_item(r.reach_ratio_pct, 1),
-            number_item(r.klue_nli_accuracy, 2),
-            number_item(r.korquad_ext_em, 2),
-            number_item(r.korquad_ext_f1, 2),
-            number_item(r.korquad_gen_em, 2),
-            number_item(r.korquad_gen_f1, 2),
-            number_item(r.summarization_rouge_l_f1, 2),
-            number_item(r.average_score, 2),
-            text_item(r.source)};
+            number_item(r.reach_ratio_pct, 1)};
+    for (const DownstreamScore& score : downstream_scores()) items.append(score_item(r, score));
+    items.append({number_item(r.average_score, 2), text_item(r.source)});
     if (!r.source.empty()) {  // imported rows: marked, never mistaken for this workspace's runs
         for (auto* item : items) {
             QFont font = item->font();
@@ -88,7 +89,8 @@ void highlight_best(QStandardItemModel* model) {
         font.setBold(true);
         item->setFont(font);
         item->setBackground(QColor(255, 243, 205));
-        item->setToolTip(QObject::tr("Best in this column"));
+        const QString mark = QObject::tr("Best in this column");
+        item->setToolTip(item->toolTip().isEmpty() ? mark : item->toolTip() + "\n" + mark);
     }
 }
 
