@@ -312,6 +312,13 @@ TEST(Cluster, SubmitLaunchesTheRanksOfMultiTaskJobsWithSrun) {
     EXPECT_EQ(script.find("MASTER_ADDR"), std::string::npos) << script;
 }
 
+// `submit set --slurm --db ws.db --dry-run OPTIONS` in `dir` fails with `exit_code`, saying `message`.
+void expect_submit_refused(const test::TempDir& dir, const std::string& options, int exit_code, const std::string& message) {
+    const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run " + options, dir.path().string());
+    EXPECT_EQ(r.exit_code, exit_code) << options << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << options << "\n" << r.output;
+}
+
 TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
     test::TempDir dir;
     write_set(dir.path() / "set");
@@ -320,11 +327,7 @@ TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
         {"--tasks-per-node 0", "option --tasks-per-node: expected a whole number >= 1"},
         {"--gpus-per-run 4 --tasks-per-node 2", "option --tasks-per-node: with --gpus-per-run 4 each node runs one task per GPU"},
         {"--gpus-per-run -1", "option --gpus-per-run must not be negative"}};
-    for (const auto& [options, message] : cases) {
-        const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run " + options, dir.path().string());
-        EXPECT_EQ(r.exit_code, 2) << options;
-        EXPECT_NE(r.output.find(message), std::string::npos) << options << "\n" << r.output;
-    }
+    for (const auto& [options, message] : cases) expect_submit_refused(dir, options, 2, message);
     // A shape the experiment's batch cannot be split over.
     const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run --nodes 3", dir.path().string());
     EXPECT_EQ(r.exit_code, 1);
@@ -472,10 +475,7 @@ TEST(Cluster, SubmitRefusesValuesThatWouldEndAScriptLine) {
         nlohmann::json a = read_json_file((dir.path() / "set" / "a.json").string());
         a["name"] = name;
         write_file_atomically((dir.path() / "set" / "a.json").string(), a.dump(1));
-        const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run", dir.path().string());
-        EXPECT_EQ(r.exit_code, 1) << r.output;
-        EXPECT_NE(r.output.find("a.json: field 'name': run name '" + printable(name) + "' " + reason), std::string::npos)
-            << r.output;
+        expect_submit_refused(dir, "", 1, "a.json: field 'name': run name '" + printable(name) + "' " + reason);
         EXPECT_FALSE(fs::exists(marker));
     }
     fs::remove_all(dir.path() / "set");
@@ -485,17 +485,11 @@ TEST(Cluster, SubmitRefusesValuesThatWouldEndAScriptLine) {
          "partition 'debug\\n#SBATCH --uid=0': a job script cannot hold a line break or NUL"},
         {"--runs-dir \"$(printf 'runs\\rx')\"", "runs\\x0Dx': a job script cannot hold a line break or NUL"},
         {"--runs-dir \"$(printf 'runs\\nx')\"", "runs folder '"}};
-    for (const auto& [option, message] : options) {
-        const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run " + option, dir.path().string());
-        EXPECT_EQ(r.exit_code, 1) << option;
-        EXPECT_NE(r.output.find(message), std::string::npos) << option << "\n" << r.output;
-    }
+    for (const auto& [option, message] : options) expect_submit_refused(dir, option, 1, message);
     // An experiment file whose own name holds a line break.
     write_file_atomically((dir.path() / "set" / "c\n#.json").string(), read_text_file((dir.path() / "set" / "a.json").string()));
-    const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run", dir.path().string());
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.output.find("experiment file '"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("c\\n#.json': a job script cannot hold a line break or NUL"), std::string::npos) << r.output;
+    expect_submit_refused(dir, "", 1, "experiment file '");
+    expect_submit_refused(dir, "", 1, "c\\n#.json': a job script cannot hold a line break or NUL");
 }
 
 // The arguments growthstudio-cli was started with, one invocation per line of `log`, each
