@@ -60,7 +60,7 @@ TEST(Pipeline, NamesBecomeStagesAndTransitions) {
 TEST(Pipeline, CustomSizeNamesObeyTheRunNameRule) {
     SizeCatalog sizes;
     const T5Config config = T5Config::preset("small");
-    for (const std::string bad : {"a/b", "..", "-x", "S$8", "S;8", "S\n8"}) {
+    for (const std::string bad : {"", "a b", "S[8]", "a/b", "..", "-x", "S$8", "S;8", "S\n8"}) {
         try {
             sizes.add(bad, config);
             ADD_FAILURE() << bad << " accepted";
