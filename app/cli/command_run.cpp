@@ -19,6 +19,7 @@
 #include "core/model/t5_cost.h"
 #include "core/store/results_table.h"
 #include "core/train/metrics_writer.h"
+#include "core/train/run_name.h"
 #include "core/train/trainer.h"
 
 namespace gs::cli {
@@ -85,9 +86,16 @@ void stop_on_signals() {
     std::signal(SIGTERM, request_stop);
 }
 
+std::string name_option(const Arguments& args) {
+    const std::string name = args.text("name");
+    const std::string refusal = args.has("name") ? run_name_refusal(name) : "";
+    if (!refusal.empty()) throw UsageError("option --name: " + refusal);
+    return name;
+}
+
 RunOptions run_options(const Arguments& args) {
     RunOptions options;
-    options.name = args.text("name");
+    options.name = name_option(args);
     options.runs_dir = args.text("runs-dir");
     options.device = args.text("device");
     options.threads = static_cast<int>(args.integer("threads", -1));
@@ -185,6 +193,7 @@ RunOptions group_run_options(const Arguments& args, Communicator* group) {
 int run_run(const Words& words) {
     Arguments args(words, {{"db", "name", "runs-dir", "device", "threads", "nproc"}, {"dry-run", "quiet"}});
     if (args.positional().size() != 1) throw UsageError("expected one experiment file");
+    name_option(args);  // a refused --name stops here, before any database is opened
     const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
     if (args.has("dry-run")) {
         print_plan(spec);

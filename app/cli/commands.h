@@ -47,6 +47,8 @@ std::string database_of(const Arguments& args);
 // Progress on stderr (a line rewritten in place on a terminal, a log line every 30 s when not)
 // and a stop request once SIGINT or SIGTERM arrived (see stop_on_signals).
 TrainerHooks terminal_hooks(bool quiet);
+// --name, refused (a UsageError naming the option) when it breaks the run-name rule.
+std::string name_option(const Arguments& args);
 // --runs-dir, --device, --threads and --name.
 RunOptions run_options(const Arguments& args);
 // SIGINT and SIGTERM make the trainer checkpoint and pause instead of killing the process.

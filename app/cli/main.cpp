@@ -48,7 +48,8 @@ const std::vector<Command>& commands() {
          "      [--quiet] [--dry-run]\n"
          "      trains the experiment's pipeline; --dry-run validates the file and prints the plan; --nproc N trains\n"
          "      it data-parallel in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE,\n"
-         "      LOCAL_RANK, MASTER_ADDR and MASTER_PORT do the same across machines)",
+         "      LOCAL_RANK, MASTER_ADDR and MASTER_PORT do the same across machines). A run name (--name, the\n"
+         "      file's \"name\") is 1-100 letters, digits and _ - . +, not starting with . or -",
          gs::cli::run_run},
         {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--nproc N] [--quiet]\n"
          "      continues a run from its last checkpoint, in any number of processes",

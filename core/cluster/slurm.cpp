@@ -18,12 +18,43 @@
 #include "core/cluster/job_follower.h"
 #include "core/common/shell.h"
 #include "core/train/experiment.h"
+#include "core/train/run_name.h"
 
 namespace gs {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// Every value written into a job script passes here first, its field named in the error. A line
+// break would end its line (a #SBATCH line or a comment cannot be quoted against that), and bash
+// stops reading a script's line at NUL.
+void check_script_value(const std::string& field, const std::string& value) {
+    if (value.find_first_of(std::string("\n\r\0", 3)) != std::string::npos) {
+        throw std::invalid_argument(field + " '" + printable(value) + "': a job script cannot hold a line break or NUL");
+    }
+}
+
+// A value in a #SBATCH line as sbatch reads it. bash skips these lines as comments, so shell
+// quoting does not apply; sbatch splits them at white space, reads quotes and backslashes itself
+// and ignores everything after an unquoted '#'. A backslash before each such character keeps
+// the value one word, as given.
+std::string sbatch_word(const std::string& value) {
+    std::string word;
+    for (char c : value) {
+        if (c == ' ' || c == '\t' || c == '\\' || c == '"' || c == '\'' || c == '#') word += '\\';
+        word += c;
+    }
+    return word;
+}
+
+// Slurm's output file: the run folder with its '%' doubled (Slurm expands %j, %u, ... in the
+// name), then slurm-<job id>.out.
+std::string slurm_output_pattern(const fs::path& folder) {
+    std::string escaped;
+    for (char c : folder.string()) escaped += c == '%' ? std::string("%%") : std::string(1, c);
+    return escaped + "/slurm-%j.out";
+}
 
 // The #SBATCH lines of the allocation: one task, or tasks_per_node tasks on each of the nodes.
 void write_resources(std::ostream& s, const SlurmOptions& options) {
@@ -34,7 +65,7 @@ void write_resources(std::ostream& s, const SlurmOptions& options) {
         s << "#SBATCH --nodes=1\n"
           << "#SBATCH --ntasks=1\n";
     }
-    if (!options.partition.empty()) s << "#SBATCH --partition=" << options.partition << "\n";
+    if (!options.partition.empty()) s << "#SBATCH --partition=" << sbatch_word(options.partition) << "\n";
     if (options.gpus_per_run > 0) s << "#SBATCH --gres=gpu:" << options.gpus_per_run << "\n";
     if (!options.time.empty()) s << "#SBATCH --time=" << options.time << ":00\n";
 }
@@ -49,7 +80,7 @@ void write_rendezvous(std::ostream& s) {
 }
 
 std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
-    const fs::path run_folder = fs::path(options.runs_dir) / job.run_name;
+    const fs::path folder = run_folder(options.runs_dir, job.run_name);
     const bool srun = srun_launches_ranks(options);
     // One process per task under srun; the check for a run to resume stays in the batch step.
     // No --kill-on-bad-exit: a rank that pauses first (a signal) exits non-zero, and would have
@@ -57,15 +88,15 @@ std::string write_script(const SlurmJob& job, const SlurmOptions& options) {
     const std::string launch = srun ? "exec srun \"$cli\" " : "exec \"$cli\" ";
     std::ostringstream s;
     s << "#!/bin/bash\n"
-      << "#SBATCH --job-name=gs-" << job.run_name << "\n"
-      << "#SBATCH --output=" << (run_folder / "slurm-%j.out").string() << "\n";
+      << "#SBATCH --job-name=gs-" << sbatch_word(job.run_name) << "\n"
+      << "#SBATCH --output=" << sbatch_word(slurm_output_pattern(folder)) << "\n";
     write_resources(s, options);
     s << "# GrowthStudio run " << job.run_name << " of " << job.experiment << ".\n"
       << "# Its database stays beside its checkpoints until `growthstudio-cli sync` merges it.\n"
       << "set -euo pipefail\n"
       << "cli=" << shell_quote(options.cli) << "\n"
       << "database=" << shell_quote(job.database) << "\n"
-      << "mkdir -p " << shell_quote(run_folder.string()) << "\n";
+      << "mkdir -p " << shell_quote(folder.string()) << "\n";
     if (srun) write_rendezvous(s);
     s << "# A requeued job continues from its last checkpoint.\n"
       << "if [ -f \"$database\" ] && \"$cli\" show " << shell_quote(job.run_name) << " --db \"$database\" >/dev/null 2>&1; then\n"
@@ -123,8 +154,12 @@ bool srun_launches_ranks(const SlurmOptions& options) { return options.nodes > 1
 std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const SlurmOptions& options) {
     if (!fs::is_directory(set_folder)) throw std::runtime_error(set_folder + ": not a folder of experiment files");
     if (!options.time.empty() && !std::regex_match(options.time, std::regex("[0-9]+:[0-5][0-9]"))) {
-        throw std::invalid_argument("time limit '" + options.time + "': expected HH:MM");
+        throw std::invalid_argument("time limit '" + printable(options.time) + "': expected HH:MM");
     }
+    check_script_value("partition", options.partition);
+    check_script_value("growthstudio-cli path", options.cli);
+    check_script_value("runs folder", options.runs_dir);
+    check_script_value("scripts folder", options.scripts_dir);
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(set_folder)) {
         if (entry.path().extension() == ".json") files.push_back(fs::absolute(entry.path()));
@@ -134,12 +169,13 @@ std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const Slurm
     std::map<std::string, SlurmJob> jobs;
     std::map<std::string, std::vector<std::string>> references;  // run -> pre-trained run names
     for (const fs::path& file : files) {
-        const ExperimentSpec spec = ExperimentSpec::load(file.string());
+        check_script_value("experiment file", file.string());
+        const ExperimentSpec spec = ExperimentSpec::load(file.string());  // its name obeys the run-name rule
         check_batch_splits(file.string(), spec.batch_size, options);
         SlurmJob job;
         job.run_name = spec.name;
         job.experiment = file.string();
-        job.database = (fs::path(options.runs_dir) / spec.name / (spec.name + ".db")).string();
+        job.database = (run_folder(options.runs_dir, spec.name) / (spec.name + ".db")).string();
         job.script_path = (fs::path(options.scripts_dir) / (spec.name + ".sbatch")).string();
         if (!jobs.emplace(spec.name, job).second) {
             throw std::runtime_error(file.string() + ": another experiment of the set is also named '" + spec.name + "'");
@@ -184,7 +220,8 @@ std::string submit_with_sbatch(const std::string& script_path, const std::vector
 
 void merge_run(Store& from, const std::string& name, Store& into) {
     const auto run = from.find_run(name);
-    if (!run) throw std::runtime_error(from.path() + ": no run named '" + name + "'");
+    if (!run) throw std::runtime_error(from.path() + ": no run named '" + printable(name) + "'");
+    check_run_name(run->name, from.path());  // a job's database is a file anyone could have written
     if (into.find_run(name)) throw std::runtime_error(into.path() + ": a run named '" + name + "' exists already");
     RunRecord copy = *run;
     if (run->experiment_id > 0) {
@@ -224,6 +261,12 @@ std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {
         ClusterJobStatus status{job, job.state, 0, ""};
         if (job.state == "merged") {
             status.step = merged_steps[job.run_name];
+            statuses.push_back(status);
+            continue;
+        }
+        if (const std::string refusal = run_name_refusal(job.run_name); !refusal.empty()) {
+            status.state = "unreadable";
+            status.detail = refusal;
             statuses.push_back(status);
             continue;
         }

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/train/run_name.h"
+
 namespace gs {
 
 namespace {
@@ -214,8 +216,14 @@ SizeCatalog::SizeCatalog(const T5Config& base) {
 }
 
 void SizeCatalog::add(const std::string& name, const T5Config& config) {
-    if (name.empty() || name.find_first_of("_ \t[]") != std::string::npos || name.rfind("init-", 0) == 0) {
-        throw PipelineError("size name '" + name + "': a size needs a name without '_', spaces, brackets or 'init-'");
+    // '_' joins a pipeline's stages and transitions, and "init-" starts a transition.
+    if (name.find('_') != std::string::npos || name.rfind("init-", 0) == 0) {
+        throw PipelineError("size name '" + printable(name) + "': a size needs a name without '_' or a leading 'init-'");
+    }
+    // A pipeline's name, made of its sizes' names, is the default name of its runs (which also
+    // keeps out spaces and brackets, read by the budget grammar).
+    if (const std::string problem = run_name_problem(name); !problem.empty()) {
+        throw PipelineError("size name '" + printable(name) + "' " + problem + " (it becomes part of a run's name)");
     }
     sizes_[name] = config;
 }

@@ -8,6 +8,7 @@
 #include "core/io/files.h"
 #include "core/io/json_fields.h"
 #include "core/common/hash.h"
+#include "core/train/run_name.h"
 
 namespace gs {
 
@@ -171,7 +172,8 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     f.whole("version", version, 1);
     if (version != kVersion) f.fail("version", "expected " + std::to_string(kVersion) + " (this build reads version 1)");
     f.text("name", spec.name);
-    if (spec.name.empty()) f.fail("name", "expected a non-empty name");
+    const std::string refusal = run_name_refusal(spec.name);
+    if (!refusal.empty()) f.fail("name", refusal);
     spec.data = read_data(f.has("data") ? f.at("data") : nlohmann::json::object(), source, folder);
     spec.pipeline = read_pipeline(f, source, folder);
     if (f.has("optimizer")) spec.optimizer = f.nested("optimizer", [&] { return OptimizerSettings::from_json(f.at("optimizer"), "optimizer"); });

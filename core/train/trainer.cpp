@@ -33,6 +33,7 @@
 #include "core/runtime/runtime_info.h"
 #include "core/train/metrics_writer.h"
 #include "core/train/optimizer.h"
+#include "core/train/run_name.h"
 
 namespace gs {
 
@@ -233,10 +234,13 @@ private:
     T5Model load_pretrained(const Stage& stage) {
         std::string folder = stage.source;
         if (!fs::exists(folder)) {
-            // A cluster job of the same set keeps the run in its own database, beside its checkpoints.
-            const fs::path job_database = run_dir().parent_path() / stage.source / (stage.source + ".db");
+            // A cluster job of the same set keeps the run in its own database, beside its checkpoints
+            // (looked for only under a name that can be a run's, so never outside the runs folder).
             std::unique_ptr<Store> job_store;
-            if (!store_.find_run(stage.source) && fs::exists(job_database)) job_store = std::make_unique<Store>(job_database.string());
+            if (!store_.find_run(stage.source) && run_name_problem(stage.source).empty()) {
+                const fs::path job_database = run_folder(run_dir().parent_path(), stage.source) / (stage.source + ".db");
+                if (fs::exists(job_database)) job_store = std::make_unique<Store>(job_database.string());
+            }
             Store& store = job_store ? *job_store : store_;
             const auto run = store.find_run(stage.source);
             if (!run) {
@@ -737,12 +741,9 @@ bool run_folder_taken(const fs::path& folder) { return fs::exists(folder / "expe
 // The experiment's name, or NAME-2, NAME-3, ...: the first that no run of the store has and
 // whose folder under `runs_dir` is free.
 std::string unique_run_name(Store& store, const std::string& base, const fs::path& runs_dir) {
-    auto available = [&](const std::string& name) { return !store.find_run(name) && !run_folder_taken(runs_dir / name); };
-    if (available(base)) return base;
-    for (int n = 2;; ++n) {
-        const std::string name = base + "-" + std::to_string(n);
-        if (available(name)) return name;
-    }
+    return first_free_run_name(base, [&](const std::string& name) {
+        return store.find_run(name) || run_folder_taken(run_folder(runs_dir, name));
+    });
 }
 
 // The commit of the git checkout holding the experiment file, "+dirty" when it has changes; ""
@@ -845,6 +846,15 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
         if (run_id) *run_id = run.id;
         return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
     }
+    // Named first: a name or folder refused leaves the store as it was.
+    const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
+    run.name = options.name.empty() ? unique_run_name(store, spec.name, runs_dir) : options.name;
+    run.directory = run_folder(runs_dir, run.name).string();
+    if (run_folder_taken(run.directory)) {
+        throw std::runtime_error(run.directory + ": this folder holds a run already (its experiment.json), whose "
+                                 "checkpoints a new run would overwrite; give the run another name (--name) or "
+                                 "another runs folder (--runs-dir)");
+    }
     run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
     run.pipeline = spec.pipeline.name();
     run.status = "queued";
@@ -853,14 +863,6 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
     const RuntimeInfo info = collect_runtime_info();
     run.app_version = info.app_version, run.libtorch_version = info.libtorch_version, run.cuda_version = info.cuda_version;
     run.git_commit = experiment_commit(spec.source);
-    const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
-    run.name = options.name.empty() ? unique_run_name(store, spec.name, runs_dir) : options.name;
-    run.directory = fs::absolute(runs_dir / run.name).string();
-    if (run_folder_taken(run.directory)) {
-        throw std::runtime_error(run.directory + ": this folder holds a run already (its experiment.json), whose "
-                                 "checkpoints a new run would overwrite; give the run another name (--name) or "
-                                 "another runs folder (--runs-dir)");
-    }
     run.id = store.create_run(run);  // a name the store has already (or a read-only store) stops here
     fs::create_directories(run.directory);
     write_file_atomically(run.directory + "/experiment.json",

@@ -26,10 +26,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_support.h"
+#include "core/cluster/slurm.h"
+#include "core/common/shell.h"
 #include "core/distributed/communicator.h"
 #include "core/io/files.h"
 #include "core/store/sqlite.h"
 #include "core/store/store.h"
+#include "core/train/run_name.h"
 #include "test_support.h"
 
 namespace gs {
@@ -322,6 +325,13 @@ TEST(Cluster, SubmitLaunchesTheRanksOfMultiTaskJobsWithSrun) {
     EXPECT_EQ(script.find("MASTER_ADDR"), std::string::npos) << script;
 }
 
+// `submit set --slurm --db ws.db --dry-run OPTIONS` in `dir` fails with `exit_code`, saying `message`.
+void expect_submit_refused(const test::TempDir& dir, const std::string& options, int exit_code, const std::string& message) {
+    const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run " + options, dir.path().string());
+    EXPECT_EQ(r.exit_code, exit_code) << options << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << options << "\n" << r.output;
+}
+
 TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
     test::TempDir dir;
     write_set(dir.path() / "set");
@@ -330,11 +340,7 @@ TEST(Cluster, SubmitNamesTheOptionOfABadJobShape) {
         {"--tasks-per-node 0", "option --tasks-per-node: expected a whole number >= 1"},
         {"--gpus-per-run 4 --tasks-per-node 2", "option --tasks-per-node: with --gpus-per-run 4 each node runs one task per GPU"},
         {"--gpus-per-run -1", "option --gpus-per-run must not be negative"}};
-    for (const auto& [options, message] : cases) {
-        const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run " + options, dir.path().string());
-        EXPECT_EQ(r.exit_code, 2) << options;
-        EXPECT_NE(r.output.find(message), std::string::npos) << options << "\n" << r.output;
-    }
+    for (const auto& [options, message] : cases) expect_submit_refused(dir, options, 2, message);
     // A shape the experiment's batch cannot be split over.
     const auto r = test::run_growthstudio_cli("submit set --slurm --db ws.db --dry-run --nodes 3", dir.path().string());
     EXPECT_EQ(r.exit_code, 1);
@@ -446,6 +452,142 @@ TEST(Cluster, SubmitRefusesAReferenceOutsideTheSet) {
               std::string::npos)
         << r.output;
     EXPECT_EQ(test::run_growthstudio_cli("submit set --slurm --time 1h --dry-run", dir.path().string()).exit_code, 1);
+}
+
+// Words the shell reads back exactly as they were, whatever they hold.
+TEST(ShellQuote, TheShellReadsEveryWordBackUnchanged) {
+    const std::vector<std::string> words = {"", "plain", "it's", "''", "a b", "$(touch PWNED)", "`touch PWNED`",
+                                            "\"q\"", "a;b", "a\nb", "\\", "*", "~", "!x", "$HOME", "a'\\''b"};
+    std::string command = "printf '%s\\0'", expected;
+    for (const std::string& word : words) command += " " + shell_quote(word), expected += word + '\0';
+    test::TempDir dir;
+    const auto r = test::run_shell(command, dir.path().string());
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.output, expected);
+    EXPECT_TRUE(fs::is_empty(dir.path()));  // nothing ran
+    EXPECT_THROW(shell_quote(std::string("a\0b", 3)), std::invalid_argument);
+}
+
+// An experiment whose name would end a line of its job script, or carry shell syntax into it, is
+// refused with the file and field named; so are options that would end a line.
+TEST(Cluster, SubmitRefusesValuesThatWouldEndAScriptLine) {
+    test::TempDir dir;
+    const std::string marker = "/tmp/PWNED-" + std::to_string(getpid());
+    const std::vector<std::pair<std::string, std::string>> names = {
+        {"nl\ntouch " + marker + "\n#", "contains a control character (U+000A)"},
+        {"x$(touch " + marker + ")", "contains '$'"},
+        {"x`touch " + marker + "`", "contains '`'"},
+        {"it's", "contains '''"},
+        {"say\"x\"", "contains '\"'"},
+        {"a;touch", "contains ';'"},
+        {"a b", "contains a space"},
+        {std::string("a\0b", 3), "contains a NUL character"}};
+    for (const auto& [name, reason] : names) {
+        fs::remove_all(dir.path() / "set");
+        write_set(dir.path() / "set");
+        nlohmann::json a = read_json_file((dir.path() / "set" / "a.json").string());
+        a["name"] = name;
+        write_file_atomically((dir.path() / "set" / "a.json").string(), a.dump(1));
+        expect_submit_refused(dir, "", 1, "a.json: field 'name': run name '" + printable(name) + "' " + reason);
+        EXPECT_FALSE(fs::exists(marker));
+    }
+    fs::remove_all(dir.path() / "set");
+    write_set(dir.path() / "set");
+    const std::vector<std::pair<std::string, std::string>> options = {
+        {"--partition \"$(printf 'debug\\n#SBATCH --uid=0')\"",
+         "partition 'debug\\n#SBATCH --uid=0': a job script cannot hold a line break or NUL"},
+        {"--runs-dir \"$(printf 'runs\\rx')\"", "runs\\x0Dx': a job script cannot hold a line break or NUL"},
+        {"--runs-dir \"$(printf 'runs\\nx')\"", "runs folder '"}};
+    for (const auto& [option, message] : options) expect_submit_refused(dir, option, 1, message);
+    // An experiment file whose own name holds a line break.
+    write_file_atomically((dir.path() / "set" / "c\n#.json").string(), read_text_file((dir.path() / "set" / "a.json").string()));
+    expect_submit_refused(dir, "", 1, "experiment file '");
+    expect_submit_refused(dir, "", 1, "c\\n#.json': a job script cannot hold a line break or NUL");
+}
+
+// The arguments growthstudio-cli was started with, one invocation per line of `log`, each
+// argument ended by NUL (as the stand-in writes them).
+std::vector<std::vector<std::string>> invocations(const fs::path& log) {
+    std::vector<std::vector<std::string>> calls;
+    std::istringstream lines(read_text_file(log.string()));
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::vector<std::string> arguments;
+        for (size_t start = 0, end; (end = line.find('\0', start)) != std::string::npos; start = end + 1) {
+            arguments.push_back(line.substr(start, end - start));
+        }
+        calls.push_back(arguments);
+    }
+    return calls;
+}
+
+// Paths full of shell syntax are allowed: a job script quotes them, so bash reads each back as
+// one argument, unchanged, and runs none of it.
+TEST(Cluster, JobScriptsPassPathsWithShellSyntaxThroughUnchanged) {
+    test::TempDir dir;
+    const std::string marker = "/tmp/PWNED-" + std::to_string(getpid()) + "-" + std::to_string(std::rand());
+    const std::string hostile = "it's \"q\" $(touch " + marker + ") `touch " + marker + "`; touch " + marker +
+                                " & x=$'y' # 50% \\ end";
+    const fs::path set = dir.path() / ("set " + hostile);
+    write_parallel_set(set);
+    SlurmOptions options;
+    options.runs_dir = (dir.path() / ("runs " + hostile)).string();
+    options.scripts_dir = (dir.path() / ("scripts " + hostile)).string();
+    const fs::path cli = dir.path() / ("bin " + hostile) / "growthstudio-cli";
+    fs::create_directories(cli.parent_path());
+    write_file_atomically(cli.string(), "#!/bin/sh\nprintf '%s\\0' \"$@\" >> \"$ARGS_LOG\"\nprintf '\\n' >> \"$ARGS_LOG\"\n");
+    fs::permissions(cli, fs::perms::owner_all);
+    options.cli = cli.string();
+    write_fake_srun(dir.path() / "stubs", dir.path() / "srun.log", 1);
+    const fs::path log = dir.path() / "args.log";
+    const std::string environment = "PATH=\"" + (dir.path() / "stubs").string() + ":$PATH\" SLURM_JOB_ID=7 "
+                                    "SLURM_JOB_NODELIST=node1 ARGS_LOG='" + log.string() + "' ";
+
+    for (const int tasks : {1, 2}) {  // exec "$cli" ..., and exec srun "$cli" ...
+        options.tasks_per_node = tasks;
+        const std::vector<SlurmJob> jobs = plan_slurm_jobs(set.string(), options);
+        ASSERT_EQ(jobs.size(), 1u);
+        const SlurmJob& job = jobs[0];
+        write_file_atomically(dir.file("job.sh"), job.script);
+        ASSERT_EQ(test::run_shell("bash -n job.sh", dir.path().string()).exit_code, 0) << job.script;
+        fs::remove(log);
+        auto r = test::run_shell(environment + "bash job.sh", dir.path().string());
+        ASSERT_EQ(r.exit_code, 0) << r.output << "\n" << job.script;
+        const std::vector<std::string> run = {"run", job.experiment, "--db", job.database, "--runs-dir",
+                                              options.runs_dir, "--name", "P", "--quiet"};
+        EXPECT_EQ(invocations(log), std::vector<std::vector<std::string>>{run}) << job.script;
+        EXPECT_TRUE(fs::is_directory(fs::path(options.runs_dir) / "P"));
+        EXPECT_EQ(fs::exists(dir.path() / "srun.log"), tasks > 1);
+
+        // A requeued job whose database exists resumes the run.
+        write_file_atomically(job.database, "");
+        fs::remove(log);
+        r = test::run_shell(environment + "bash job.sh", dir.path().string());
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        const std::vector<std::vector<std::string>> resumed = {{"show", "P", "--db", job.database},
+                                                               {"resume", "P", "--db", job.database, "--quiet"}};
+        EXPECT_EQ(invocations(log), resumed);
+        fs::remove(job.database);
+    }
+    EXPECT_FALSE(fs::exists(marker));
+    EXPECT_FALSE(fs::exists(dir.path() / "end"));
+}
+
+// sbatch reads #SBATCH lines itself (bash skips them): a value is kept one word there, and a
+// '%' in a folder is not taken for one of Slurm's file name patterns.
+TEST(Cluster, SbatchLinesKeepEachValueOneWord) {
+    test::TempDir dir;
+    write_parallel_set(dir.path() / "set");
+    SlurmOptions options;
+    options.partition = "gpu a#b";
+    options.runs_dir = "/data/my runs/50%/it's \"q\"";
+    options.scripts_dir = dir.file("scripts");
+    options.cli = "/usr/bin/growthstudio-cli";
+    const std::string script = plan_slurm_jobs((dir.path() / "set").string(), options).at(0).script;
+    EXPECT_NE(script.find("\n#SBATCH --job-name=gs-P\n"), std::string::npos) << script;
+    EXPECT_NE(script.find("\n#SBATCH --partition=gpu\\ a\\#b\n"), std::string::npos) << script;
+    EXPECT_NE(script.find("\n#SBATCH --output=/data/my\\ runs/50%%/it\\'s\\ \\\"q\\\"/P/slurm-%j.out\n"), std::string::npos)
+        << script;
 }
 
 }  // namespace

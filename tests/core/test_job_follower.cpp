@@ -229,5 +229,38 @@ TEST(JobRunFollower, SyncOnlyReadsTheJobsDatabases) {
     EXPECT_EQ(losses(workspace.metrics(workspace.find_run("S")->id)), losses(job_rows(id, 1, 9)));
 }
 
+// A job's run name comes back from the workspace's job list and from the job's own database,
+// files anyone could have written: a name the run-name rule refuses is reported, never merged.
+TEST(JobRunFollower, SyncAndMergeRefuseARunNameThatBreaksTheRule) {
+    test::TempDir dir;
+    const std::string path = dir.file("job.db");
+    {
+        Store job(path);
+        RunRecord run;
+        run.name = "../S", run.pipeline = "S", run.status = "done";
+        job.create_run(run);
+    }
+    Store workspace(dir.file("ws.db"));
+    ClusterJobRecord record;
+    record.run_name = "../S", record.job_id = "7", record.script = "S.sbatch", record.database = path;
+    record.state = "submitted";
+    workspace.add_cluster_job(record);
+    const auto statuses = sync_cluster_jobs(workspace);
+    ASSERT_EQ(statuses.size(), 1u);
+    EXPECT_EQ(statuses[0].state, "unreadable");
+    EXPECT_EQ(statuses[0].detail, "run name '../S' contains '/', which would make it a path");
+    EXPECT_TRUE(workspace.summaries().empty());
+    EXPECT_EQ(workspace.cluster_jobs()[0].state, "submitted");
+
+    Store job(path, SqlAccess::read_only);
+    try {
+        merge_run(job, "1", workspace);  // a valid name that finds the run by its id
+        FAIL() << "merged a run named '../S'";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_EQ(std::string(error.what()), path + ": run name '../S' contains '/', which would make it a path");
+    }
+    EXPECT_TRUE(workspace.summaries().empty());
+}
+
 }  // namespace
 }  // namespace gs

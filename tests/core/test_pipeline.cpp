@@ -56,6 +56,23 @@ TEST(Pipeline, NamesBecomeStagesAndTransitions) {
     EXPECT_EQ(steps.stages[1].budget.value, 28000);
 }
 
+// Sizes make up a pipeline's name, the default name of its runs: the run-name rule applies.
+TEST(Pipeline, CustomSizeNamesObeyTheRunNameRule) {
+    SizeCatalog sizes;
+    const T5Config config = T5Config::preset("small");
+    for (const std::string bad : {"", "a b", "S[8]", "a/b", "..", "-x", "S$8", "S;8", "S\n8"}) {
+        try {
+            sizes.add(bad, config);
+            ADD_FAILURE() << bad << " accepted";
+        } catch (const PipelineError& error) {
+            EXPECT_NE(std::string(error.what()).find("(it becomes part of a run's name)"), std::string::npos) << error.what();
+        }
+    }
+    sizes.add("S+8.v2", config);
+    sizes.add("소형", config);
+    EXPECT_EQ(parse_pipeline_name("T_d_S+8.v2_a_소형", sizes).name(), "T_d_S+8.v2_a_소형");
+}
+
 TEST(Pipeline, CustomSizesPrintByTheirName) {
     SizeCatalog sizes;
     T5Config eight = T5Config::preset("small");

@@ -91,6 +91,7 @@ private slots:
     void arrowKeysNudgeTheSelection();
     void measuresTheThroughputOfThisMachine();
     void editsTheExperimentSettingsUndoably();
+    void refusesARunNameWithTheReasonAndKeepsRunDisabled();
 
 private:
     void dropFromPalette(const QString& kind, QPointF scene_position);
@@ -692,6 +693,47 @@ void PipelineCanvasTest::editsTheExperimentSettingsUndoably() {
     QVERIFY(document_->experimentJson() == read_json(templates("cpu")[2]));
     QCOMPARE(batch->value(), 16);
     QCOMPARE(canvas_->estimatePanel()->table()->item(0, 3)->text(), flops_before);
+}
+
+void PipelineCanvasTest::refusesARunNameWithTheReasonAndKeepsRunDisabled() {
+    QVERIFY(canvas_->openTemplate(templates("cpu")[2]));  // S_a_B
+    canvas_->scene()->selectIds({}, {});
+    PropertyPanel* panel = canvas_->propertyPanel();
+    auto* name = panel->findChild<QLineEdit*>("runName");
+    auto* reason = panel->findChild<QLabel*>("runNameProblem");
+    QVERIFY(name && reason);
+    QVERIFY(reason->isHidden());
+    QVERIFY(canvas_->runAction()->isEnabled());
+    auto type = [&](const QString& text) {  // as a keyboard (or an input method, for Hangul) types it
+        name->setFocus();
+        name->selectAll();
+        QTest::sendKeyEvent(QTest::Press, name, Qt::Key_unknown, text, Qt::NoModifier);
+        QTest::sendKeyEvent(QTest::Release, name, Qt::Key_unknown, text, Qt::NoModifier);
+    };
+
+    type("../../x");  // the reason shows while the name is typed
+    QVERIFY(!reason->isHidden());
+    QVERIFY2(reason->text().contains("contains '/', which would make it a path"), qPrintable(reason->text()));
+    QTest::keyClick(name, Qt::Key_Return);
+    QVERIFY(!canvas_->runAction()->isEnabled());
+    QVERIFY2(problem_texts(canvas_).join('\n').contains("run name '../../x' contains '/'"),
+             qPrintable(problem_texts(canvas_).join('\n')));
+    QVERIFY(!reason->isHidden());  // still there once the panel redraws
+
+    type(QString::fromUtf8("문서요약_S_a_B"));  // Hangul is fine
+    QVERIFY(reason->isHidden());
+    QTest::keyClick(name, Qt::Key_Return);
+    QVERIFY2(canvas_->runAction()->isEnabled(), qPrintable(problem_texts(canvas_).join('\n')));
+    QCOMPARE(QString::fromStdString(document_->experimentJson().at("name")), QString::fromUtf8("문서요약_S_a_B"));
+
+    type(".hidden");
+    QVERIFY(reason->text().contains("starts with '.'"));
+    QTest::keyClick(name, Qt::Key_Return);
+    QVERIFY(!canvas_->runAction()->isEnabled());
+    canvas_->action("undo")->trigger();  // the name's edits are one step: back to the file's name
+    QCOMPARE(name->text(), QString("S_a_B"));
+    QVERIFY(canvas_->runAction()->isEnabled());
+    QVERIFY(reason->isHidden());
 }
 
 QTEST_MAIN(PipelineCanvasTest)

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/data/prepare.h"
+#include "core/train/run_name.h"
 
 namespace gs::ui {
 
@@ -112,8 +113,26 @@ PipelineDocument::PipelineDocument(QObject* parent) : QObject(parent), undo_(new
 
 void PipelineDocument::assign(const PipelineGraph& graph) {
     graph_ = graph;
-    check_ = check_graph(graph_);
+    recheck();
     emit documentChanged();
+}
+
+// The graph's problems, and the run name's once the graph is a pipeline that could run.
+void PipelineDocument::recheck() {
+    check_ = check_graph(graph_);
+    if (!check_.is_chain) return;
+    const std::string refusal = run_name_refusal(runName());
+    if (!refusal.empty()) check_.problems.push_back({0, 0, refusal});
+}
+
+// The run's name follows the pipeline's unless the user gave it one of its own.
+bool PipelineDocument::nameFollowsPipeline() const {
+    return !settings_.contains("name") || settings_["name"] == settings_.value("pipeline", "");
+}
+
+std::string PipelineDocument::runName() const {
+    if (nameFollowsPipeline()) return check_.name();
+    return settings_["name"].is_string() ? settings_["name"].get<std::string>() : "";
 }
 
 void PipelineDocument::edit(const QString& text, const std::function<void(PipelineGraph&)>& change, int merge_id) {
@@ -125,6 +144,7 @@ void PipelineDocument::edit(const QString& text, const std::function<void(Pipeli
 
 void PipelineDocument::assignSettings(const nlohmann::json& settings) {
     settings_ = settings;
+    recheck();
     emit documentChanged();
 }
 
@@ -269,8 +289,7 @@ nlohmann::json PipelineDocument::experimentJson() const {
     nlohmann::json json = settings_;
     json["format"] = "growthstudio-experiment";
     json["version"] = kExperimentVersion;
-    // The run's name follows the pipeline's unless the user gave it one of its own.
-    if (!json.contains("name") || json["name"] == settings_.value("pipeline", "")) json["name"] = pipeline.name();
+    if (nameFollowsPipeline()) json["name"] = pipeline.name();
     json["pipeline"] = pipeline.name();
     json["budgets"] = pipeline.budget_notation();
     nlohmann::json sizes = sizes_json(pipeline, settings_.value("sizes", nlohmann::json::object()));

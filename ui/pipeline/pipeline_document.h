@@ -28,6 +28,9 @@ public:
     const PipelineGraph& graph() const { return graph_; }
     const GraphCheck& check() const { return check_; }
     QString name() const { return QString::fromStdString(check_.name()); }
+    // The name the run will have: the experiment's "name", or the pipeline's when it has none of
+    // its own. A name the run-name rule refuses is one of check()'s problems.
+    std::string runName() const;
     QUndoStack* undoStack() const { return undo_; }
     // The experiment file's other fields (data, optimiser, schedule, ...), kept as read.
     const nlohmann::json& settings() const { return settings_; }
@@ -75,6 +78,8 @@ private:
     void edit(const QString& text, const std::function<void(PipelineGraph&)>& change, int merge_id = -1);
     void assign(const PipelineGraph& graph);
     void assignSettings(const nlohmann::json& settings);
+    void recheck();
+    bool nameFollowsPipeline() const;
 
     PipelineGraph graph_;
     GraphCheck check_;

@@ -25,6 +25,7 @@
 
 #include "core/model/t5_cost.h"
 #include "core/store/store.h"
+#include "core/train/run_name.h"
 #include "ui/pipeline/pipeline_document.h"
 #include "ui/pipeline/pipeline_scene.h"
 
@@ -84,7 +85,18 @@ QWidget* PropertyPanel::buildExperimentPage() {
     connect(run_name_, &QLineEdit::editingFinished, this, [this] {
         if (!run_name_->text().trimmed().isEmpty()) document_->setSetting("/name", run_name_->text().trimmed().toStdString());
     });
+    // Why a name cannot be used, while it is typed; once applied it is also one of the
+    // document's problems, which keep Run disabled.
+    connect(run_name_, &QLineEdit::textEdited, this, [this](const QString& text) {
+        showRunNameProblem(text.trimmed().isEmpty() ? std::string() : run_name_problem(text.trimmed().toStdString()));
+    });
     form->addRow(tr("Run name"), run_name_);
+    run_name_problem_ = new QLabel;
+    run_name_problem_->setObjectName(QStringLiteral("runNameProblem"));
+    run_name_problem_->setWordWrap(true);
+    run_name_problem_->setStyleSheet(QStringLiteral("color: #c62828"));
+    run_name_problem_->hide();
+    form->addRow(QString(), run_name_problem_);
     batch_size_ = spin(tr("Batch size"), QStringLiteral("batchSize"), 1, 1 << 16, "/batch_size");
     accumulation_ = spin(tr("Accumulation"), QStringLiteral("gradientAccumulation"), 1, 1 << 12, "/gradient_accumulation");
     input_length_ = spin(tr("Input tokens"), QStringLiteral("inputLength"), 8, 1 << 16, "/data/input_length");
@@ -117,12 +129,19 @@ void PropertyPanel::showSettings() {
     const nlohmann::json data = settings.value("data", nlohmann::json::object());
     const nlohmann::json schedule = settings.value("schedule", nlohmann::json::object());
     run_name_->setText(QString::fromStdString(settings.value("name", "")));
+    const std::string name = document_->runName();  // "" : no chain yet, nothing to name
+    showRunNameProblem(name.empty() ? std::string() : run_name_problem(name));
     batch_size_->setValue(settings.value("batch_size", 8));
     accumulation_->setValue(settings.value("gradient_accumulation", 1));
     input_length_->setValue(data.value("input_length", 512));
     peak_lr_->setValue(schedule.value("peak_lr", 2e-2));
     seed_->setValue(settings.value("seed", 0));
     device_->setCurrentText(QString::fromStdString(settings.value("device", "auto")));
+}
+
+void PropertyPanel::showRunNameProblem(const std::string& problem) {
+    run_name_problem_->setText(problem.empty() ? QString() : tr("This cannot name a run: it %1.").arg(QString::fromStdString(problem)));
+    run_name_problem_->setVisible(!problem.empty());
 }
 
 QWidget* PropertyPanel::buildStagePage() {

@@ -42,6 +42,7 @@ private:
     QSpinBox* addShapeField(QFormLayout* form, const QString& label, const QString& name, int maximum);
     void refresh();
     void showSettings();
+    void showRunNameProblem(const std::string& problem);  // "" hides it
     void showStage(const StageNode& node);
     void showBudget(const Budget& budget);
     void showEdge(int edge);
@@ -58,6 +59,7 @@ private:
     int edge_id_ = 0;
     bool updating_ = false;
     QLineEdit* run_name_ = nullptr;
+    QLabel* run_name_problem_ = nullptr;
     QSpinBox* batch_size_ = nullptr;
     QSpinBox* accumulation_ = nullptr;
     QSpinBox* input_length_ = nullptr;
