@@ -118,6 +118,9 @@ const std::vector<Command>& commands() {
 void print_usage(std::ostream& out) {
     out << "usage: growthstudio-cli COMMAND [OPTIONS]\n\ncommands:\n";
     for (const auto& command : commands()) out << "  " << command.usage << "\n";
+    out << "\nevery command takes --help (its usage) and --threads N (LibTorch's CPU threads, 0: every core;\n"
+           "commands that compute nothing on tensors -- list, show, export, import-results, submit, sync,\n"
+           "evaluate, bench-store -- accept it and ignore it)\n";
 }
 
 }  // namespace
@@ -134,6 +137,9 @@ int main(int argc, char** argv) {
         if (name != command.name) continue;
         try {
             return command.run(words);
+        } catch (const gs::cli::HelpRequested&) {
+            std::cout << "usage: growthstudio-cli " << command.usage << "\n";
+            return 0;
         } catch (const gs::cli::UsageError& error) {
             std::cerr << "growthstudio-cli " << name << ": " << error.what() << "\nusage: growthstudio-cli "
                       << command.usage << "\n";
