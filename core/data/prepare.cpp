@@ -41,7 +41,9 @@ std::optional<Tokenizer> earlier_training(const std::string& dir, const json& tr
     if (!fs::exists(record_path(dir)) || !fs::exists(tokenizer_model_path(dir))) return std::nullopt;
     try {
         const json record = read_json_file(record_path(dir));
-        if (record.value("training", json()) != training) return std::nullopt;
+        json recorded = record.value("training", json());
+        for (json& file : recorded.at("corpus")) file["modified_ns"] = recorded_modified_ns(file.at("modified_ns"));
+        if (recorded != training) return std::nullopt;
         Tokenizer tokenizer = Tokenizer::load(tokenizer_model_path(dir));
         if (record.value("fingerprint", std::string()) != to_hex(tokenizer.fingerprint())) return std::nullopt;
         return tokenizer;

@@ -86,12 +86,16 @@ std::string staleness(const std::string& dir, const Tokenizer& tokenizer, const 
         manifest = read_json_file(manifest_path(dir));
         if (manifest.value("format", 0) != kCacheFormat) return "cache format changed";
         if (manifest.at("tokenizer_fingerprint") != to_hex(tokenizer.fingerprint())) return "the tokenizer changed";
-        if (manifest.at("source") != source) return describe_change(manifest.at("source"), source);
+        json recorded = manifest.at("source");
+        for (json& file : recorded.at("files")) file["modified_ns"] = recorded_modified_ns(file.at("modified_ns"));
+        if (recorded != source) return describe_change(recorded, source);
     } catch (const std::exception& error) {
         return std::string("unreadable cache.json: ") + error.what();
     }
+    // The token files carry the fingerprint of the description as recorded (an earlier version's
+    // times included), which stays valid while the files are unchanged.
     for (const auto& path : {train_tokens_path(dir), validation_tokens_path(dir)}) {
-        const std::string problem = check_token_file(path, tokenizer.fingerprint(), fingerprint(source));
+        const std::string problem = check_token_file(path, tokenizer.fingerprint(), fingerprint(manifest.at("source")));
         if (!problem.empty()) return problem;
     }
     return "";
