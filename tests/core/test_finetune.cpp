@@ -112,6 +112,37 @@ FinetuneResult finetune_sample(const test::TempDir& dir, DownstreamTask task) {
     return finetune_model_on_sample(tiny_checkpoint(dir), dir.file("out"), task);
 }
 
+std::set<std::string> stored_fields(DownstreamTask task) {
+    std::set<std::string> names;
+    for (const auto& item : nlohmann::json::parse(FinetuneSettings::defaults_for(task).to_json(task)).items()) {
+        names.insert(item.key());
+    }
+    return names;
+}
+
+TEST(Finetune, StoredSettingsHoldTheFieldsTheirTaskReads) {
+    const std::set<std::string> common = {"epochs", "learning_rate", "weight_decay", "warmup_fraction", "batch_size",
+                                          "max_input_length", "max_train_examples", "max_eval_examples", "dev_fraction",
+                                          "seed", "device", "threads", "score_before_training", "save_weights"};
+    auto with = [&](std::set<std::string> extra) {
+        extra.insert(common.begin(), common.end());
+        return extra;
+    };
+    EXPECT_EQ(stored_fields(DownstreamTask::nli), common);
+    EXPECT_EQ(stored_fields(DownstreamTask::extractive_qa), with({"doc_stride", "max_answer_tokens"}));
+    EXPECT_EQ(stored_fields(DownstreamTask::generative_qa), with({"max_target_length", "num_beams"}));
+    EXPECT_EQ(stored_fields(DownstreamTask::summarization), with({"max_target_length", "num_beams", "rouge_tokens"}));
+    // A row stored with every field (as earlier versions wrote them) still loads for any task.
+    const std::string every_field =
+        R"({"epochs": 2, "learning_rate": 0.0003, "weight_decay": 0.0, "warmup_fraction": 0.06, "batch_size": 32,
+            "max_input_length": 128, "max_target_length": 1, "doc_stride": 128, "num_beams": 1, "max_answer_tokens": 30,
+            "max_train_examples": 0, "max_eval_examples": 0, "dev_fraction": 0.2, "rouge_tokens": "whitespace",
+            "seed": 42, "device": "auto", "threads": 0, "score_before_training": true, "save_weights": true})";
+    for (const DownstreamTask task : all_downstream_tasks()) {
+        EXPECT_EQ(FinetuneSettings::from_json(every_field, task, "row").epochs, 2) << task_code(task);
+    }
+}
+
 TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     for (const DownstreamTask task : all_downstream_tasks()) {
         EXPECT_EQ(parse_downstream_task(task_code(task)), task);
@@ -120,8 +151,8 @@ TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     EXPECT_THROW(parse_downstream_task("qa"), std::invalid_argument);
     FinetuneSettings s = FinetuneSettings::defaults_for(DownstreamTask::summarization);
     s.epochs = 7, s.learning_rate = 1.5e-4, s.num_beams = 4, s.rouge_tokens = RougeTokens::characters, s.seed = 9;
-    const FinetuneSettings back = FinetuneSettings::from_json(s.to_json(), DownstreamTask::summarization, "s.json");
-    EXPECT_EQ(back.to_json(), s.to_json());
+    const FinetuneSettings back = FinetuneSettings::from_json(s.to_json(DownstreamTask::summarization), DownstreamTask::summarization, "s.json");
+    EXPECT_EQ(back.to_json(), s.to_json(DownstreamTask::summarization));
     EXPECT_EQ(back.rouge_tokens, RougeTokens::characters);
     // Missing fields take the task's defaults.
     const FinetuneSettings partial = FinetuneSettings::from_json(R"({"epochs": 1})", DownstreamTask::extractive_qa, "s.json");
