@@ -55,6 +55,8 @@ public:
     int64_t model_vocab_size() const;
     // The same for a tokenizer of `size` ids (pieces and sentinels).
     static int64_t model_vocab_size_for(int64_t size);
+    // The same for one trained with `pieces` sentencepiece pieces (train:PIECES), before it is.
+    static int64_t model_vocab_size_for_pieces(int64_t pieces) { return model_vocab_size_for(pieces + kSentinelCount); }
     int32_t sentinel_id(int index) const;
     bool is_sentinel(int32_t id) const { return id >= piece_count() && id < size(); }
 
