@@ -136,6 +136,17 @@ PreparedTokenizer prepare_tokenizer(const std::string& cache_dir, const Tokenize
     return copy_model(cache_dir, choice.model_path);
 }
 
+ExpectedVocabulary expected_vocabulary(const std::string& cache_dir, const TokenizerChoice& choice) {
+    const std::string prepared = tokenizer_model_path(cache_dir);
+    const std::string path = !choice.train ? choice.model_path : fs::exists(prepared) ? prepared : "";
+    if (path.empty()) {
+        return {Tokenizer::model_vocab_size_for_pieces(choice.train->vocab_size),
+                choice.train->vocab_size + Tokenizer::kSentinelCount, ""};
+    }
+    const Tokenizer tokenizer = Tokenizer::load(path);
+    return {tokenizer.model_vocab_size(), tokenizer.size(), path};
+}
+
 std::string default_corpus_path() {
     const std::string relative = "corpus/ko-httpd-manual.jsonl";
     std::error_code error;

@@ -23,6 +23,11 @@ constexpr double kTrainingShareOfMatmulPeak = 0.5;
 // epoch are not known (the corpus is not prepared yet).
 std::optional<int64_t> budget_steps(const Budget& budget, std::optional<int64_t> steps_per_epoch);
 
+// Optimiser steps in one pass over `rows` rows of training data, the last step possibly short.
+inline int64_t steps_per_epoch(uint64_t rows, int64_t rows_per_step) {
+    return (static_cast<int64_t>(rows) + rows_per_step - 1) / rows_per_step;
+}
+
 struct EstimateSettings {
     int64_t batch_rows = 8;         // batch_size x gradient_accumulation
     int64_t input_length = 512;

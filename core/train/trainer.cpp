@@ -296,8 +296,7 @@ private:
     }
 
     int64_t steps_per_epoch() const {
-        const int64_t rows_per_step = spec_.batch_size * spec_.gradient_accumulation;
-        return (static_cast<int64_t>(data_->train().rows()) + rows_per_step - 1) / rows_per_step;
+        return gs::steps_per_epoch(data_->train().rows(), spec_.batch_size * spec_.gradient_accumulation);
     }
 
     // The stage's budget in steps, or -1 for time and loss budgets.
@@ -778,12 +777,6 @@ std::string experiment_commit(const std::string& experiment_path) {
     if (commit.empty()) return "";
     const bool dirty = !capture("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
     return commit + (dirty ? "+dirty" : "");
-}
-
-std::string host_name() {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    return name;
 }
 
 // Runs the trainer, keeping the run's status in the store whatever happens (rank 0 of a
