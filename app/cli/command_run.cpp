@@ -1,5 +1,4 @@
 // run, resume, list, show and export: experiments against the workspace database.
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -135,8 +134,8 @@ std::string step_time_source(const StageEstimate& stage, const std::map<size_t, 
         const MeasuredStepTime& time = measured.at(index);
         text << "measured: median of " << time.steps << " earlier steps of run " << time.run << " on " << device;
     } else {
-        text << "guess: half the measured " << device << " matmul peak, " << std::setprecision(3)
-             << flops_per_second / 1e12 << " TFLOP/s";
+        text << "guess: half the measured " << device << " matmul peak, taken as " << std::setprecision(3)
+             << flops_per_second / 1e12 << " TFLOP/s for training";
     }
     return text.str();
 }
