@@ -1,5 +1,4 @@
 // run, resume, list, show and export: experiments against the workspace database.
-
 #include <algorithm>
 #include <chrono>
 #include <csignal>

@@ -256,9 +256,10 @@ int32_t Tokenizer::piece_to_id(const std::string& piece) const {
 
 namespace {
 
-// sentencepiece trains without reporting. Its unigram trainer took 3.7 s per MB of sentences
-// on 2 cores (`growthstudio-cli prepare` on the 55 MB NSMC reviews, 32,000 pieces), and spreads
-// its work over its threads: the estimate scales that rate by the threads in use.
+// sentencepiece trains without reporting. Its unigram trainer took about 205 s for the 55 MB of
+// NSMC reviews on 2 cores (`growthstudio-cli prepare`), 3.7 s per MB of sentences, and spreads
+// its work over its threads: the estimate scales that rate by the threads in use. It is only an
+// estimate (the vocabulary size and the text change it), and is shown as one.
 constexpr double kTrainingSecondsPerMegabyteOnTwoThreads = 3.7;
 
 double estimated_training_seconds(uint64_t bytes, unsigned threads) {
