@@ -152,6 +152,8 @@ void print_stage(const Stage& stage, const StageEstimate& estimate, const std::s
     std::cout << "\n            budget " << stage.budget.notation() << ": ";
     if (estimate.known) {
         std::cout << std::setprecision(0) << estimate.steps << " steps, ~" << clock_text(estimate.seconds) << ", ";
+    } else if (stage.budget.kind == Budget::Kind::epochs) {
+        std::cout << "steps known once the data is prepared, ";
     } else {
         std::cout << "steps not known in advance, ";
     }
