@@ -152,7 +152,7 @@ TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     FinetuneSettings s = FinetuneSettings::defaults_for(DownstreamTask::summarization);
     s.epochs = 7, s.learning_rate = 1.5e-4, s.num_beams = 4, s.rouge_tokens = RougeTokens::characters, s.seed = 9;
     const FinetuneSettings back = FinetuneSettings::from_json(s.to_json(DownstreamTask::summarization), DownstreamTask::summarization, "s.json");
-    EXPECT_EQ(back.to_json(), s.to_json(DownstreamTask::summarization));
+    EXPECT_EQ(back.to_json(DownstreamTask::summarization), s.to_json(DownstreamTask::summarization));
     EXPECT_EQ(back.rouge_tokens, RougeTokens::characters);
     // Missing fields take the task's defaults.
     const FinetuneSettings partial = FinetuneSettings::from_json(R"({"epochs": 1})", DownstreamTask::extractive_qa, "s.json");
