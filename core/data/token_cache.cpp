@@ -1,5 +1,6 @@
 #include "core/data/token_cache.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -66,11 +67,15 @@ std::string describe_change(const json& recorded, const json& current) {
     return "corpus reading or split options changed";
 }
 
-std::string check_token_file(const std::string& path, uint64_t tokenizer_fingerprint, uint64_t corpus_fingerprint) {
+// `corpus_fingerprints`: the corpus description as cache.json records it and as it is now, which
+// differ only in the form of the modification times (an earlier version's record).
+std::string check_token_file(const std::string& path, uint64_t tokenizer_fingerprint,
+                             const std::vector<uint64_t>& corpus_fingerprints) {
     try {
         const TokenFile file = TokenFile::open(path);
+        const auto& accepted = corpus_fingerprints;
         if (file.header().tokenizer_fingerprint != tokenizer_fingerprint ||
-            file.header().corpus_fingerprint != corpus_fingerprint) {
+            std::find(accepted.begin(), accepted.end(), file.header().corpus_fingerprint) == accepted.end()) {
             return path + ": built from another corpus or tokenizer than cache.json records";
         }
     } catch (const std::exception& error) {
@@ -92,10 +97,10 @@ std::string staleness(const std::string& dir, const Tokenizer& tokenizer, const 
     } catch (const std::exception& error) {
         return std::string("unreadable cache.json: ") + error.what();
     }
-    // The token files carry the fingerprint of the description as recorded (an earlier version's
-    // times included), which stays valid while the files are unchanged.
+    // Token files an earlier version built carry the fingerprint of the description in its form.
+    const std::vector<uint64_t> corpus_fingerprints = {fingerprint(source), fingerprint(manifest.at("source"))};
     for (const auto& path : {train_tokens_path(dir), validation_tokens_path(dir)}) {
-        const std::string problem = check_token_file(path, tokenizer.fingerprint(), fingerprint(manifest.at("source")));
+        const std::string problem = check_token_file(path, tokenizer.fingerprint(), corpus_fingerprints);
         if (!problem.empty()) return problem;
     }
     return "";
