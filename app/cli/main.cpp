@@ -46,9 +46,12 @@ const std::vector<Command>& commands() {
         {"run",
          "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--nproc N]\n"
          "      [--quiet] [--dry-run]\n"
-         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan; --nproc N trains\n"
-         "      it data-parallel in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE,\n"
-         "      LOCAL_RANK, MASTER_ADDR and MASTER_PORT do the same across machines)",
+         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan (parameters with\n"
+         "      the experiment's tokenizer's vocabulary, steps, FLOPs and time per step, measured by earlier runs in\n"
+         "      the workspace or guessed from the matmul peak, as each line says); --nproc N trains it data-parallel\n"
+         "      in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE, LOCAL_RANK,\n"
+         "      MASTER_ADDR and MASTER_PORT do the same across machines). Progress: one line on a terminal, a log\n"
+         "      line every 10 s otherwise",
          gs::cli::run_run},
         {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--nproc N] [--quiet]\n"
          "      continues a run from its last checkpoint, in any number of processes",
@@ -92,7 +95,8 @@ const std::vector<Command>& commands() {
          "      [--json-field text] [--on-bad-input stop|skip] [--split 199:1] [--split-seed S] [--threads N]\n"
          "      [--character-coverage 0.9995] [--model-type unigram] [--byte-fallback] [--sentences N]\n"
          "      [--training-mb 200] [--input-len 512] [--noise-density 0.15] [--mean-span 3] [--quiet] [--json]\n"
-         "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus)",
+         "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus); each phase shows\n"
+         "      its progress and ETA (the tokenizer's training: elapsed time against an estimate)",
          gs::cli::run_prepare},
         {"bench-data",
          "bench-data --out DIR [--corpus PATH...] [--tokenizer train:4000|FILE.model] [--threads N] [--batch 2]\n"
