@@ -282,8 +282,10 @@ void PrepareDataDialog::run(const PrepareRequest& request) {
 
 void PrepareDataDialog::showProgress(const Progress& p) {
     if (p.stage == "training") {
-        progress_->setRange(0, 0);  // sentencepiece reports nothing while it trains
-        status_->setText(tr("Training the tokenizer on %1 MB of sentences…").arg(p.done / 1e6, 0, 'f', 1));
+        progress_->setRange(0, 0);  // sentencepiece reports nothing while it trains: elapsed time against an estimate
+        QString text = tr("Training the tokenizer: %1 s").arg(p.elapsed_s, 0, 'f', 0);
+        if (p.eta_s >= 0) text += tr(", about %1 s left (estimated from the sentences' size)").arg(p.eta_s, 0, 'f', 0);
+        status_->setText(text);
         return;
     }
     progress_->setRange(0, 1000);

@@ -2,7 +2,10 @@
 
 namespace gs::cli {
 
-Arguments::Arguments(const std::vector<std::string>& words, const ArgumentSpec& spec) {
+Arguments::Arguments(const std::vector<std::string>& words, const ArgumentSpec& command_spec) {
+    ArgumentSpec spec = command_spec;
+    spec.options.insert("threads");
+    spec.flags.insert("help");
     for (size_t i = 0; i < words.size(); ++i) {
         const std::string& word = words[i];
         if (word.rfind("--", 0) != 0) {
@@ -19,6 +22,8 @@ Arguments::Arguments(const std::vector<std::string>& words, const ArgumentSpec& 
             throw UsageError("unknown option " + word);
         }
     }
+    if (integer("threads", 0) < 0) throw UsageError("option --threads: expected a whole number >= 0 (0: every core)");
+    if (flags_.count("help")) throw HelpRequested();
 }
 
 bool Arguments::has(const std::string& name) const { return values_.count(name) || flags_.count(name); }

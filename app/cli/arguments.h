@@ -15,11 +15,18 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// `--help` among a command's words: its usage goes to stdout and the command does nothing.
+struct HelpRequested : std::runtime_error {
+    HelpRequested() : std::runtime_error("help requested") {}
+};
+
 struct ArgumentSpec {
     std::set<std::string> options;  // take a value
     std::set<std::string> flags;    // take none
 };
 
+// Every command also takes `--threads N` (a whole number >= 0; commands that compute nothing on
+// tensors accept and ignore it) and `--help`.
 class Arguments {
 public:
     Arguments(const std::vector<std::string>& words, const ArgumentSpec& spec);

@@ -104,7 +104,7 @@ int run_finetune(const Words& words) {
     const ResolvedModel model = resolve_finetune_model(store, args.required("model"));
     request.model_dir = model.model_dir;
 
-    std::cout << task_title(request.task) << " on " << request.model_dir << "\nsettings " << request.settings.to_json()
+    std::cout << task_title(request.task) << " on " << request.model_dir << "\nsettings " << request.settings.to_json(request.task)
               << "\n";
     std::signal(SIGINT, request_cancel);
     std::signal(SIGTERM, request_cancel);

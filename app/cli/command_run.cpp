@@ -1,6 +1,4 @@
 // run, resume, list, show and export: experiments against the workspace database.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -8,35 +6,36 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "app/cli/arguments.h"
 #include "app/cli/commands.h"
+#include "app/cli/progress_line.h"
 #include "core/bench/train_benchmark.h"
 #include "core/distributed/communicator.h"
 #include "core/distributed/launcher.h"
 #include "core/io/files.h"
+#include "core/data/pretraining_data.h"
 #include "core/model/t5_cost.h"
+#include "core/pipeline/pipeline_estimate.h"
+#include "core/runtime/runtime_info.h"
 #include "core/store/results_table.h"
+#include "core/train/measured_speed.h"
 #include "core/train/metrics_writer.h"
 #include "core/train/run_name.h"
 #include "core/train/trainer.h"
 
 namespace gs::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
 void request_stop(int) { g_stop = 1; }
-
-std::string duration_text(double seconds) {
-    if (seconds < 0) return "?";
-    std::ostringstream out;
-    const auto s = static_cast<int64_t>(seconds);
-    out << s / 3600 << ":" << std::setw(2) << std::setfill('0') << s / 60 % 60 << ":" << std::setw(2) << s % 60;
-    return out.str();
-}
 
 std::string progress_bar(double fraction) {
     const int width = 20;
@@ -48,35 +47,28 @@ std::string progress_bar(double fraction) {
 
 std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
 
-// One line rewritten in place on a terminal; a log line every 30 s (and each phase change) when not.
+// One line rewritten in place on a terminal; in a log, a line for each phase change and at
+// most every ProgressLine::kLogIntervalSeconds of training.
 TrainerHooks terminal_hooks(bool quiet) {
     TrainerHooks hooks;
     hooks.stop_requested = [] { return g_stop != 0; };
     if (quiet) return hooks;
-    const bool terminal = isatty(STDERR_FILENO);
-    auto last_log = std::make_shared<std::chrono::steady_clock::time_point>();
-    auto last_phase = std::make_shared<std::string>();
-    hooks.progress = [=](const RunProgress& p) {
-        const auto now = std::chrono::steady_clock::now();
-        if (!terminal && p.phase == *last_phase && now - *last_log < std::chrono::seconds(30)) return;
-        *last_log = now;
-        *last_phase = p.phase;
+    auto progress_line = std::make_shared<ProgressLine>();
+    hooks.progress = [progress_line](const RunProgress& p) {
         std::ostringstream line;
-        if (terminal && p.stage_steps > 0) line << progress_bar(static_cast<double>(p.stage_step) / p.stage_steps) << " ";
+        if (progress_line->terminal() && p.stage_steps > 0) {
+            line << progress_bar(static_cast<double>(p.stage_step) / p.stage_steps) << " ";
+        }
         line << p.run << " | stage " << p.stage + 1 << "/" << p.stages << " " << p.size << " | " << p.phase << " | step "
              << p.step << " (stage " << p.stage_step;
         if (p.stage_steps > 0) line << "/" << p.stage_steps;
         line << ")";
         if (p.phase == "training") {
             line << std::fixed << std::setprecision(4) << " | loss " << p.train_loss << std::setprecision(0) << " | "
-                 << p.tokens_per_s << " tok/s | ETA stage " << duration_text(p.stage_eta_s) << ", run "
-                 << duration_text(p.run_eta_s);
+                 << p.tokens_per_s << " tok/s | ETA stage " << clock_text(p.stage_eta_s) << ", run "
+                 << clock_text(p.run_eta_s);
         }
-        if (terminal) {
-            std::cerr << "\r\033[K" << line.str() << std::flush;
-        } else {
-            std::cerr << line.str() << "\n";
-        }
+        progress_line->show(p.phase, line.str());
     };
     return hooks;
 }
@@ -104,32 +96,106 @@ RunOptions run_options(const Arguments& args) {
 
 namespace {
 
-void print_plan(const ExperimentSpec& spec) {
-    std::cout << "experiment  " << spec.name << " (" << spec.source << ")\n"
-              << "pipeline    " << spec.pipeline.name() << "   budgets " << spec.pipeline.budget_notation() << "\n";
-    const SpanLengths lengths = compute_span_lengths(spec.data.span);
-    const int64_t rows = spec.batch_size * spec.gradient_accumulation;
-    const double peak = measure_matmul_peak("cpu", false);
-    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
-        const Stage& stage = spec.pipeline.stages[i];
-        T5Config config = stage.config;
-        config.vocab_size = 32128;  // the tokenizer decides; T5's size for the estimate
-        const double flops = training_flops_per_step(config, rows, lengths.input_length, lengths.target_length);
-        std::cout << "stage " << i + 1 << "     " << std::left << std::setw(4) << stage.size << std::right
-                  << config.num_layers << "+" << config.num_decoder_layers << " layers, d_model " << config.d_model
-                  << ", " << config.num_heads << " heads, d_ff " << config.d_ff << ", " << std::fixed
-                  << std::setprecision(1) << static_cast<double>(count_parameters(config)) / 1e6 << "M parameters";
-        if (stage.pretrained) {
-            std::cout << "   pre-trained: " << stage.source << "\n";
-            continue;
-        }
-        std::cout << "   budget " << stage.budget.notation() << "   " << std::setprecision(2) << flops / 1e12
-                  << " TFLOP/step, ~" << std::setprecision(2) << flops / (0.5 * peak)
-                  << " s/step at half the measured CPU matmul peak\n";
-        if (i + 1 < spec.pipeline.stages.size()) {
-            std::cout << "  then      " << spec.pipeline.transitions[i].notation() << "\n";
-        }
+std::string vocabulary_text(const ExperimentSpec& spec, const ExpectedVocabulary& vocabulary) {
+    std::ostringstream text;
+    text << vocabulary.model_vocab_size << " ids (" << vocabulary.tokenizer_size << " of the tokenizer, padded to a multiple of "
+         << Tokenizer::kVocabMultiple << ") ";
+    if (vocabulary.tokenizer_path.empty()) {
+        text << "as the experiment asks (" << spec.data.tokenizer << "), not trained yet";
+    } else {
+        text << "from tokenizer " << vocabulary.tokenizer_path;
     }
+    return text.str();
+}
+
+// The steps of one epoch, once the experiment's data is prepared.
+std::optional<int64_t> prepared_steps_per_epoch(const ExperimentSpec& spec) {
+    if (!fs::exists(train_tokens_path(spec.data.cache_dir))) return std::nullopt;
+    try {
+        const auto data = PretrainingData::open(spec.data.cache_dir, spec.data.span);
+        return steps_per_epoch(data->train().rows(), spec.batch_size * spec.gradient_accumulation);
+    } catch (const std::exception&) {
+        return std::nullopt;  // a stale or partial cache: the run rebuilds it
+    }
+}
+
+// What each stage's steps took in earlier runs of this machine and device, where the workspace has them.
+std::map<size_t, MeasuredStepTime> measured_times(const ExperimentSpec& spec, const EstimateSettings& settings,
+                                                  const std::string& database, const std::string& device) {
+    std::map<size_t, MeasuredStepTime> measured;
+    if (!fs::exists(database)) return measured;
+    Store store(database, SqlAccess::read_only);
+    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
+        T5Config config = spec.pipeline.stages[i].config;
+        config.vocab_size = *settings.vocab_size;
+        const double flops = training_flops_per_step(config, settings.batch_rows, settings.input_length, settings.target_length);
+        if (auto time = measured_step_time(store, host_name(), device, config, flops)) measured[i] = *time;
+    }
+    return measured;
+}
+
+std::string step_time_source(const StageEstimate& stage, const std::map<size_t, MeasuredStepTime>& measured, size_t index,
+                             const std::string& device, double flops_per_second) {
+    std::ostringstream text;
+    if (stage.measured) {
+        const MeasuredStepTime& time = measured.at(index);
+        text << "measured: median of " << time.steps << " earlier steps of run " << time.run << " on " << device;
+    } else {
+        text << "guess: half the measured " << device << " matmul peak, taken as " << std::setprecision(3)
+             << flops_per_second / 1e12 << " TFLOP/s for training";
+    }
+    return text.str();
+}
+
+void print_stage(const Stage& stage, const StageEstimate& estimate, const std::string& time_source) {
+    const T5Config& c = stage.config;
+    std::cout << std::left << std::setw(4) << stage.size << std::right << c.num_layers << "+" << c.num_decoder_layers
+              << " layers, d_model " << c.d_model << ", " << c.num_heads << " heads, d_ff " << c.d_ff << ", "
+              << estimate.parameters << " parameters (" << std::fixed << std::setprecision(2) << estimate.parameters / 1e6
+              << " M)";
+    if (!estimate.trained) {
+        std::cout << "   pre-trained: " << stage.source << "\n";
+        return;
+    }
+    std::cout << "\n            budget " << stage.budget.notation() << ": ";
+    if (estimate.known) {
+        std::cout << std::setprecision(0) << estimate.steps << " steps, ~" << clock_text(estimate.seconds) << ", ";
+    } else if (stage.budget.kind == Budget::Kind::epochs) {
+        std::cout << "steps known once the data is prepared, ";
+    } else {
+        std::cout << "steps not known in advance, ";
+    }
+    std::cout << std::setprecision(4) << estimate.flops_per_step / 1e12 << " TFLOP/step, " << std::setprecision(2)
+              << estimate.step_seconds << " s/step (" << time_source << ")\n";
+}
+
+void print_plan(const ExperimentSpec& spec, const std::string& database, const std::string& requested_device) {
+    const ExpectedVocabulary vocabulary = expected_vocabulary(spec.data.cache_dir, parse_tokenizer_choice(spec.data.tokenizer));
+    const SpanLengths lengths = compute_span_lengths(spec.data.span);
+    const std::string device = resolve_device_name(requested_device.empty() ? spec.device : requested_device);
+    EstimateSettings settings;
+    settings.batch_rows = spec.batch_size * spec.gradient_accumulation;
+    settings.input_length = lengths.input_length;
+    settings.target_length = lengths.target_length;
+    settings.steps_per_epoch = prepared_steps_per_epoch(spec);
+    settings.vocab_size = vocabulary.model_vocab_size;
+    const std::map<size_t, MeasuredStepTime> measured = measured_times(spec, settings, database, device);
+    for (const auto& [stage, time] : measured) settings.measured_step_seconds[stage] = time.seconds;
+    if (measured.size() < spec.pipeline.stages.size()) {
+        settings.flops_per_second = kTrainingShareOfMatmulPeak * measure_matmul_peak(device, spec.precision == "bf16");
+    }
+    const PipelineEstimate estimate = estimate_pipeline(spec.pipeline, settings);
+
+    std::cout << "experiment  " << spec.name << " (" << spec.source << ")\n"
+              << "pipeline    " << spec.pipeline.name() << "   budgets " << spec.pipeline.budget_notation() << "\n"
+              << "vocabulary  " << vocabulary_text(spec, vocabulary) << "\n";
+    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
+        std::cout << "stage " << i + 1 << "     ";
+        print_stage(spec.pipeline.stages[i], estimate.stages[i],
+                    step_time_source(estimate.stages[i], measured, i, device, settings.flops_per_second));
+        if (i + 1 < spec.pipeline.stages.size()) std::cout << "  then      " << spec.pipeline.transitions[i].notation() << "\n";
+    }
+    if (estimate.known) std::cout << "total       " << std::setprecision(0) << estimate.steps << " steps, ~" << clock_text(estimate.seconds) << "\n";
     std::cout << "batches     " << spec.batch_size << " x " << spec.gradient_accumulation << " x (" << lengths.input_length
               << " -> " << lengths.target_length << " tokens), validation every " << spec.validation_interval
               << " steps on " << spec.validation_batches << " batches, checkpoint every " << spec.checkpoint_interval
@@ -196,7 +262,7 @@ int run_run(const Words& words) {
     name_option(args);  // a refused --name stops here, before any database is opened
     const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
     if (args.has("dry-run")) {
-        print_plan(spec);
+        print_plan(spec, database_of(args), args.text("device"));
         return 0;
     }
     if (const int code = launch_ranks("run", words, args); code >= 0) return code;

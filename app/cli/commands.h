@@ -44,7 +44,8 @@ void apply_thread_option(const Arguments& args);
 // --- Shared by run, resume and study.
 // The workspace database: --db, else the default one.
 std::string database_of(const Arguments& args);
-// Progress on stderr (a line rewritten in place on a terminal, a log line every 30 s when not)
+// Progress on stderr (a line rewritten in place on a terminal; in a log, a line at each phase change
+// and every 10 s of training)
 // and a stop request once SIGINT or SIGTERM arrived (see stop_on_signals).
 TrainerHooks terminal_hooks(bool quiet);
 // --name, refused (a UsageError naming the option) when it breaks the run-name rule.

@@ -1,9 +1,12 @@
 #include "app/cli/data_options.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
+#include "app/cli/progress_line.h"
 #include "core/data/prepare.h"
 
 namespace gs::cli {
@@ -71,27 +74,43 @@ void catch_interrupts() {
     sigaction(SIGTERM, &action, nullptr);
 }
 
-void print_progress(const Progress& p) {
-    if (p.stage == "training") {  // sentences read; sentencepiece trains without reports
-        std::fprintf(stderr, "\rread %.1f MB of training sentences in %.1f s; training the tokenizer\n",
-                     p.done / 1e6, p.elapsed_s);
-        return;
+std::string progress_text(const Progress& p) {
+    char text[256];
+    if (p.stage == "training") {  // sentencepiece itself reports nothing: elapsed time against an estimate
+        const int used = std::snprintf(text, sizeof text, "training the tokenizer: %s", clock_text(p.elapsed_s).c_str());
+        if (p.eta_s >= 0) {
+            std::snprintf(text + used, sizeof text - used, ", ETA %s (estimated from the sentences' size)",
+                          clock_text(p.eta_s).c_str());
+        } else if (p.total > 0) {
+            std::snprintf(text + used, sizeof text - used, ", longer than the %s estimated", clock_text(p.total).c_str());
+        }
+        return text;
     }
-    std::fprintf(stderr, "\r%-10s %8.1f MB", p.stage.c_str(), static_cast<double>(p.done) / 1e6);
-    if (p.total > 0) std::fprintf(stderr, " of %.1f MB (%3.0f %%)", p.total / 1e6, 100.0 * p.done / p.total);
-    if (p.elapsed_s > 0) std::fprintf(stderr, ", %.2f MB/s", p.done / 1e6 / p.elapsed_s);
-    if (p.eta_s >= 0) std::fprintf(stderr, ", ETA %.0f s", p.eta_s);
-    std::fprintf(stderr, "   ");
-    if (p.total > 0 && p.done >= p.total) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
+    std::string line = p.stage;
+    line.resize(std::max<size_t>(line.size(), 10), ' ');
+    std::snprintf(text, sizeof text, " %8.1f MB", static_cast<double>(p.done) / 1e6);
+    line += text;
+    if (p.total > 0) {
+        std::snprintf(text, sizeof text, " of %.1f MB (%3.0f %%)", p.total / 1e6, 100.0 * p.done / p.total);
+        line += text;
+    }
+    if (p.elapsed_s > 0) {
+        std::snprintf(text, sizeof text, ", %.2f MB/s", p.done / 1e6 / p.elapsed_s);
+        line += text;
+    }
+    if (p.total > 0) line += ", ETA " + clock_text(p.eta_s);
+    return line;
 }
 
 }  // namespace
 
 ProgressCallback terminal_progress(bool quiet) {
     catch_interrupts();
-    return [quiet](const Progress& p) {
-        if (!quiet) print_progress(p);
+    auto line = std::make_shared<ProgressLine>();
+    return [quiet, line](const Progress& p) {
+        // A phase ends when all of it is done; the tokenizer's training ends with the next phase.
+        const bool done = p.unit != "seconds" && p.total > 0 && p.done >= p.total;
+        if (!quiet) line->show(p.stage, progress_text(p), done);
         return interrupted == 0;
     };
 }

@@ -46,10 +46,13 @@ const std::vector<Command>& commands() {
         {"run",
          "run EXPERIMENT.json [--db FILE] [--name RUN] [--runs-dir DIR] [--device D] [--threads N] [--nproc N]\n"
          "      [--quiet] [--dry-run]\n"
-         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan; --nproc N trains\n"
-         "      it data-parallel in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE,\n"
-         "      LOCAL_RANK, MASTER_ADDR and MASTER_PORT do the same across machines). A run name (--name, the\n"
-         "      file's \"name\") is 1-100 letters, digits and _ - . +, not starting with . or -",
+         "      trains the experiment's pipeline; --dry-run validates the file and prints the plan (parameters with\n"
+         "      the experiment's tokenizer's vocabulary, steps, FLOPs and time per step, measured by earlier runs in\n"
+         "      the workspace or guessed from the matmul peak, as each line says); --nproc N trains it data-parallel\n"
+         "      in N processes (batch_size split between them; a launcher's RANK, WORLD_SIZE, LOCAL_RANK,\n"
+         "      MASTER_ADDR and MASTER_PORT do the same across machines). Progress: one line on a terminal, a log\n"
+         "      line every 10 s otherwise. A run name (--name, the file's \"name\") is 1-100 letters, digits and\n"
+         "      _ - . +, not starting with . or -",
          gs::cli::run_run},
         {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--nproc N] [--quiet]\n"
          "      continues a run from its last checkpoint, in any number of processes",
@@ -93,7 +96,8 @@ const std::vector<Command>& commands() {
          "      [--json-field text] [--on-bad-input stop|skip] [--split 199:1] [--split-seed S] [--threads N]\n"
          "      [--character-coverage 0.9995] [--model-type unigram] [--byte-fallback] [--sentences N]\n"
          "      [--training-mb 200] [--input-len 512] [--noise-density 0.15] [--mean-span 3] [--quiet] [--json]\n"
-         "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus)",
+         "      tokenizer and tokenized cache of a corpus (default: the bundled Korean corpus); each phase shows\n"
+         "      its progress and ETA (the tokenizer's training: elapsed time against an estimate)",
          gs::cli::run_prepare},
         {"bench-data",
          "bench-data --out DIR [--corpus PATH...] [--tokenizer train:4000|FILE.model] [--threads N] [--batch 2]\n"
@@ -120,6 +124,9 @@ const std::vector<Command>& commands() {
 void print_usage(std::ostream& out) {
     out << "usage: growthstudio-cli COMMAND [OPTIONS]\n\ncommands:\n";
     for (const auto& command : commands()) out << "  " << command.usage << "\n";
+    out << "\nevery command takes --help (its usage) and --threads N (LibTorch's CPU threads, 0: every core;\n"
+           "commands that compute nothing on tensors -- list, show, export, import-results, submit, sync,\n"
+           "evaluate, bench-store -- accept it and ignore it)\n";
 }
 
 }  // namespace
@@ -136,6 +143,9 @@ int main(int argc, char** argv) {
         if (name != command.name) continue;
         try {
             return command.run(words);
+        } catch (const gs::cli::HelpRequested&) {
+            std::cout << "usage: growthstudio-cli " << command.usage << "\n";
+            return 0;
         } catch (const gs::cli::UsageError& error) {
             std::cerr << "growthstudio-cli " << name << ": " << error.what() << "\nusage: growthstudio-cli "
                       << command.usage << "\n";

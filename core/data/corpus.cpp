@@ -1,9 +1,11 @@
 #include "core/data/corpus.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -89,12 +91,17 @@ CorpusFormat detect_format(const fs::path& path) {
     return first_line(path.string()).rfind("<doc ", 0) == 0 ? CorpusFormat::wiki_extractor : CorpusFormat::plain_text;
 }
 
+int64_t modified_unix_ns(const fs::path& path) {
+    struct stat status {};
+    if (stat(path.c_str(), &status) != 0) throw std::runtime_error(path.string() + ": cannot read its modification time");
+    return static_cast<int64_t>(status.st_mtim.tv_sec) * 1000000000 + status.st_mtim.tv_nsec;
+}
+
 CorpusFile describe_file(const fs::path& path) {
     CorpusFile file;
     file.path = path.string();
     file.size = fs::file_size(path);
-    file.modified_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           fs::last_write_time(path).time_since_epoch()).count();
+    file.modified_ns = modified_unix_ns(path);
     file.format = detect_format(path);
     return file;
 }
@@ -102,6 +109,16 @@ CorpusFile describe_file(const fs::path& path) {
 bool hidden(const fs::path& path) { return path.filename().string().rfind('.', 0) == 0; }
 
 }  // namespace
+
+int64_t recorded_modified_ns(int64_t recorded) {
+    if (recorded >= 0) return recorded;
+    // The two clocks' epochs differ by whole seconds; now() of each, a moment apart, gives it.
+    using namespace std::chrono;
+    const auto unix_now = duration_cast<nanoseconds>(system_clock::now().time_since_epoch());
+    const auto file_now = duration_cast<nanoseconds>(fs::file_time_type::clock::now().time_since_epoch());
+    const int64_t offset_s = static_cast<int64_t>(std::llround((unix_now - file_now).count() / 1e9));
+    return recorded + offset_s * 1000000000;
+}
 
 std::vector<CorpusFile> list_corpus_files(const CorpusOptions& options) {
     std::vector<CorpusFile> files;

@@ -31,9 +31,15 @@ struct CorpusOptions {
 struct CorpusFile {
     std::string path;
     uint64_t size = 0;
-    int64_t modified_ns = 0;
+    int64_t modified_ns = 0;  // Unix time in nanoseconds (stat's st_mtim)
     CorpusFormat format = CorpusFormat::plain_text;
 };
+
+// A modification time as recorded in cache.json or tokenizer.json, in Unix nanoseconds. Records
+// written before these times were Unix ones hold std::filesystem's file_clock count, whose epoch
+// is not Unix's (libstdc++: 2174-01-01, so each such value of our time is negative); those are
+// converted, so that an unchanged file stays unchanged and a changed one is still seen.
+int64_t recorded_modified_ns(int64_t recorded);
 
 // The files the options name, folders expanded (hidden entries skipped), in a stable order.
 // Throws when a path does not exist or no file is found.

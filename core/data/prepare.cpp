@@ -41,7 +41,9 @@ std::optional<Tokenizer> earlier_training(const std::string& dir, const json& tr
     if (!fs::exists(record_path(dir)) || !fs::exists(tokenizer_model_path(dir))) return std::nullopt;
     try {
         const json record = read_json_file(record_path(dir));
-        if (record.value("training", json()) != training) return std::nullopt;
+        json recorded = record.value("training", json());
+        for (json& file : recorded.at("corpus")) file["modified_ns"] = recorded_modified_ns(file.at("modified_ns"));
+        if (recorded != training) return std::nullopt;
         Tokenizer tokenizer = Tokenizer::load(tokenizer_model_path(dir));
         if (record.value("fingerprint", std::string()) != to_hex(tokenizer.fingerprint())) return std::nullopt;
         return tokenizer;
@@ -132,6 +134,17 @@ PreparedTokenizer prepare_tokenizer(const std::string& cache_dir, const Tokenize
     const auto lock = lock_cache_dir(cache_dir, progress);
     if (choice.train) return train_or_reuse(cache_dir, *choice.train, choice.training_megabytes, corpus, progress);
     return copy_model(cache_dir, choice.model_path);
+}
+
+ExpectedVocabulary expected_vocabulary(const std::string& cache_dir, const TokenizerChoice& choice) {
+    const std::string prepared = tokenizer_model_path(cache_dir);
+    const std::string path = !choice.train ? choice.model_path : fs::exists(prepared) ? prepared : "";
+    if (path.empty()) {
+        return {Tokenizer::model_vocab_size_for_pieces(choice.train->vocab_size),
+                choice.train->vocab_size + Tokenizer::kSentinelCount, ""};
+    }
+    const Tokenizer tokenizer = Tokenizer::load(path);
+    return {tokenizer.model_vocab_size(), tokenizer.size(), path};
 }
 
 std::string default_corpus_path() {

@@ -36,6 +36,16 @@ PreparedTokenizer prepare_tokenizer(const std::string& cache_dir, const Tokenize
 
 std::string tokenizer_model_path(const std::string& cache_dir);
 
+// The vocabulary a model trained on this data gets (Tokenizer::model_vocab_size, as the trainer
+// sizes it): that of the tokenizer prepared in `cache_dir`, or of the .model file chosen, or
+// before a train:N tokenizer is trained, what N pieces will give.
+struct ExpectedVocabulary {
+    int64_t model_vocab_size = 0;
+    int64_t tokenizer_size = 0;  // pieces and sentinels
+    std::string tokenizer_path;  // where it was read; "" : not trained yet
+};
+ExpectedVocabulary expected_vocabulary(const std::string& cache_dir, const TokenizerChoice& choice);
+
 // The Korean corpus that ships with GrowthStudio (resources/corpus), used when none is given.
 std::string default_corpus_path();
 

@@ -1,5 +1,6 @@
 #include "core/data/token_cache.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -66,11 +67,15 @@ std::string describe_change(const json& recorded, const json& current) {
     return "corpus reading or split options changed";
 }
 
-std::string check_token_file(const std::string& path, uint64_t tokenizer_fingerprint, uint64_t corpus_fingerprint) {
+// `corpus_fingerprints`: the corpus description as cache.json records it and as it is now, which
+// differ only in the form of the modification times (an earlier version's record).
+std::string check_token_file(const std::string& path, uint64_t tokenizer_fingerprint,
+                             const std::vector<uint64_t>& corpus_fingerprints) {
     try {
         const TokenFile file = TokenFile::open(path);
+        const auto& accepted = corpus_fingerprints;
         if (file.header().tokenizer_fingerprint != tokenizer_fingerprint ||
-            file.header().corpus_fingerprint != corpus_fingerprint) {
+            std::find(accepted.begin(), accepted.end(), file.header().corpus_fingerprint) == accepted.end()) {
             return path + ": built from another corpus or tokenizer than cache.json records";
         }
     } catch (const std::exception& error) {
@@ -86,12 +91,16 @@ std::string staleness(const std::string& dir, const Tokenizer& tokenizer, const 
         manifest = read_json_file(manifest_path(dir));
         if (manifest.value("format", 0) != kCacheFormat) return "cache format changed";
         if (manifest.at("tokenizer_fingerprint") != to_hex(tokenizer.fingerprint())) return "the tokenizer changed";
-        if (manifest.at("source") != source) return describe_change(manifest.at("source"), source);
+        json recorded = manifest.at("source");
+        for (json& file : recorded.at("files")) file["modified_ns"] = recorded_modified_ns(file.at("modified_ns"));
+        if (recorded != source) return describe_change(recorded, source);
     } catch (const std::exception& error) {
         return std::string("unreadable cache.json: ") + error.what();
     }
+    // Token files an earlier version built carry the fingerprint of the description in its form.
+    const std::vector<uint64_t> corpus_fingerprints = {fingerprint(source), fingerprint(manifest.at("source"))};
     for (const auto& path : {train_tokens_path(dir), validation_tokens_path(dir)}) {
-        const std::string problem = check_token_file(path, tokenizer.fingerprint(), fingerprint(source));
+        const std::string problem = check_token_file(path, tokenizer.fingerprint(), corpus_fingerprints);
         if (!problem.empty()) return problem;
     }
     return "";

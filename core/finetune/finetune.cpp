@@ -89,7 +89,7 @@ BatchReport scoring_report(const FinetuneProgressCallback& progress, const std::
 
 void save_weights(const FinetuneRequest& request, T5Model& model, FinetuneTask& task) {
     const std::string dir = request.output_dir + "/model";
-    save_t5_checkpoint(model, dir, {{"finetuned_task", task_store_name(request.task)}, {"settings", request.settings.to_json()}});
+    save_t5_checkpoint(model, dir, {{"finetuned_task", task_store_name(request.task)}, {"settings", request.settings.to_json(request.task)}});
     fs::copy_file(request.model_dir + "/spiece.model", dir + "/spiece.model", fs::copy_options::overwrite_existing);
     NamedTensors head;
     for (const auto& [name, tensor] : task.head()) head.emplace_back(name, tensor.detach().to(at::kCPU).contiguous());
@@ -160,7 +160,7 @@ ResolvedModel resolve_finetune_model(Store& store, const std::string& run_or_dir
 
 void record_finetune_result(Store& store, int64_t run_id, const FinetuneRequest& request, const FinetuneResult& result) {
     for (const auto& [metric, value] : result.metrics) {
-        store.add_result({run_id, task_store_name(request.task), metric, value, request.settings.to_json(),
+        store.add_result({run_id, task_store_name(request.task), metric, value, request.settings.to_json(request.task),
                           result.provenance.to_json()});
     }
 }

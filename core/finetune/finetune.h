@@ -58,8 +58,10 @@ struct FinetuneSettings {
     static FinetuneSettings defaults_for(DownstreamTask task);
     // Throws std::invalid_argument naming the first field out of range for `task`.
     void validate(DownstreamTask task) const;
-    std::string to_json() const;
-    // Missing fields keep the task's defaults; unknown or invalid ones throw naming `source` and the field.
+    // The fields that apply to `task` (the others have no effect on it).
+    std::string to_json(DownstreamTask task) const;
+    // Missing fields keep the task's defaults; unknown or invalid ones throw naming `source` and the
+    // field. Every field is known whatever the task, so records with fields of other tasks load.
     static FinetuneSettings from_json(const std::string& json_text, DownstreamTask task, const std::string& source);
 };
 

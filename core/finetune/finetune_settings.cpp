@@ -98,28 +98,35 @@ void FinetuneSettings::validate(DownstreamTask task) const {
     if (threads < 0) fail("threads", "expected a whole number >= 0");
 }
 
-std::string FinetuneSettings::to_json() const {
-    const nlohmann::json json = {
+// Only the fields the task reads, so that a stored score shows the settings that made it.
+std::string FinetuneSettings::to_json(DownstreamTask task) const {
+    nlohmann::json json = {
         {"epochs", epochs},
         {"learning_rate", learning_rate},
         {"weight_decay", weight_decay},
         {"warmup_fraction", warmup_fraction},
         {"batch_size", batch_size},
         {"max_input_length", max_input_length},
-        {"max_target_length", max_target_length},
-        {"doc_stride", doc_stride},
-        {"num_beams", num_beams},
-        {"max_answer_tokens", max_answer_tokens},
         {"max_train_examples", max_train_examples},
         {"max_eval_examples", max_eval_examples},
         {"dev_fraction", dev_fraction},
-        {"rouge_tokens", rouge_tokens == RougeTokens::whitespace ? "whitespace" : "characters"},
         {"seed", seed},
         {"device", device},
         {"threads", threads},
         {"score_before_training", score_before_training},
         {"save_weights", save_weights},
     };
+    if (task == DownstreamTask::extractive_qa) {
+        json["doc_stride"] = doc_stride;
+        json["max_answer_tokens"] = max_answer_tokens;
+    }
+    if (task == DownstreamTask::generative_qa || task == DownstreamTask::summarization) {
+        json["max_target_length"] = max_target_length;
+        json["num_beams"] = num_beams;
+    }
+    if (task == DownstreamTask::summarization) {
+        json["rouge_tokens"] = rouge_tokens == RougeTokens::whitespace ? "whitespace" : "characters";
+    }
     return json.dump();
 }
 

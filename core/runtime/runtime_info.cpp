@@ -153,4 +153,10 @@ int64_t memory_in_use_bytes(const std::string& device) {
     return read == 2 ? resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
+std::string host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
 }  // namespace gs

@@ -44,6 +44,9 @@ void configure_allocator();
 // unknown name or a CUDA device that is not there.
 std::string resolve_device_name(const std::string& requested);
 
+// This machine's name, as runs record it (RunRecord::host).
+std::string host_name();
+
 // Memory in use on a device: the process's resident memory for "cpu", the device's used memory
 // (all processes) for "cuda:N"; 0 when it cannot be read.
 int64_t memory_in_use_bytes(const std::string& device);

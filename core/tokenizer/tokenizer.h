@@ -41,8 +41,10 @@ public:
     // A .model file (KE-T5's or google's spiece.model); its special ids must be T5's.
     static Tokenizer load(const std::string& model_path);
     static Tokenizer from_bytes(std::string model_bytes, const std::string& source);
-    // Trains on the sentences `source` yields. Progress covers reading the sentences; the
-    // training itself reports once at its start and cannot be cancelled midway.
+    // Trains on the sentences `source` yields. Progress covers reading the sentences (stage
+    // "reading", in bytes), then, every second while sentencepiece trains (stage "training", in
+    // seconds), the elapsed time against an estimate from the sentences' size, since
+    // sentencepiece reports nothing. A cancel request while it trains takes effect when it ends.
     static Tokenizer train(const TokenizerTrainingOptions& options, const SentenceSource& source,
                            const ProgressCallback& progress = {});
 
@@ -55,6 +57,8 @@ public:
     int64_t model_vocab_size() const;
     // The same for a tokenizer of `size` ids (pieces and sentinels).
     static int64_t model_vocab_size_for(int64_t size);
+    // The same for one trained with `pieces` sentencepiece pieces (train:PIECES), before it is.
+    static int64_t model_vocab_size_for_pieces(int64_t pieces) { return model_vocab_size_for(pieces + kSentinelCount); }
     int32_t sentinel_id(int index) const;
     bool is_sentinel(int32_t id) const { return id >= piece_count() && id < size(); }
 

@@ -30,6 +30,7 @@
 #include "core/io/safetensors.h"
 #include "core/model/checkpoint.h"
 #include "core/model/t5_cost.h"
+#include "core/pipeline/pipeline_estimate.h"
 #include "core/runtime/runtime_info.h"
 #include "core/train/metrics_writer.h"
 #include "core/train/optimizer.h"
@@ -299,16 +300,12 @@ private:
     }
 
     int64_t steps_per_epoch() const {
-        const int64_t rows_per_step = spec_.batch_size * spec_.gradient_accumulation;
-        return (static_cast<int64_t>(data_->train().rows()) + rows_per_step - 1) / rows_per_step;
+        return gs::steps_per_epoch(data_->train().rows(), spec_.batch_size * spec_.gradient_accumulation);
     }
 
     // The stage's budget in steps, or -1 for time and loss budgets.
     int64_t budget_steps(int stage) const {
-        const Budget& budget = spec_.pipeline.stages[stage].budget;
-        if (budget.kind == Budget::Kind::steps) return static_cast<int64_t>(budget.value);
-        if (budget.kind == Budget::Kind::epochs) return std::max<int64_t>(1, std::llround(budget.value * steps_per_epoch()));
-        return -1;
+        return gs::budget_steps(spec_.pipeline.stages[stage].budget, steps_per_epoch()).value_or(-1);
     }
 
     std::optional<double> target_loss(int stage) {
@@ -690,18 +687,33 @@ private:
         p.memory_bytes = memory_in_use_bytes(run_.device);
         if (data_) {
             p.stage_steps = budget_steps(state_.stage);
-            if (p.stage_steps > 0) p.stage_eta_s = step_seconds_ * static_cast<double>(p.stage_steps - p.stage_step);
+            p.stage_eta_s = stage_eta();
             p.run_eta_s = run_eta(p.stage_eta_s);
         }
         hooks_.progress(p);
+    }
+
+    // A time budget's stage ends when its time is spent; a stage of known steps after as many
+    // steps at the current pace; a loss target's, nobody knows (-1).
+    double stage_eta() const {
+        const Budget& budget = spec_.pipeline.stages[state_.stage].budget;
+        if (budget.kind == Budget::Kind::seconds) return std::max(0.0, budget.value - state_.stage_seconds);
+        const int64_t steps = budget_steps(state_.stage);
+        if (steps < 0 || step_seconds_ <= 0) return -1;
+        return step_seconds_ * static_cast<double>(std::max<int64_t>(0, steps - (state_.step - state_.stage_start_step)));
     }
 
     double run_eta(double stage_eta) const {
         if (stage_eta < 0) return -1;
         double eta = stage_eta;
         for (size_t s = state_.stage + 1; s < spec_.pipeline.stages.size(); ++s) {
+            const Budget& budget = spec_.pipeline.stages[s].budget;
+            if (budget.kind == Budget::Kind::seconds) {
+                eta += budget.value;
+                continue;
+            }
             const int64_t steps = budget_steps(static_cast<int>(s));
-            if (steps < 0) return -1;
+            if (steps < 0 || step_seconds_ <= 0) return -1;
             // Later stages are larger: scale the step time by their FLOPs.
             const SpanLengths& l = data_->train().lengths();
             const double ratio = training_flops_per_step(stage_config(static_cast<int>(s)), 1, l.input_length, l.target_length) /
@@ -766,12 +778,6 @@ std::string experiment_commit(const std::string& experiment_path) {
     if (commit.empty()) return "";
     const bool dirty = !capture("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
     return commit + (dirty ? "+dirty" : "");
-}
-
-std::string host_name() {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    return name;
 }
 
 // Runs the trainer, keeping the run's status in the store whatever happens (rank 0 of a

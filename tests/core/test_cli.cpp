@@ -131,6 +131,29 @@ TEST(Cli, UsageMistakesExitWithTwoAndSayWhy) {
     EXPECT_NE(r.output.find("unknown model preset 'huge'"), std::string::npos) << r.output;
 }
 
+// The command names as the general usage lists them: each usage line starts two spaces in.
+std::vector<std::string> listed_commands() {
+    std::istringstream usage(run_cli("--help").output);
+    std::vector<std::string> names;
+    for (std::string line; std::getline(usage, line);) {
+        if (line.size() > 2 && line.rfind("  ", 0) == 0 && line[2] != ' ') names.push_back(line.substr(2, line.find(' ', 2) - 2));
+    }
+    return names;
+}
+
+TEST(Cli, EveryCommandTakesThreadsAndHelp) {
+    const std::vector<std::string> names = listed_commands();
+    ASSERT_GE(names.size(), 20u);
+    for (const std::string& name : names) {
+        const ProcessResult r = run_cli(name + " --threads 1 --help");
+        EXPECT_EQ(r.exit_code, 0) << name << ": " << r.output;
+        EXPECT_EQ(r.output.rfind("usage: growthstudio-cli " + name + " ", 0), 0u) << r.output;
+    }
+    const ProcessResult negative = run_cli("evaluate --threads -2");
+    EXPECT_EQ(negative.exit_code, 2);
+    EXPECT_NE(negative.output.find("option --threads: expected a whole number >= 0"), std::string::npos) << negative.output;
+}
+
 TEST(Cli, GrowWritesACheckpointThatReproducesThePrintedProbeFigures) {
     test::TempDir dir;
     const std::string source = test::data_path(kFixture);

@@ -114,6 +114,38 @@ FinetuneResult finetune_sample(const test::TempDir& dir, DownstreamTask task) {
     return finetune_model_on_sample(tiny_checkpoint(dir), dir.file("out"), task);
 }
 
+std::set<std::string> stored_fields(DownstreamTask task) {
+    const nlohmann::json stored = nlohmann::json::parse(FinetuneSettings::defaults_for(task).to_json(task));
+    std::set<std::string> names;
+    for (const auto& item : stored.items()) names.insert(item.key());
+    return names;
+}
+
+TEST(Finetune, StoredSettingsHoldTheFieldsTheirTaskReads) {
+    const std::set<std::string> common = {"epochs", "learning_rate", "weight_decay", "warmup_fraction", "batch_size",
+                                          "max_input_length", "max_train_examples", "max_eval_examples", "dev_fraction",
+                                          "seed", "device", "threads", "score_before_training", "save_weights"};
+    auto with = [&](std::set<std::string> extra) {
+        extra.insert(common.begin(), common.end());
+        return extra;
+    };
+    EXPECT_EQ(stored_fields(DownstreamTask::nli), common);
+    EXPECT_EQ(stored_fields(DownstreamTask::extractive_qa), with({"doc_stride", "max_answer_tokens"}));
+    EXPECT_EQ(stored_fields(DownstreamTask::generative_qa), with({"max_target_length", "num_beams"}));
+    EXPECT_EQ(stored_fields(DownstreamTask::summarization), with({"max_target_length", "num_beams", "rouge_tokens"}));
+    // Rows stored with every field, as earlier versions wrote them, still load: NLI's carried
+    // max_target_length, doc_stride and rouge_tokens.
+    for (const DownstreamTask task : all_downstream_tasks()) {
+        FinetuneSettings settings = FinetuneSettings::defaults_for(task);
+        settings.epochs = 2;
+        nlohmann::json every_field = nlohmann::json::parse(settings.to_json(DownstreamTask::extractive_qa));
+        every_field.update(nlohmann::json::parse(settings.to_json(DownstreamTask::summarization)));
+        ASSERT_EQ(every_field.size(), common.size() + 5);
+        const FinetuneSettings loaded = FinetuneSettings::from_json(every_field.dump(), task, "row");
+        EXPECT_EQ(loaded.to_json(task), settings.to_json(task)) << task_code(task);
+    }
+}
+
 TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     for (const DownstreamTask task : all_downstream_tasks()) {
         EXPECT_EQ(parse_downstream_task(task_code(task)), task);
@@ -122,8 +154,8 @@ TEST(Finetune, TaskNamesAndSettingsRoundTrip) {
     EXPECT_THROW(parse_downstream_task("qa"), std::invalid_argument);
     FinetuneSettings s = FinetuneSettings::defaults_for(DownstreamTask::summarization);
     s.epochs = 7, s.learning_rate = 1.5e-4, s.num_beams = 4, s.rouge_tokens = RougeTokens::characters, s.seed = 9;
-    const FinetuneSettings back = FinetuneSettings::from_json(s.to_json(), DownstreamTask::summarization, "s.json");
-    EXPECT_EQ(back.to_json(), s.to_json());
+    const FinetuneSettings back = FinetuneSettings::from_json(s.to_json(DownstreamTask::summarization), DownstreamTask::summarization, "s.json");
+    EXPECT_EQ(back.to_json(DownstreamTask::summarization), s.to_json(DownstreamTask::summarization));
     EXPECT_EQ(back.rouge_tokens, RougeTokens::characters);
     // Missing fields take the task's defaults.
     const FinetuneSettings partial = FinetuneSettings::from_json(R"({"epochs": 1})", DownstreamTask::extractive_qa, "s.json");

@@ -1,9 +1,15 @@
 // The tokenized cache: contents, reuse, invalidation, corruption, cancellation.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "core/data/corpus.h"
 #include "core/data/token_cache.h"
@@ -175,6 +181,46 @@ TEST(TokenCache, ReusedWhenNothingChanged) {
     const auto again = prepare_token_cache(dir.file("cache"), tokenizer, options);
     EXPECT_TRUE(again.reused);
     EXPECT_EQ(again.train.documents + again.validation.documents, 1u);
+}
+
+int64_t stat_mtime_ns(const std::string& path) {
+    struct stat status {};
+    EXPECT_EQ(stat(path.c_str(), &status), 0) << path;
+    return static_cast<int64_t>(status.st_mtim.tv_sec) * 1000000000 + status.st_mtim.tv_nsec;
+}
+
+// cache.json as an earlier version wrote it: the file_clock count std::filesystem gives.
+void record_file_clock_times(const std::string& manifest_path) {
+    nlohmann::json manifest = read_json_file(manifest_path);
+    for (auto& file : manifest["source"]["files"]) {
+        const auto since_epoch = fs::last_write_time(file["path"].get<std::string>()).time_since_epoch();
+        file["modified_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+    }
+    write_file_atomically(manifest_path, manifest.dump(2));
+}
+
+TEST(TokenCache, RecordsUnixModificationTimesAndReadsEarlierRecords) {
+    const Tokenizer& tokenizer = test::korean_tokenizer();
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "아파치 서버\n");
+    const auto options = options_for({dir.file("a.txt")});
+    prepare_token_cache(dir.file("cache"), tokenizer, options);
+    const nlohmann::json manifest = read_json_file(dir.file("cache/cache.json"));
+    EXPECT_EQ(manifest["source"]["files"][0]["modified_ns"].get<int64_t>(), stat_mtime_ns(dir.file("a.txt")));
+
+    // A record in the earlier form stays valid while the file is unchanged ...
+    record_file_clock_times(dir.file("cache/cache.json"));
+    ASSERT_LT(read_json_file(dir.file("cache/cache.json"))["source"]["files"][0]["modified_ns"].get<int64_t>(), 0);
+    EXPECT_EQ(token_cache_staleness(dir.file("cache"), tokenizer, options), "");
+    EXPECT_TRUE(prepare_token_cache(dir.file("cache"), tokenizer, options).reused);
+    // ... and a file touched since (same size) is seen as modified.
+    fs::last_write_time(dir.file("a.txt"), fs::last_write_time(dir.file("a.txt")) + std::chrono::seconds(90));
+    EXPECT_EQ(token_cache_staleness(dir.file("cache"), tokenizer, options), "corpus file modified: " + dir.file("a.txt"));
+    const auto rebuilt = prepare_token_cache(dir.file("cache"), tokenizer, options);
+    EXPECT_FALSE(rebuilt.reused);
+    const nlohmann::json rewritten = read_json_file(dir.file("cache/cache.json"));
+    EXPECT_EQ(rewritten["source"]["files"][0]["modified_ns"].get<int64_t>(), stat_mtime_ns(dir.file("a.txt")));
+    EXPECT_TRUE(prepare_token_cache(dir.file("cache"), tokenizer, options).reused);
 }
 
 TEST(TokenCache, RebuiltWhenTheCorpusChanges) {

@@ -112,18 +112,18 @@ private slots:
 
         // Settings start at the task's defaults; what the user types replaces them.
         const FinetuneSettings defaults = FinetuneSettings::defaults_for(DownstreamTask::nli);
-        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), defaults.to_json());
+        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(DownstreamTask::nli), defaults.to_json(DownstreamTask::nli));
         type_into(dialog.epochsBox(DownstreamTask::nli), "5");
         type_into(dialog.learningRateBox(DownstreamTask::nli), "0.0005");
         FinetuneSettings expected = defaults;
         expected.epochs = 5;
         expected.learning_rate = 5e-4;
-        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), expected.to_json());
+        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(DownstreamTask::nli), expected.to_json(DownstreamTask::nli));
         // The device and CPU threads apply to every task's fine-tunes.
         QCOMPARE(dialog.threadsBox()->text(), QString("all cores"));
         type_into(dialog.threadsBox(), "1");
         expected.threads = 1;
-        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), expected.to_json());
+        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(DownstreamTask::nli), expected.to_json(DownstreamTask::nli));
         QCOMPARE(dialog.settings(DownstreamTask::summarization).threads, 1);
 
         dialog.setOutputFolder(dir.filePath("out"));
@@ -137,7 +137,7 @@ private slots:
             QCOMPARE(job.request.task, DownstreamTask::nli);
             QCOMPARE(QString::fromStdString(job.request.train_path), kSamples + "klue_nli_dev.json");
             QVERIFY(job.request.dev_path.empty());
-            QCOMPARE(job.request.settings.to_json(), expected.to_json());
+            QCOMPARE(job.request.settings.to_json(DownstreamTask::nli), expected.to_json(DownstreamTask::nli));
         }
         QVERIFY(QString::fromStdString(jobs[0].request.output_dir).startsWith(dir.filePath("out/S_a_B-nli-")));
         QVERIFY(jobs[0].request.output_dir != jobs[1].request.output_dir);
@@ -150,13 +150,13 @@ private slots:
         QCOMPARE(dialog.jobs().size(), size_t(4));
         FinetuneSettings summary_defaults = FinetuneSettings::defaults_for(DownstreamTask::summarization);
         summary_defaults.threads = 1;
-        QCOMPARE(dialog.jobs()[1].request.settings.to_json(), summary_defaults.to_json());
+        QCOMPARE(dialog.jobs()[1].request.settings.to_json(DownstreamTask::nli), summary_defaults.to_json(DownstreamTask::nli));
         QCOMPARE(QString::fromStdString(dialog.jobs()[1].request.dev_path), kSamples + "summaries_dev.jsonl");
         // Defaults reset the task's own settings; the dialog-wide thread count stays.
         QTest::mouseClick(dialog.defaultsButton(DownstreamTask::nli), Qt::LeftButton);
         FinetuneSettings nli_defaults = defaults;
         nli_defaults.threads = 1;
-        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(), nli_defaults.to_json());
+        QCOMPARE(dialog.settings(DownstreamTask::nli).to_json(DownstreamTask::nli), nli_defaults.to_json(DownstreamTask::nli));
         save_screenshot(&dialog, "finetune-dialog.png");
 
         // Queueing remembers the files and the checked tasks for the next session.

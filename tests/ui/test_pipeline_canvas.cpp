@@ -532,6 +532,11 @@ void PipelineCanvasTest::estimatesFlopsAgainstBase() {
     const QStringList node_lines = canvas_->scene()->stageItem(tiny)->lines();
     QVERIFY2(node_lines.join(" ").contains(QLocale().toString(count_parameters(tiny_4224) / 1e6, 'f', 1) + " M parameters"),
              qPrintable(node_lines.join(" | ")));
+    // The Properties panel counts the same parameters as the node.
+    clickScene(canvas_->scene()->stageItem(tiny)->sceneBoundingRect().center());
+    QCOMPARE(canvas_->propertyPanel()->stageId(), tiny);
+    QCOMPARE(canvas_->propertyPanel()->findChild<QLabel*>("parameters")->text(),
+             QLocale().toString(qlonglong(count_parameters(tiny_4224))));
 }
 
 void PipelineCanvasTest::takesAPretrainedSourceFromAFinishedRun() {

@@ -1,5 +1,7 @@
 #include "ui/pipeline/estimate_panel.h"
 
+#include <cmath>
+
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHeaderView>
@@ -18,9 +20,6 @@ namespace gs::ui {
 
 namespace {
 
-// T5 training runs at 38-68 % of the matrix-multiply peak in docs/benchmarks.md (MFU of
-// `growthstudio-cli bench`); the estimate takes half and says so next to the figure.
-constexpr double kTrainingShareOfPeak = 0.5;
 constexpr double kTera = 1e12;
 
 QString text(const std::string& value) { return QString::fromStdString(value); }
@@ -53,7 +52,7 @@ EstimatePanel::EstimatePanel(PipelineDocument* document, QWidget* parent) : QWid
     measure_ = new QPushButton(tr("Measure"));
     measure_->setObjectName(QStringLiteral("measureThroughput"));
     measure_->setToolTip(tr("Time large matrix products on this machine; training is taken at %1% of that peak")
-                             .arg(kTrainingShareOfPeak * 100));
+                             .arg(kTrainingShareOfMatmulPeak * 100));
     auto* throughput_row = new QHBoxLayout;
     throughput_row->addWidget(tflops_);
     throughput_row->addWidget(measure_);
@@ -91,7 +90,7 @@ EstimateSettings EstimatePanel::settings() const {
         settings.target_length = span.input_length / 4;  // settings the trainer refuses anyway
     }
     settings.vocab_size = document_->modelVocabSize();
-    settings.steps_per_epoch = steps_per_epoch_->value();
+    settings.steps_per_epoch = std::llround(steps_per_epoch_->value());
     settings.flops_per_second = tflops_->value() * kTera;
     return settings;
 }
@@ -141,7 +140,7 @@ void EstimatePanel::measure() {
     measuring_ = QThread::create([this] {
         const double peak = measure_matmul_peak("auto", false);
         QMetaObject::invokeMethod(this, [this, peak] {
-            setThroughput(peak * kTrainingShareOfPeak);
+            setThroughput(peak * kTrainingShareOfMatmulPeak);
             measure_->setEnabled(true);
             measure_->setText(tr("Measure"));
         });

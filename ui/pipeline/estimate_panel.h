@@ -5,7 +5,7 @@
 
 #include <QWidget>
 
-#include "ui/pipeline/pipeline_estimate.h"
+#include "core/pipeline/pipeline_estimate.h"
 
 class QDoubleSpinBox;
 class QLabel;

@@ -374,10 +374,16 @@ std::optional<int64_t> PipelineDocument::modelVocabSize() const {
     try {
         const TokenizerChoice choice =
             parse_tokenizer_choice(settings_.value("data", nlohmann::json::object()).value("tokenizer", std::string()));
-        if (choice.train) return Tokenizer::model_vocab_size_for(choice.train->vocab_size + Tokenizer::kSentinelCount);
+        if (choice.train) return Tokenizer::model_vocab_size_for_pieces(choice.train->vocab_size);
     } catch (const std::exception&) {  // not text, or not train:N: the Problems list reports it
     }
     return std::nullopt;
+}
+
+T5Config PipelineDocument::runConfig(const T5Config& config) const {
+    T5Config run = config;
+    if (const std::optional<int64_t> vocab_size = modelVocabSize()) run.vocab_size = *vocab_size;
+    return run;
 }
 
 }  // namespace gs::ui

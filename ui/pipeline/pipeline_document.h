@@ -37,6 +37,8 @@ public:
     // The model vocabulary a "train:N" tokenizer gives (N pieces plus T5's sentinels, padded as
     // the trainer pads them); unset for a tokenizer file, whose size the sizes' vocab_size stands for.
     std::optional<int64_t> modelVocabSize() const;
+    // A stage's config with the vocabulary the run will give it (modelVocabSize when known).
+    T5Config runConfig(const T5Config& config) const;
 
     // Edits: each is one undoable step; invalid targets (unknown ids) are ignored.
     int addStage(StageNode node, const QString& text = tr("Add stage"));

@@ -253,9 +253,8 @@ void PipelineScene::rebuild() {
         if (problem.edge) edge_problems[problem.edge] << message;
     }
     const PipelineGraph& graph = document_->graph();
-    const std::optional<int64_t> vocab_size = document_->modelVocabSize();
     for (StageNode node : graph.nodes) {
-        if (vocab_size) node.config.vocab_size = *vocab_size;  // parameters as the run will have them
+        node.config = document_->runConfig(node.config);  // parameters as the run will have them
         stages_[node.id] = new StageItem(node, node_problems[node.id], runStatus(node.id));
         addItem(stages_[node.id]);
     }

@@ -191,6 +191,7 @@ QWidget* PropertyPanel::buildShapeBox() {
     connect(dropout_, &QDoubleSpinBox::valueChanged, this, &PropertyPanel::applyShape);
     form->addRow(tr("Dropout"), dropout_);
     parameters_ = new QLabel;
+    parameters_->setObjectName(QStringLiteral("parameters"));
     form->addRow(tr("Parameters"), parameters_);
     return box;
 }
@@ -311,7 +312,7 @@ void PropertyPanel::showStage(const StageNode& node) {
     d_ff_->setValue(node.config.d_ff);
     ffn_->setCurrentText(QString::fromStdString(node.config.feed_forward_proj));
     dropout_->setValue(node.config.dropout_rate);
-    parameters_->setText(QLocale().toString(static_cast<qlonglong>(count_parameters(node.config))));
+    parameters_->setText(QLocale().toString(static_cast<qlonglong>(count_parameters(document_->runConfig(node.config)))));
     pretrained_->setChecked(node.pretrained);
     source_->setText(QString::fromStdString(node.source));
     source_->setEnabled(node.pretrained);

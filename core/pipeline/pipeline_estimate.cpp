@@ -1,26 +1,36 @@
-#include "ui/pipeline/pipeline_estimate.h"
+#include "core/pipeline/pipeline_estimate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "core/model/t5_cost.h"
 
-namespace gs::ui {
+namespace gs {
+
+std::optional<int64_t> budget_steps(const Budget& budget, std::optional<int64_t> steps_per_epoch) {
+    if (budget.kind == Budget::Kind::steps) return static_cast<int64_t>(budget.value);
+    if (budget.kind == Budget::Kind::epochs && steps_per_epoch) {
+        return std::max<int64_t>(1, std::llround(budget.value * static_cast<double>(*steps_per_epoch)));
+    }
+    return std::nullopt;
+}
 
 namespace {
 
 // A stage's steps and time from its budget: a time budget fixes the time and the steps follow
-// from the throughput; the other budgets fix the steps and the time follows.
-void apply_budget(const Budget& budget, const EstimateSettings& settings, double flops_per_step, StageEstimate& stage) {
-    const double steps_per_second = settings.flops_per_second / flops_per_step;
-    switch (budget.kind) {
-        case Budget::Kind::epochs: stage.steps = budget.value * settings.steps_per_epoch; break;
-        case Budget::Kind::steps: stage.steps = budget.value; break;
-        case Budget::Kind::seconds: stage.steps = budget.value * steps_per_second; break;
-        default: stage.known = false; return;
+// from the time per step; the other budgets fix the steps and the time follows.
+void apply_budget(const Budget& budget, const EstimateSettings& settings, StageEstimate& stage) {
+    if (budget.kind == Budget::Kind::seconds) {
+        stage.steps = budget.value / stage.step_seconds;
+    } else if (const std::optional<int64_t> steps = budget_steps(budget, settings.steps_per_epoch)) {
+        stage.steps = static_cast<double>(*steps);
+    } else {
+        stage.known = false;
+        return;
     }
-    stage.flops = stage.steps * flops_per_step;
-    stage.seconds = stage.steps / steps_per_second;
+    stage.flops = stage.steps * stage.flops_per_step;
+    stage.seconds = stage.steps * stage.step_seconds;
 }
 
 }  // namespace
@@ -37,9 +47,12 @@ PipelineEstimate estimate_pipeline(const Pipeline& pipeline_as_given, const Esti
         item.parameters = count_parameters(stage.config);
         item.trained = !stage.pretrained;
         if (item.trained) {
-            const double flops_per_step = training_flops_per_step(stage.config, settings.batch_rows,
-                                                                  settings.input_length, settings.target_length);
-            apply_budget(stage.budget, settings, flops_per_step, item);
+            item.flops_per_step = training_flops_per_step(stage.config, settings.batch_rows, settings.input_length,
+                                                          settings.target_length);
+            const auto measured = settings.measured_step_seconds.find(estimate.stages.size());
+            item.measured = measured != settings.measured_step_seconds.end();
+            item.step_seconds = item.measured ? measured->second : item.flops_per_step / settings.flops_per_second;
+            apply_budget(stage.budget, settings, item);
             estimate.known = estimate.known && item.known;
             estimate.flops += item.flops;
             estimate.seconds += item.seconds;
@@ -78,4 +91,4 @@ std::string duration_text(double seconds) {
     return text;
 }
 
-}  // namespace gs::ui
+}  // namespace gs
