@@ -12,6 +12,7 @@
 
 #include "app/cli/arguments.h"
 #include "app/cli/commands.h"
+#include "app/cli/data_options.h"
 #include "app/cli/progress_line.h"
 #include "core/bench/train_benchmark.h"
 #include "core/distributed/communicator.h"
@@ -53,6 +54,7 @@ TrainerHooks terminal_hooks(bool quiet) {
     TrainerHooks hooks;
     hooks.stop_requested = [] { return g_stop != 0; };
     if (quiet) return hooks;
+    hooks.data_progress = data_progress_lines(quiet);
     auto progress_line = std::make_shared<ProgressLine>();
     hooks.progress = [progress_line](const RunProgress& p) {
         std::ostringstream line;

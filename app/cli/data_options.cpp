@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -104,15 +105,24 @@ std::string progress_text(const Progress& p) {
 
 }  // namespace
 
-ProgressCallback terminal_progress(bool quiet) {
-    catch_interrupts();
+// Shows each report on one ProgressLine; returns whether to go on, as `go_on` says.
+ProgressCallback progress_printer(bool quiet, std::function<bool()> go_on) {
     auto line = std::make_shared<ProgressLine>();
-    return [quiet, line](const Progress& p) {
+    return [quiet, line, go_on](const Progress& p) {
         // A phase ends when all of it is done; the tokenizer's training ends with the next phase.
         const bool done = p.unit != "seconds" && p.total > 0 && p.done >= p.total;
         if (!quiet) line->show(p.stage, progress_text(p), done);
-        return interrupted == 0;
+        return go_on();
     };
+}
+
+ProgressCallback terminal_progress(bool quiet) {
+    catch_interrupts();
+    return progress_printer(quiet, [] { return interrupted == 0; });
+}
+
+ProgressCallback data_progress_lines(bool quiet) {
+    return progress_printer(quiet, [] { return true; });
 }
 
 }  // namespace gs::cli

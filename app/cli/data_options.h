@@ -25,4 +25,8 @@ extern const std::vector<std::string> kSpanOptionNames;
 // second one ends the process at once.
 ProgressCallback terminal_progress(bool quiet);
 
+// The same lines for data prepared inside another operation (a run preparing its corpus), which
+// handles the signals itself: the preparation is never cancelled from here.
+ProgressCallback data_progress_lines(bool quiet);
+
 }  // namespace gs::cli

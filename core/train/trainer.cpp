@@ -162,9 +162,9 @@ private:
     // The first process to prepare the data builds the tokenizer and the token cache; the
     // others wait for it and then find both ready.
     std::unique_ptr<PretrainingData> prepare_data_in_turn() {
-        if (!group_) return prepare_data(spec_.data, {});
+        if (!group_) return prepare_data(spec_.data, hooks_.data_progress);
         std::unique_ptr<PretrainingData> data;
-        if (leader()) data = prepare_data(spec_.data, {});
+        if (leader()) data = prepare_data(spec_.data, hooks_.data_progress);
         group_->barrier("data prepared");
         if (!leader()) data = prepare_data(spec_.data, {});
         return data;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/data/progress.h"
 #include "core/store/store.h"
 #include "core/train/experiment.h"
 
@@ -42,6 +43,7 @@ struct RunProgress {
 struct TrainerHooks {
     std::function<void(const RunProgress&)> progress;  // from the training thread, every step
     std::function<bool()> stop_requested;               // checked every step: checkpoint, then pause
+    ProgressCallback data_progress;                     // while the run prepares its tokenizer and token cache
 };
 
 struct RunOptions {

@@ -130,6 +130,13 @@ TEST(CliProgress, ATimeBudgetRunLogsTrainingLinesWithTheBudgetsEta) {
         EXPECT_EQ(match[1], match[2]) << line;              // one stage: the run ends with it
     }
     EXPECT_EQ(log.find('\r'), std::string::npos) << "a log gets whole lines";
+    // Before training, the run prepared its corpus and said so, as prepare does.
+    for (const std::string phase : {"reading ", "tokenizing "}) {
+        const std::vector<std::string> lines = lines_with(log, phase);
+        ASSERT_FALSE(lines.empty()) << log;
+        EXPECT_NE(lines.back().find("(100 %)"), std::string::npos) << log;
+    }
+    EXPECT_FALSE(lines_with(log, "training the tokenizer: ").empty()) << log;
 }
 
 TEST(CliProgress, PrepareLogsEachPhaseToItsEnd) {

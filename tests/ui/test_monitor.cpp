@@ -82,6 +82,16 @@ class MonitorTest : public QObject {
     Q_OBJECT
 
 private slots:
+    // While a run prepares its corpus the panel says which phase and how far it is.
+    void dataPreparationIsDescribedWithItsShare() {
+        Progress reading;
+        reading.stage = "reading", reading.unit = "bytes", reading.done = 31, reading.total = 100;
+        QCOMPARE(ui::RunQueue::describeDataProgress(reading), QString("preparing data: reading 31 %"));
+        Progress tokenizer;
+        tokenizer.stage = "training", tokenizer.unit = "seconds", tokenizer.done = 40, tokenizer.total = 205, tokenizer.elapsed_s = 40.2;
+        QCOMPARE(ui::RunQueue::describeDataProgress(tokenizer), QString("preparing data: training the tokenizer, 40 s so far"));
+    }
+
     void curvesAgainstTheBaseRun() {
         QTemporaryDir dir;
         ui::CurvesView view;

@@ -127,6 +127,16 @@ void RunQueue::work(const Job& job) {
     finished_ = true;
 }
 
+// "preparing data: reading 31 %", or "preparing data: training the tokenizer, 0:40 so far"
+// (sentencepiece reports nothing while it trains: its share is not known).
+QString RunQueue::describeDataProgress(const Progress& p) {
+    if (p.unit != "seconds" && p.total > 0) {
+        return tr("preparing data: %1 %2 %").arg(QString::fromStdString(p.stage)).arg(100.0 * p.done / p.total, 0, 'f', 0);
+    }
+    const QString stage = p.stage == "training" ? tr("training the tokenizer") : QString::fromStdString(p.stage);
+    return tr("preparing data: %1, %2 s so far").arg(stage).arg(p.elapsed_s, 0, 'f', 0);
+}
+
 QString RunQueue::train(const Job& job) {
     TrainerHooks hooks;
     hooks.stop_requested = [this] { return stop_.load(); };
@@ -141,6 +151,13 @@ QString RunQueue::train(const Job& job) {
         status_.stageEtaSeconds = p.stage_eta_s, status_.runEtaSeconds = p.run_eta_s;
         status_.device = QString::fromStdString(p.device), status_.memoryBytes = p.memory_bytes;
         status_dirty_ = true;
+    };
+    hooks.data_progress = [this](const Progress& p) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_.phase = describeDataProgress(p);
+        status_.stageEtaSeconds = status_.runEtaSeconds = p.eta_s;
+        status_dirty_ = true;
+        return true;  // a pause is taken at the first step, once the data is ready
     };
     Store store(database_.toStdString());
     const std::string result = !job.resume.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)

@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/data/progress.h"
 #include "core/finetune/finetune.h"
 
 class QTimer;
@@ -77,6 +78,8 @@ public:
     bool busy() const;
     QStringList queued() const;
     RunStatus current() const;
+    // The phase shown while a run prepares its corpus: "preparing data: reading 31 %".
+    static QString describeDataProgress(const Progress& p);
 
 signals:
     void statusChanged(const gs::ui::RunStatus& status);  // a few times a second while running
