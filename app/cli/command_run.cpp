@@ -25,6 +25,7 @@
 #include "core/store/results_table.h"
 #include "core/train/measured_speed.h"
 #include "core/train/metrics_writer.h"
+#include "core/train/run_lock.h"
 #include "core/train/run_name.h"
 #include "core/train/trainer.h"
 
@@ -296,12 +297,22 @@ int run_list(const Words& words) {
               << std::right << std::setw(10) << "step" << std::setw(12) << "hours" << std::setw(12) << "valid loss\n";
     for (const auto& s : store.summaries()) {
         std::cout << std::left << std::setw(28) << s.run.name << std::setw(20) << s.run.pipeline << std::setw(10)
-                  << s.run.status << std::right << std::setw(10) << s.step << std::setw(12) << std::fixed
+                  << live_run_status(s.run) << std::right << std::setw(10) << s.step << std::setw(12) << std::fixed
                   << std::setprecision(4) << s.wall_seconds / 3600 << std::setw(11)
                   << (s.valid_loss ? std::to_string(*s.valid_loss).substr(0, 6) : "-") << "\n";
     }
     return 0;
 }
+
+namespace {
+
+// The run's live status, with the process that trains it when one does.
+std::string status_text(const RunRecord& run) {
+    const auto owner = run_owner(run.directory);
+    return live_run_status(run) + (owner ? " (by " + describe_owner(*owner) + ")" : "");
+}
+
+}  // namespace
 
 int run_show(const Words& words) {
     Arguments args(words, {{"db"}, {}});
@@ -310,7 +321,7 @@ int run_show(const Words& words) {
     const auto run = store.find_run(args.positional()[0]);
     if (!run) throw std::runtime_error(store.path() + ": no run named '" + args.positional()[0] + "'");
     std::cout << "run        " << run->name << " (#" << run->id << ")\npipeline   " << run->pipeline << "\nstatus     "
-              << run->status << (run->error.empty() ? "" : ": " + run->error) << "\ndevice     " << run->device
+              << status_text(*run) << (run->error.empty() ? "" : ": " + run->error) << "\ndevice     " << run->device
               << " on " << run->host << ", LibTorch " << run->libtorch_version << ", GrowthStudio " << run->app_version
               << "\nseed       " << run->seed << "\nexperiment " << (run->git_commit.empty() ? "not in a git checkout" : "git " + run->git_commit)
               << "\nstarted    " << run->started_at << "\nended      " << run->ended_at

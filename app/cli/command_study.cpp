@@ -15,6 +15,7 @@
 #include "core/io/files.h"
 #include "core/store/results_table.h"
 #include "core/train/study.h"
+#include "core/train/run_lock.h"
 #include "core/train/trainer.h"
 
 namespace gs::cli {
@@ -53,7 +54,7 @@ std::string run_entry(const StudyEntry& entry, Store& store, RunOptions options,
         std::cerr << entry.spec.name << ": finished, skipped\n";
         return "done";
     }
-    std::cerr << entry.spec.name << ": " << (existing ? "resuming (was " + existing->status + ")" : "starting") << "\n";
+    std::cerr << entry.spec.name << ": " << (existing ? "resuming (was " + live_run_status(*existing) + ")" : "starting") << "\n";
     if (existing) return resume_run(entry.spec.name, store, terminal_hooks(quiet), options);
     options.name = entry.spec.name;
     return run_experiment(entry.spec, store, options, terminal_hooks(quiet));

@@ -55,9 +55,10 @@ const std::vector<Command>& commands() {
          "      _ - . +, not starting with . or -",
          gs::cli::run_run},
         {"resume", "resume RUN [--db FILE] [--device D] [--threads N] [--nproc N] [--quiet]\n"
-         "      continues a run from its last checkpoint, in any number of processes",
+         "      continues a run from its last checkpoint, in any number of processes; refused, naming the\n"
+         "      process, while another process trains the run",
          gs::cli::run_resume},
-        {"list", "list [--db FILE]\n      the runs in the workspace", gs::cli::run_list},
+        {"list", "list [--db FILE]\n      the runs in the workspace (a run whose process is gone shows interrupted)", gs::cli::run_list},
         {"submit",
          "submit SET_FOLDER --slurm [--partition P] [--gpus-per-run G] [--nodes N] [--tasks-per-node T] [--time HH:MM]\n"
          "      [--runs-dir DIR] [--db FILE] [--dry-run]\n"

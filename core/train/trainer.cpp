@@ -34,6 +34,7 @@
 #include "core/runtime/runtime_info.h"
 #include "core/train/metrics_writer.h"
 #include "core/train/optimizer.h"
+#include "core/train/run_lock.h"
 #include "core/train/run_name.h"
 
 namespace gs {
@@ -750,12 +751,38 @@ private:
 // checkpoints, which its own database still points at.
 bool run_folder_taken(const fs::path& folder) { return fs::exists(folder / "experiment.json"); }
 
+std::string folder_taken_message(const std::string& folder) {
+    return folder + ": this folder holds a run already (its experiment.json), whose checkpoints a new run would "
+                    "overwrite; give the run another name (--name) or another runs folder (--runs-dir)";
+}
+
+// The folder of a new run, made and locked for this process; nullopt when another process owns
+// it or it holds a run already. The lock decides between two processes claiming one name.
+std::optional<RunLock> claim_run_folder(const fs::path& folder) {
+    if (run_folder_taken(folder)) return std::nullopt;
+    std::optional<RunLock> lock = RunLock::try_take(folder);
+    if (lock && run_folder_taken(folder)) return std::nullopt;  // a run came and went before the lock
+    return lock;
+}
+
+// The name the user gave: its folder claimed, or a refusal naming the folder or its owner.
+RunLock claim_given_name(const std::string& name, const fs::path& folder) {
+    if (run_folder_taken(folder)) throw std::runtime_error(folder_taken_message(folder.string()));
+    RunLock lock = RunLock::take(folder, name);
+    if (run_folder_taken(folder)) throw std::runtime_error(folder_taken_message(folder.string()));
+    return lock;
+}
+
 // The experiment's name, or NAME-2, NAME-3, ...: the first that no run of the store has and
-// whose folder under `runs_dir` is free.
-std::string unique_run_name(Store& store, const std::string& base, const fs::path& runs_dir) {
-    return first_free_run_name(base, [&](const std::string& name) {
-        return store.find_run(name) || run_folder_taken(run_folder(runs_dir, name));
+// whose folder under `runs_dir` this process claims (processes starting together get one each).
+RunLock claim_free_name(Store& store, const std::string& base, const fs::path& runs_dir, std::string& name) {
+    std::optional<RunLock> lock;
+    name = first_free_run_name(base, [&](const std::string& candidate) {
+        if (store.find_run(candidate)) return true;
+        lock = claim_run_folder(run_folder(runs_dir, candidate));
+        return !lock;
     });
+    return std::move(*lock);
 }
 
 // The commit of the git checkout holding the experiment file, "+dirty" when it has changes; ""
@@ -841,6 +868,61 @@ RunRecord joined_run(Store& store, const std::string& name, const std::string& d
     return *run;
 }
 
+// What a new run records before it has a name: its pipeline, seed and where it runs.
+void describe_new_run(const ExperimentSpec& spec, RunRecord& run) {
+    run.pipeline = spec.pipeline.name();
+    run.status = "queued";
+    run.seed = static_cast<int64_t>(spec.seed);
+    run.host = host_name();
+    const RuntimeInfo info = collect_runtime_info();
+    run.app_version = info.app_version, run.libtorch_version = info.libtorch_version, run.cuda_version = info.cuda_version;
+    run.git_commit = experiment_commit(spec.source);
+}
+
+// Names the run, claims its folder (locked for this process) and creates it in the store, in
+// that order: a name or folder refused, or owned by another process, leaves the store as it was.
+// Processes sharing a store but not a runs folder can claim one name each in its own folder: the
+// store's insert decides, and an automatic name moves on to the next.
+RunLock claim_and_create_run(const ExperimentSpec& spec, Store& store, const RunOptions& options, RunRecord& run) {
+    const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
+    describe_new_run(spec, run);
+    while (true) {
+        std::optional<RunLock> lock;
+        if (options.name.empty()) {
+            lock = claim_free_name(store, spec.name, runs_dir, run.name);
+        } else {
+            run.name = options.name;
+            lock = claim_given_name(run.name, run_folder(runs_dir, run.name));
+        }
+        run.directory = run_folder(runs_dir, run.name).string();
+        run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
+        try {
+            run.id = store.create_run(run);  // a name the store has already (or a read-only store) stops here
+            return std::move(*lock);
+        } catch (const StoreError&) {
+            if (!options.name.empty() || !store.find_run(run.name)) throw;
+        }
+    }
+}
+
+// Takes an existing run's lock for this process, or for a data-parallel group: rank 0 holds it
+// for every rank, and when it is refused every rank refuses together.
+std::optional<RunLock> take_run_lock(const RunRecord& run, Communicator* group) {
+    if (!group) return RunLock::take(run.directory, run.name);
+    std::optional<RunLock> lock;
+    std::string refusal;
+    if (group->leader()) {
+        try {
+            lock = RunLock::take(run.directory, run.name);
+        } catch (const RunBusy& busy) {
+            refusal = busy.what();
+        }
+    }
+    refusal = group->broadcast_text("run lock refusal", refusal);
+    if (!refusal.empty()) throw RunBusy(refusal);
+    return lock;
+}
+
 }  // namespace
 
 std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOptions& options, const TrainerHooks& hooks,
@@ -852,25 +934,7 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
         if (run_id) *run_id = run.id;
         return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
     }
-    // Named first: a name or folder refused leaves the store as it was.
-    const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
-    run.name = options.name.empty() ? unique_run_name(store, spec.name, runs_dir) : options.name;
-    run.directory = run_folder(runs_dir, run.name).string();
-    if (run_folder_taken(run.directory)) {
-        throw std::runtime_error(run.directory + ": this folder holds a run already (its experiment.json), whose "
-                                 "checkpoints a new run would overwrite; give the run another name (--name) or "
-                                 "another runs folder (--runs-dir)");
-    }
-    run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
-    run.pipeline = spec.pipeline.name();
-    run.status = "queued";
-    run.seed = static_cast<int64_t>(spec.seed);
-    run.host = host_name();
-    const RuntimeInfo info = collect_runtime_info();
-    run.app_version = info.app_version, run.libtorch_version = info.libtorch_version, run.cuda_version = info.cuda_version;
-    run.git_commit = experiment_commit(spec.source);
-    run.id = store.create_run(run);  // a name the store has already (or a read-only store) stops here
-    fs::create_directories(run.directory);
+    const RunLock lock = claim_and_create_run(spec, store, options, run);
     write_file_atomically(run.directory + "/experiment.json",
                           nlohmann::json{{"source", spec.source}, {"folder", fs::absolute(spec.source).parent_path().string()},
                                          {"experiment", spec.json}}
@@ -883,7 +947,8 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
 std::string resume_run(const std::string& name, Store& store, const TrainerHooks& hooks, const RunOptions& options) {
     const auto found = store.find_run(name);
     if (!found) throw std::runtime_error(store.path() + ": no run named '" + name + "'");
-    RunRecord run = *found;
+    const std::optional<RunLock> lock = take_run_lock(*found, options.communicator);
+    RunRecord run = *store.find_run(found->name);  // as its last owner left it
     if (run.status == "done") throw std::runtime_error("run '" + run.name + "' is finished; nothing to resume");
     const std::string saved = run.directory + "/experiment.json";
     const nlohmann::json record = read_json_file(saved);
