@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include "core/store/store.h"
+#include "core/train/run_lock.h"
 
 namespace gs::ui {
 
@@ -89,24 +90,38 @@ void RunPanel::chooseExperiment() {
     if (!path.isEmpty()) runExperiment(path);
 }
 
+// A run another process trains (it took the run since the list was drawn, or it is shown
+// busy) is refused here with core's message; the queue would refuse it too, later.
 void RunPanel::resumeSelected() {
     if (!resumable_->currentItem()) return;
-    queue_->enqueueResume(resumable_->currentItem()->text());
+    const QString name = resumable_->currentItem()->data(Qt::UserRole).toString();
+    const auto run = Store(database_.toStdString()).find_run(name.toStdString());
+    if (const auto owner = run ? run_owner(run->directory) : std::nullopt) {
+        error_->setPlainText(QString::fromStdString(run_busy_message(run->name, *owner)));
+        refreshResumable();
+        return;
+    }
+    queue_->enqueueResume(name);
     queued_->clear();
     queued_->addItems(queue_->queued());
 }
 
-// Runs that can continue: paused, failed, or marked running by a process that is gone.
+// Runs that can continue: paused, failed, or interrupted (marked running by a process that is
+// gone); and, shown busy, runs another process trains.
 void RunPanel::refreshResumable() {
     resumable_->clear();
     Store store(database_.toStdString());
     const QString current = queue_->busy() ? queue_->current().run : QString();
     for (const auto& summary : store.summaries()) {
         const QString name = QString::fromStdString(summary.run.name);
-        const std::string& status = summary.run.status;
-        if ((status == "paused" || status == "failed" || status == "running") && name != current) {
-            resumable_->addItem(name);
-        }
+        if (name == current) continue;  // this window's own run
+        const auto owner = run_owner(summary.run.directory);
+        const std::string status = live_run_status(summary.run);
+        if (!owner && status != "paused" && status != "failed" && status != "interrupted") continue;
+        auto* item = new QListWidgetItem(owner ? tr("%1 — busy: %2").arg(name, QString::fromStdString(describe_owner(*owner)))
+                                               : name,
+                                         resumable_);
+        item->setData(Qt::UserRole, name);
     }
 }
 
