@@ -14,8 +14,13 @@
 
 #include <qcustomplot.h>
 
+#include <unistd.h>
+
+#include <optional>
+
 #include "core/io/files.h"
 #include "core/store/results_table.h"
+#include "core/train/run_lock.h"
 #include "ui/monitor/curves_view.h"
 #include "ui/monitor/results_view.h"
 #include "ui/monitor/run_panel.h"
@@ -315,6 +320,35 @@ private slots:
         QCOMPARE(store.find_run("tiny-T_d_S-2")->status, std::string("done"));
     }
 
+    // The lock's holder (here this test, which the panel cannot tell from another process) owns
+    // the run: it shows busy with its pid, and Resume refuses it with core's message.
+    void aRunAnotherProcessTrainsShowsBusyAndIsNotResumed() {
+        Workspace w;
+        auto& [dir, experiment, database, queue, panel, finished] = w;
+        const std::string folder = dir.filePath("runs/S_a_B").toStdString();
+        {
+            Store store(database.toStdString());
+            RunRecord run;
+            run.name = "S_a_B", run.pipeline = "S_a_B", run.directory = folder;
+            store.set_run_status(store.create_run(run), "running");
+        }
+        std::optional<RunLock> lock = RunLock::take(folder, "S_a_B");
+        const QString refusal = QString::fromStdString(run_busy_message("S_a_B", *run_owner(folder)));
+        panel.refreshResumable();
+        QCOMPARE(panel.resumable()->count(), 1);
+        QVERIFY2(panel.resumable()->item(0)->text().contains(QString("busy: pid %1 on").arg(getpid())),
+                 qPrintable(panel.resumable()->item(0)->text()));
+        panel.resumable()->setCurrentRow(0);
+        QTest::mouseClick(panel.resumeButton(), Qt::LeftButton);
+        QCOMPARE(panel.errorView()->toPlainText(), refusal);
+        QVERIFY(!queue.busy());
+        QVERIFY(queue.queued().isEmpty());
+
+        lock.reset();  // its owner is gone: the run is interrupted and can be resumed
+        panel.refreshResumable();
+        QCOMPARE(panel.resumable()->count(), 1);
+        QCOMPARE(panel.resumable()->item(0)->text(), QString("S_a_B"));
+    }
 };
 
 QTEST_MAIN(MonitorTest)
