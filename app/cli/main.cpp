@@ -1,4 +1,5 @@
 // growthstudio-cli: the headless face of the engine, for servers and cluster nodes.
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -138,6 +139,9 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     gs::configure_allocator();
+    // The ranks of a data-parallel run talk over sockets: a peer that dies must surface as a
+    // failed write (EPIPE), which the communicator reports naming the rank, not kill this one.
+    std::signal(SIGPIPE, SIG_IGN);
     const std::string name = argv[1];
     const gs::cli::Words words(argv + 2, argv + argc);
     for (const auto& command : commands()) {

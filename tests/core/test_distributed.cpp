@@ -183,6 +183,16 @@ TEST(Distributed, Bf16RanksTrainTheirFp32MastersAsOneProcess) {
     for (const auto& [step, loss] : single) EXPECT_NEAR(parallel.at(step), loss, bound) << "step " << step;
 }
 
+// Whether process `pid` ignores SIGPIPE: a rank writing to a peer that died must get an error
+// it can report, not be killed by the signal (the SigIgn mask of /proc/PID/status, bit 13).
+bool ignores_sigpipe(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("SigIgn:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (SIGPIPE - 1)) & 1;
+    }
+    return false;
+}
+
 // Kills the rank `rank` of a run started with `--nproc processes`, once the run has stored
 // `steps` steps. Returns the launcher's exit code and output.
 test::CliResult kill_rank_during_run(const fs::path& folder, int processes, int rank, size_t steps) {
@@ -210,6 +220,7 @@ test::CliResult kill_rank_during_run(const fs::path& folder, int processes, int 
     std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children");
     pid_t child = 0, victim = 0;
     while (children >> child) {
+        EXPECT_TRUE(ignores_sigpipe(child)) << "rank process " << child;
         std::ifstream environ("/proc/" + std::to_string(child) + "/environ");
         std::string variable;
         while (std::getline(environ, variable, '\0')) {
