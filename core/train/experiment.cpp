@@ -8,6 +8,8 @@
 #include "core/io/files.h"
 #include "core/io/json_fields.h"
 #include "core/common/hash.h"
+#include "core/model/t5_cost.h"
+#include "core/runtime/runtime_info.h"
 #include "core/train/run_name.h"
 
 namespace gs {
@@ -67,7 +69,7 @@ DataSpec read_data(const nlohmann::json& json, const std::string& source, const 
     });
     std::string split = "199:1";
     f.text("split", split);
-    if (!parse_split_ratio(split, data.split) || data.split.train_parts == 0 || data.split.validation_parts == 0) {
+    if (!parse_split_ratio(split, data.split)) {
         f.fail("split", "'" + split + "' is not TRAIN:VALIDATION with both parts above 0, e.g. 199:1");
     }
     f.whole("split_seed", data.split.seed, 0);
@@ -149,7 +151,38 @@ Pipeline read_pipeline(const JsonFields& f, const std::string& source, const std
     return pipeline;
 }
 
+// The memory of the device the experiment names, 0 when it cannot be known here (a device this
+// machine lacks is reported when the run starts).
+int64_t device_memory(const std::string& device) {
+    try {
+        return memory_capacity_bytes(resolve_device_name(device));
+    } catch (const std::invalid_argument&) {
+        return 0;
+    }
+}
+
+// Refuses a stage that cannot fit in the device's memory, before anything is allocated.
+void check_training_memory(const ExperimentSpec& spec, const JsonFields& f) {
+    const int64_t capacity = device_memory(spec.device);
+    if (capacity <= 0) return;
+    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
+        const Stage& stage = spec.pipeline.stages[i];
+        const TrainingMemory memory = training_memory(spec, i);
+        if (stage.pretrained || memory.total() <= static_cast<double>(capacity)) continue;
+        f.fail("sizes." + stage.size, "stage " + stage.size + " at batch_size " + std::to_string(spec.batch_size) +
+                                          " and data.input_length " + std::to_string(spec.data.span.input_length) +
+                                          " needs about " + memory.text() + " to train, more than the " +
+                                          bytes_text(static_cast<double>(capacity)) + " of " + spec.device + " memory here");
+    }
+}
+
 }  // namespace
+
+TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage) {
+    const SpanLengths lengths = compute_span_lengths(spec.data.span);
+    return estimate_training_memory(spec.pipeline.stages[stage].config, spec.batch_size, lengths.input_length,
+                                    lengths.target_length, spec.optimizer.moment_tensors(), spec.precision == "bf16");
+}
 
 ExperimentSpec ExperimentSpec::load(const std::string& path) {
     const nlohmann::json json = read_json_file(path);
@@ -205,6 +238,7 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     f.choice("on_nonfinite", nonfinite, {"stop", "skip"});
     spec.skip_nonfinite_steps = nonfinite == "skip";
     for (const auto& problem : validate_pipeline(spec.pipeline)) f.fail("pipeline", problem.message);
+    check_training_memory(spec, f);
     return spec;
 }
 

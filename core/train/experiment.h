@@ -13,6 +13,7 @@
 #include "core/data/prepare.h"
 #include "core/data/span_corruption.h"
 #include "core/data/split.h"
+#include "core/model/t5_cost.h"
 #include "core/pipeline/pipeline.h"
 #include "core/train/optimizer_settings.h"
 #include "core/train/schedule.h"
@@ -58,5 +59,10 @@ struct ExperimentSpec {
     // `folder` resolves relative paths.
     static ExperimentSpec from_json(const nlohmann::json& json, const std::string& source, const std::string& folder);
 };
+
+// An upper estimate of the memory one process needs to train stage `stage` (see TrainingMemory;
+// the vocabulary is the stage config's until the tokenizer decides it). Reading an experiment
+// refuses a stage that needs more than the memory of the device it names.
+TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage);
 
 }  // namespace gs
