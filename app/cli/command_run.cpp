@@ -276,6 +276,7 @@ int run_run(const Words& words) {
     if (args.positional().size() != 1) throw UsageError("expected one experiment file");
     name_option(args);  // a refused --name stops here, before any database is opened
     const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
+    check_training_memory(spec, resolve_device_name(args.text("device").empty() ? spec.device : args.text("device")));
     if (args.has("dry-run")) {
         print_plan(spec, database_of(args), args.text("device"));
         return 0;

@@ -91,7 +91,7 @@ void SafetensorsFile::parse_header(const std::string& header_json) {
     try {
         header = parse_json(header_json, "header");
     } catch (const std::invalid_argument& error) {
-        fail(path_, error.what());
+        fail(path_, std::string("header is not valid JSON: ") + error.what());
     }
     if (!header.is_object()) fail(path_, "header is not a JSON object");
 

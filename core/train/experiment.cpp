@@ -151,37 +151,27 @@ Pipeline read_pipeline(const JsonFields& f, const std::string& source, const std
     return pipeline;
 }
 
-// The memory of the device the experiment names, 0 when it cannot be known here (a device this
-// machine lacks is reported when the run starts).
-int64_t device_memory(const std::string& device) {
-    try {
-        return memory_capacity_bytes(resolve_device_name(device));
-    } catch (const std::invalid_argument&) {
-        return 0;
-    }
-}
-
-// Refuses a stage that cannot fit in the device's memory, before anything is allocated.
-void check_training_memory(const ExperimentSpec& spec, const JsonFields& f) {
-    const int64_t capacity = device_memory(spec.device);
-    if (capacity <= 0) return;
-    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
-        const Stage& stage = spec.pipeline.stages[i];
-        const TrainingMemory memory = training_memory(spec, i);
-        if (stage.pretrained || memory.total() <= static_cast<double>(capacity)) continue;
-        f.fail("sizes." + stage.size, "stage " + stage.size + " at batch_size " + std::to_string(spec.batch_size) +
-                                          " and data.input_length " + std::to_string(spec.data.span.input_length) +
-                                          " needs about " + memory.text() + " to train, more than the " +
-                                          bytes_text(static_cast<double>(capacity)) + " of " + spec.device + " memory here");
-    }
-}
-
 }  // namespace
 
 TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage) {
     const SpanLengths lengths = compute_span_lengths(spec.data.span);
     return estimate_training_memory(spec.pipeline.stages[stage].config, spec.batch_size, lengths.input_length,
                                     lengths.target_length, spec.optimizer.moment_tensors(), spec.precision == "bf16");
+}
+
+void check_training_memory(const ExperimentSpec& spec, const std::string& device) {
+    const int64_t capacity = memory_capacity_bytes(device);
+    if (capacity <= 0) return;
+    for (size_t i : spec.pipeline.trained_stages()) {
+        const TrainingMemory memory = training_memory(spec, i);
+        if (memory.total() <= static_cast<double>(capacity)) continue;
+        const std::string size = spec.pipeline.stages[i].size;
+        throw std::invalid_argument(spec.source + ": field 'sizes." + size + "': stage " + size + " at batch_size " +
+                                    std::to_string(spec.batch_size) + " and data.input_length " +
+                                    std::to_string(spec.data.span.input_length) + " needs about " + memory.text() +
+                                    " to train, more than the " + bytes_text(static_cast<double>(capacity)) + " of " +
+                                    device + " memory");
+    }
 }
 
 ExperimentSpec ExperimentSpec::load(const std::string& path) {
@@ -238,7 +228,6 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     f.choice("on_nonfinite", nonfinite, {"stop", "skip"});
     spec.skip_nonfinite_steps = nonfinite == "skip";
     for (const auto& problem : validate_pipeline(spec.pipeline)) f.fail("pipeline", problem.message);
-    check_training_memory(spec, f);
     return spec;
 }
 

@@ -61,8 +61,12 @@ struct ExperimentSpec {
 };
 
 // An upper estimate of the memory one process needs to train stage `stage` (see TrainingMemory;
-// the vocabulary is the stage config's until the tokenizer decides it). Reading an experiment
-// refuses a stage that needs more than the memory of the device it names.
+// the vocabulary is the stage config's until the tokenizer decides it).
 TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage);
+
+// Refuses, naming the file and fields, a trained stage that needs more than the memory of
+// `device` (a resolved name) on this machine. Checked where a run is about to start here, not
+// where an experiment is only read: a set submitted to a cluster is read on a smaller machine.
+void check_training_memory(const ExperimentSpec& spec, const std::string& device);
 
 }  // namespace gs

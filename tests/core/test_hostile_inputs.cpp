@@ -43,8 +43,9 @@ TEST(HostileInputs, ADeeplyNestedDescriptionIsRefusedNotAStackOverflow) {
 
     const test::CliResult result = dry_run(dir);
     EXPECT_EQ(result.exit_code, 1) << result.output.substr(0, 2000);
-    // Line 2 holds the description: its 513th bracket is at column 18 + 512.
-    EXPECT_NE(result.output.find(dir.file("experiment.json") + ": JSON nested deeper than 512 levels at line 2, column 530"),
+    // Line 2 holds the description: inside the document's object, its 512th bracket (column
+    // 18 + 511) is level 513.
+    EXPECT_NE(result.output.find("error: experiment.json: JSON nested deeper than 512 levels at line 2, column 529"),
               std::string::npos)
         << result.output.substr(0, 2000);
 }
@@ -64,7 +65,7 @@ TEST(HostileInputs, DeeplyNestedPredictionsAreRefused) {
     const test::CliResult qa = test::run_growthstudio_cli("evaluate --task ext --data " + samples +
                                                           "korquad_dev.json --predictions " + dir.file("predictions.json"));
     EXPECT_EQ(qa.exit_code, 1) << qa.output.substr(0, 2000);
-    EXPECT_NE(qa.output.find(dir.file("predictions.json") + ": JSON nested deeper than 512 levels at line 1, column 520"),
+    EXPECT_NE(qa.output.find(dir.file("predictions.json") + ": JSON nested deeper than 512 levels at line 1, column 519"),
               std::string::npos)
         << qa.output.substr(0, 2000);
 
@@ -104,11 +105,12 @@ TEST(HostileInputs, ShapesAndBatchesThatCannotFitAreRefusedNamingTheFields) {
     test::TempDir dir;
     expect_refused(dir, {{"sizes", {{"S", {{"num_layers", 100000}}}}}},
                    "experiment.json: field 'sizes.S': stage S at batch_size 8 and data.input_length 64 needs about ");
-    expect_refused(dir, {{"sizes", {{"S", {{"d_model", 1000000}}}}}}, "field 'sizes.S': stage S at batch_size 8");
+    const nlohmann::json wide = {{"d_model", 1000000}, {"d_kv", 250000}};
+    expect_refused(dir, {{"pipeline", "T"}, {"budgets", "40steps"}, {"sizes", {{"T", wide}}}},
+                   "field 'sizes.T': stage T at batch_size 8");
     expect_refused(dir, {{"batch_size", 1000000000000}}, "field 'sizes.T': stage T at batch_size 1000000000000 ");
     expect_refused(dir, {{"batch_size", 1e12}}, "field 'batch_size': expected a whole number >= 1");
-    expect_refused(dir, {{"sizes", {{"S", {{"d_model", 4294967360}}}}}},
-                   "field 'sizes.S.d_model': 4294967360 is too large (at most 2147483647)");
+    expect_refused(dir, {{"threads", 4294967297}}, "field 'threads': 4294967297 is too large (at most 2147483647)");
     expect_refused(dir, {{"gradient_accumulation", 18446744073709551615u}},
                    "field 'gradient_accumulation': 18446744073709551615 is too large");
     expect_refused(dir, {{"data", {{"input_length", 100000000}}}}, "and data.input_length 100000000 needs about ");
