@@ -172,6 +172,18 @@ void print_stage(const Stage& stage, const StageEstimate& estimate, const std::s
               << estimate.step_seconds << " s/step (" << time_source << ")\n";
 }
 
+// The largest trained stage's memory estimate against the machine's.
+void print_memory(const ExperimentSpec& spec, const std::string& device) {
+    TrainingMemory largest;
+    for (size_t i : spec.pipeline.trained_stages()) {
+        const TrainingMemory memory = training_memory(spec, i);
+        if (memory.total() > largest.total()) largest = memory;
+    }
+    const int64_t capacity = memory_capacity_bytes(device);
+    std::cout << "memory      about " << largest.text() << " per process at most"
+              << (capacity > 0 ? ", of " + bytes_text(static_cast<double>(capacity)) + " on " + device : "") << "\n";
+}
+
 void print_plan(const ExperimentSpec& spec, const std::string& database, const std::string& requested_device) {
     const ExpectedVocabulary vocabulary = expected_vocabulary(spec.data.cache_dir, parse_tokenizer_choice(spec.data.tokenizer));
     const SpanLengths lengths = compute_span_lengths(spec.data.span);
@@ -203,6 +215,7 @@ void print_plan(const ExperimentSpec& spec, const std::string& database, const s
               << " -> " << lengths.target_length << " tokens), validation every " << spec.validation_interval
               << " steps on " << spec.validation_batches << " batches, checkpoint every " << spec.checkpoint_interval
               << " steps\n";
+    print_memory(spec, device);
 }
 
 int finish(const std::string& run, const std::string& status, const Communicator* group) {
@@ -264,6 +277,7 @@ int run_run(const Words& words) {
     if (args.positional().size() != 1) throw UsageError("expected one experiment file");
     name_option(args);  // a refused --name stops here, before any database is opened
     const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
+    check_training_memory(spec, resolve_device_name(args.text("device").empty() ? spec.device : args.text("device")));
     if (args.has("dry-run")) {
         print_plan(spec, database_of(args), args.text("device"));
         return 0;

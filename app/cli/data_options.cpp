@@ -34,8 +34,8 @@ CorpusOptions corpus_options_from(const Arguments& args) {
 SplitOptions split_options_from(const Arguments& args) {
     SplitOptions split;
     const std::string ratio = args.text("split", "199:1");
-    if (!parse_split_ratio(ratio, split) || split.train_parts + split.validation_parts == 0) {
-        throw UsageError("option --split: '" + ratio + "' is not TRAIN:VALIDATION, e.g. 199:1");
+    if (!parse_split_ratio(ratio, split)) {
+        throw UsageError("option --split: '" + ratio + "' is not TRAIN:VALIDATION with both parts above 0, e.g. 199:1");
     }
     split.seed = static_cast<uint64_t>(args.integer("split-seed", 0));
     return split;

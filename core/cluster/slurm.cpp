@@ -17,6 +17,7 @@
 
 #include "core/cluster/job_follower.h"
 #include "core/common/shell.h"
+#include "core/io/files.h"
 #include "core/train/experiment.h"
 #include "core/train/run_name.h"
 
@@ -226,7 +227,7 @@ void merge_run(Store& from, const std::string& name, Store& into) {
     RunRecord copy = *run;
     if (run->experiment_id > 0) {
         const std::string json = from.experiment_json(run->experiment_id);
-        copy.experiment_id = into.add_experiment(nlohmann::json::parse(json).value("name", name), json);
+        copy.experiment_id = into.add_experiment(parse_json(json, from.path() + ": run '" + name + "' experiment").value("name", name), json);
     }
     const int64_t id = into.create_run(copy);
     for (StageRecord stage : from.stages(run->id)) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/hash.h"
+#include "core/io/files.h"
 
 namespace gs {
 namespace fs = std::filesystem;
@@ -205,9 +206,20 @@ private:
             throw std::runtime_error(file_.path + ":" + std::to_string(line_number_ + 1) + ": read error: " +
                                      gzerror(handle_, &code));
         }
+        if (n == 0) check_stream_complete();
         position_ = 0;
         filled_ = static_cast<size_t>(n);
         return n > 0;
+    }
+
+    // At the end of the file: zlib leaves Z_BUF_ERROR when the file ended inside a gzip stream,
+    // which would otherwise read as a shorter corpus.
+    void check_stream_complete() {
+        int code = Z_OK;
+        gzerror(handle_, &code);
+        if (code != Z_BUF_ERROR) return;
+        throw std::runtime_error(file_.path + ": the gzip stream ends early (truncated?) after " +
+                                 std::to_string(std::max<z_off_t>(gztell(handle_), 0)) + " bytes");
     }
 
     std::string where(uint64_t line) const { return file_.path + ":" + std::to_string(line); }
@@ -269,9 +281,11 @@ private:
     }
 
     void extract_json_text(Document& document, std::string& bad) const {
-        const auto json = nlohmann::json::parse(line_, nullptr, false);
-        if (json.is_discarded()) {
-            bad = where(line_number_) + ": not a JSON object";
+        nlohmann::json json;
+        try {
+            json = parse_json_line(line_, file_.path, static_cast<int64_t>(line_number_));
+        } catch (const std::invalid_argument& error) {
+            bad = error.what();
             return;
         }
         const auto field = json.is_object() ? json.find(options_.json_field) : json.end();

@@ -19,12 +19,14 @@ struct SplitOptions {
     uint64_t seed = 0;
 };
 
-// "TRAIN:VALIDATION" (two whole numbers, e.g. "199:1") into `split`; false when it is not that.
-// Callers decide which ratios they accept.
+// "TRAIN:VALIDATION" (two whole numbers above 0, e.g. "199:1") into `split`; false when it is
+// not that. A part of 0 would leave the run nothing to train on or nothing to validate with.
 inline bool parse_split_ratio(const std::string& text, SplitOptions& split) {
     unsigned train = 0, validation = 0;
     char rest = 0;
+    if (text.find('-') != std::string::npos) return false;  // %u would wrap a negative number around
     if (std::sscanf(text.c_str(), "%u:%u%c", &train, &validation, &rest) != 2) return false;
+    if (train == 0 || validation == 0) return false;
     split.train_parts = train;
     split.validation_parts = validation;
     return true;

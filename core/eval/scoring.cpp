@@ -7,6 +7,8 @@
 #include <ATen/core/grad_mode.h>
 #include <nlohmann/json.hpp>
 
+#include "core/io/files.h"
+
 namespace gs {
 
 namespace {
@@ -40,12 +42,7 @@ std::vector<ScoringExample> read_scoring_examples(const std::string& path, int64
     for (int64_t line = 1; std::getline(in, text); ++line) {
         if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
         const std::string where = path + ":" + std::to_string(line);
-        nlohmann::json record;
-        try {
-            record = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error& error) {
-            throw std::runtime_error(where + ": invalid JSON: " + error.what());
-        }
+        const nlohmann::json record = parse_json_line(text, path, line);
         if (!record.is_object()) throw std::runtime_error(where + ": expected a JSON object");
         ScoringExample example;
         example.line = line;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/finetune/finetune.h"
+#include "core/io/files.h"
 #include "core/io/json_fields.h"
 
 namespace gs {
@@ -131,12 +132,7 @@ std::string FinetuneSettings::to_json(DownstreamTask task) const {
 }
 
 FinetuneSettings FinetuneSettings::from_json(const std::string& json_text, DownstreamTask task, const std::string& source) {
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::exception& error) {
-        throw std::invalid_argument(source + ": invalid JSON: " + error.what());
-    }
+    const nlohmann::json json = parse_json(json_text, source);
     FinetuneSettings s = defaults_for(task);
     const JsonFields f(json, source, "",
                        {"epochs", "learning_rate", "weight_decay", "warmup_fraction", "batch_size", "max_input_length",

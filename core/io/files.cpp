@@ -101,19 +101,61 @@ std::pair<size_t, size_t> line_and_column(const std::string& text, size_t byte_o
     return {line, column};
 }
 
+// Where the text first opens more than kMaxJsonDepth arrays or objects, or npos. Brackets inside
+// strings do not count; the parser finds any other syntax error itself.
+size_t too_deep_at(const std::string& text) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;  // the escaped character cannot end the string
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth) return i;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return std::string::npos;
+}
+
+// Refuses text nested deeper than kMaxJsonDepth, naming where; `first_line` is the text's line
+// in its file.
+void check_json_depth(const std::string& text, const std::string& source, size_t first_line = 1) {
+    const size_t deep = too_deep_at(text);
+    if (deep == std::string::npos) return;
+    const auto [line, column] = line_and_column(text, deep);
+    throw std::invalid_argument(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at line " +
+                                std::to_string(first_line + line - 1) + ", column " + std::to_string(column));
+}
+
 }  // namespace
 
-nlohmann::json read_json_file(const std::string& path) {
-    const std::string text = read_text_file(path);
+nlohmann::json parse_json(const std::string& text, const std::string& source) {
+    check_json_depth(text, source);
     try {
         return nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& error) {
         // nlohmann reports the byte one past the offending character.
-        auto [line, column] = line_and_column(text, error.byte > 0 ? error.byte - 1 : 0);
-        throw std::runtime_error(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                                 ": invalid JSON: " + error.what());
+        const auto [line, column] = line_and_column(text, error.byte > 0 ? error.byte - 1 : 0);
+        throw std::invalid_argument(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                    ": invalid JSON: " + error.what());
     }
 }
+
+nlohmann::json parse_json_line(const std::string& line, const std::string& path, int64_t line_number) {
+    check_json_depth(line, path, static_cast<size_t>(line_number));
+    try {
+        return nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& error) {
+        throw std::invalid_argument(path + ":" + std::to_string(line_number) + ": invalid JSON: " + error.what());
+    }
+}
+
+nlohmann::json read_json_file(const std::string& path) { return parse_json(read_text_file(path), path); }
 
 std::vector<nlohmann::json> read_json_records(const std::string& path) {
     const std::string text = read_text_file(path);
@@ -127,11 +169,7 @@ std::vector<nlohmann::json> read_json_records(const std::string& path) {
     std::string line;
     for (int number = 1; std::getline(lines, line); ++number) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        try {
-            records.push_back(nlohmann::json::parse(line));
-        } catch (const nlohmann::json::exception& error) {
-            throw std::invalid_argument(path + ":" + std::to_string(number) + ": invalid JSON: " + error.what());
-        }
+        records.push_back(parse_json_line(line, path, number));
     }
     return records;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,7 +51,20 @@ private:
     int fd_;
 };
 
-// Parses a JSON file; a syntax error reports "path:line:column: what".
+// The deepest nesting of arrays and objects any JSON reader accepts. The parser, and copying or
+// printing a value, recurse once per level, so a deeper document would overflow the stack.
+constexpr int kMaxJsonDepth = 512;
+
+// Parses a JSON document read from `source`. Throws std::invalid_argument: "source:line:column:
+// invalid JSON: what" for a syntax error, "source: JSON nested deeper than 512 levels at line L,
+// column C" before parsing a deeper document.
+nlohmann::json parse_json(const std::string& text, const std::string& source);
+
+// Parses line `line_number` of a JSON Lines file: "path:N: invalid JSON: what", or "path: JSON
+// nested deeper than 512 levels at line N, column C".
+nlohmann::json parse_json_line(const std::string& line, const std::string& path, int64_t line_number);
+
+// Parses a JSON file with parse_json.
 nlohmann::json read_json_file(const std::string& path);
 
 // A JSON array's elements, or JSON Lines: one value a line, blank lines skipped (a line that is

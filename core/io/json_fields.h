@@ -2,7 +2,9 @@
 // error. Given the keys it knows, it refuses any other (a typo must not silently become a default).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -28,13 +30,22 @@ public:
     void flag(const std::string& key, bool& target) const;
     void number(const std::string& key, double& target, double minimum) const;
     void choice(const std::string& key, std::string& target, const std::set<std::string>& allowed) const;
+    // A whole number from `minimum` up to what `target` holds (a larger one would wrap around).
     template <typename Integer>
     void whole(const std::string& key, Integer& target, int64_t minimum) const {
         if (!has(key)) return;
-        if (!at(key).is_number_integer() || at(key).get<int64_t>() < minimum) {
-            fail(key, "expected a whole number >= " + std::to_string(minimum));
+        const nlohmann::json& value = at(key);
+        if (!value.is_number_integer()) fail(key, "expected a whole number >= " + std::to_string(minimum));
+        // nlohmann keeps a non-negative number unsigned, so it is compared as one.
+        const bool below = value.is_number_unsigned()
+                               ? minimum > 0 && value.get<uint64_t>() < static_cast<uint64_t>(minimum)
+                               : value.get<int64_t>() < minimum;
+        if (below) fail(key, "expected a whole number >= " + std::to_string(minimum));
+        const uint64_t maximum = std::min<uint64_t>(std::numeric_limits<Integer>::max(), std::numeric_limits<int64_t>::max());
+        if (value.is_number_unsigned() && value.get<uint64_t>() > maximum) {
+            fail(key, value.dump() + " is too large (at most " + std::to_string(maximum) + ")");
         }
-        target = static_cast<Integer>(at(key).get<int64_t>());
+        target = static_cast<Integer>(value.get<int64_t>());
     }
 
     // Runs a nested reader, putting this file's name (and the field, when the message has none)

@@ -89,8 +89,8 @@ SafetensorsFile::~SafetensorsFile() {
 void SafetensorsFile::parse_header(const std::string& header_json) {
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(header_json);
-    } catch (const nlohmann::json::parse_error& error) {
+        header = parse_json(header_json, "header");
+    } catch (const std::invalid_argument& error) {
         fail(path_, std::string("header is not valid JSON: ") + error.what());
     }
     if (!header.is_object()) fail(path_, "header is not a JSON object");

@@ -16,14 +16,29 @@ namespace {
 // the study trained for a thousand epochs, and its step counts are in the tens of thousands.
 constexpr double kBareStepThreshold = 1000;
 
+// The largest number a budget may give (steps, epochs, seconds): step counters are 64-bit
+// integers, and a larger count would wrap around to a budget that is already spent.
+constexpr double kMaxBudgetNumber = 1e15;
+
+// Refuses a budget number that is not positive or too large; `what` names it in the error.
+void check_budget_number(double value, const std::string& what) {
+    if (!(value > 0)) throw PipelineError(what + " is not a positive number");
+    if (value > kMaxBudgetNumber) throw PipelineError(what + " is larger than 10^15, more than a run can count");
+}
+
 double parse_number(const std::string& text, const std::string& item) {
+    double value = NAN;
     try {
         size_t used = 0;
-        const double value = std::stod(text, &used);
-        if (used == text.size() && std::isfinite(value) && value > 0) return value;
-    } catch (const std::exception&) {
+        value = std::stod(text, &used);
+        if (used != text.size()) value = NAN;
+    } catch (const std::exception&) {  // not a number, or out of double's range
     }
-    throw PipelineError("budget '" + item + "': '" + text + "' is not a positive number");
+    if (std::isnan(value) && text.find_first_not_of("0123456789") == std::string::npos && !text.empty()) {
+        value = INFINITY;  // digits beyond double's range
+    }
+    check_budget_number(value, "budget '" + item + "': '" + text + "'");
+    return value;
 }
 
 bool strip_suffix(std::string& text, const std::string& suffix) {
@@ -120,10 +135,9 @@ Budget Budget::from_json(const nlohmann::json& json, const std::string& field) {
     if (!json.is_object() || json.size() != 1) throw PipelineError("field '" + field + "': " + expected);
     const auto& [key, value] = *json.items().begin();
     if (key == "reference_run" && value.is_string()) return make_budget(Kind::reference_loss, 0, value.get<std::string>());
-    if (!value.is_number() || value.get<double>() <= 0) {
-        throw PipelineError("field '" + field + "." + key + "': expected a positive number");
-    }
+    if (!value.is_number()) throw PipelineError("field '" + field + "." + key + "': expected a positive number");
     const double number = value.get<double>();
+    check_budget_number(number, "field '" + field + "." + key + "': " + value.dump());
     if (key == "epochs") return make_budget(Kind::epochs, number);
     if (key == "steps" && is_whole(number)) return make_budget(Kind::steps, number);
     if (key == "hours") return make_budget(Kind::seconds, number * 3600);

@@ -11,7 +11,9 @@ namespace gs {
 std::optional<int64_t> budget_steps(const Budget& budget, std::optional<int64_t> steps_per_epoch) {
     if (budget.kind == Budget::Kind::steps) return static_cast<int64_t>(budget.value);
     if (budget.kind == Budget::Kind::epochs && steps_per_epoch) {
-        return std::max<int64_t>(1, std::llround(budget.value * static_cast<double>(*steps_per_epoch)));
+        // Capped so that many epochs of a large corpus cannot wrap the count around.
+        const double steps = std::min(budget.value * static_cast<double>(*steps_per_epoch), 1e18);
+        return std::max<int64_t>(1, std::llround(steps));
     }
     return std::nullopt;
 }

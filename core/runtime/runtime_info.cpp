@@ -133,16 +133,25 @@ std::string resolve_device_name(const std::string& requested) {
     throw std::invalid_argument("device '" + requested + "': expected cpu, cuda, cuda:N or auto");
 }
 
+namespace {
+
+// The free and total memory of "cuda" or "cuda:N"; false when it cannot be read.
+bool cuda_memory(const std::string& device, size_t& free_bytes, size_t& total_bytes) {
+#ifdef GS_WITH_CUDA
+    const int index = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
+    return cudaSetDevice(index) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess;
+#else
+    (void)device, (void)free_bytes, (void)total_bytes;
+    return false;
+#endif
+}
+
+}  // namespace
+
 int64_t memory_in_use_bytes(const std::string& device) {
     if (device.rfind("cuda", 0) == 0) {
-#ifdef GS_WITH_CUDA
-        const int index = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
         size_t free_bytes = 0, total_bytes = 0;
-        if (cudaSetDevice(index) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
-            return static_cast<int64_t>(total_bytes - free_bytes);
-        }
-#endif
-        return 0;
+        return cuda_memory(device, free_bytes, total_bytes) ? static_cast<int64_t>(total_bytes - free_bytes) : 0;
     }
     // /proc/self/statm: size, then resident pages.
     FILE* file = std::fopen("/proc/self/statm", "r");
@@ -151,6 +160,14 @@ int64_t memory_in_use_bytes(const std::string& device) {
     const int read = std::fscanf(file, "%lld %lld", &size, &resident);
     std::fclose(file);
     return read == 2 ? resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+int64_t memory_capacity_bytes(const std::string& device) {
+    if (device.rfind("cuda", 0) == 0) {
+        size_t free_bytes = 0, total_bytes = 0;
+        return cuda_memory(device, free_bytes, total_bytes) ? static_cast<int64_t>(total_bytes) : 0;
+    }
+    return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
 }
 
 std::string host_name() {

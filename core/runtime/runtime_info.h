@@ -51,4 +51,8 @@ std::string host_name();
 // (all processes) for "cuda:N"; 0 when it cannot be read.
 int64_t memory_in_use_bytes(const std::string& device);
 
+// The memory a device has: physical RAM for "cpu", the device's memory for "cuda:N"; 0 when it
+// cannot be read.
+int64_t memory_capacity_bytes(const std::string& device);
+
 }  // namespace gs

@@ -8,6 +8,8 @@
 #include "core/io/files.h"
 #include "core/io/json_fields.h"
 #include "core/common/hash.h"
+#include "core/model/t5_cost.h"
+#include "core/runtime/runtime_info.h"
 #include "core/train/run_name.h"
 
 namespace gs {
@@ -67,7 +69,7 @@ DataSpec read_data(const nlohmann::json& json, const std::string& source, const 
     });
     std::string split = "199:1";
     f.text("split", split);
-    if (!parse_split_ratio(split, data.split) || data.split.train_parts == 0 || data.split.validation_parts == 0) {
+    if (!parse_split_ratio(split, data.split)) {
         f.fail("split", "'" + split + "' is not TRAIN:VALIDATION with both parts above 0, e.g. 199:1");
     }
     f.whole("split_seed", data.split.seed, 0);
@@ -150,6 +152,27 @@ Pipeline read_pipeline(const JsonFields& f, const std::string& source, const std
 }
 
 }  // namespace
+
+TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage) {
+    const SpanLengths lengths = compute_span_lengths(spec.data.span);
+    return estimate_training_memory(spec.pipeline.stages[stage].config, spec.batch_size, lengths.input_length,
+                                    lengths.target_length, spec.optimizer.moment_tensors(), spec.precision == "bf16");
+}
+
+void check_training_memory(const ExperimentSpec& spec, const std::string& device) {
+    const int64_t capacity = memory_capacity_bytes(device);
+    if (capacity <= 0) return;
+    for (size_t i : spec.pipeline.trained_stages()) {
+        const TrainingMemory memory = training_memory(spec, i);
+        if (memory.total() <= static_cast<double>(capacity)) continue;
+        const std::string size = spec.pipeline.stages[i].size;
+        throw std::invalid_argument(spec.source + ": field 'sizes." + size + "': stage " + size + " at batch_size " +
+                                    std::to_string(spec.batch_size) + " and data.input_length " +
+                                    std::to_string(spec.data.span.input_length) + " needs about " + memory.text() +
+                                    " to train, more than the " + bytes_text(static_cast<double>(capacity)) + " of " +
+                                    device + " memory");
+    }
+}
 
 ExperimentSpec ExperimentSpec::load(const std::string& path) {
     const nlohmann::json json = read_json_file(path);

@@ -13,6 +13,7 @@
 #include "core/data/prepare.h"
 #include "core/data/span_corruption.h"
 #include "core/data/split.h"
+#include "core/model/t5_cost.h"
 #include "core/pipeline/pipeline.h"
 #include "core/train/optimizer_settings.h"
 #include "core/train/schedule.h"
@@ -58,5 +59,14 @@ struct ExperimentSpec {
     // `folder` resolves relative paths.
     static ExperimentSpec from_json(const nlohmann::json& json, const std::string& source, const std::string& folder);
 };
+
+// An upper estimate of the memory one process needs to train stage `stage` (see TrainingMemory;
+// the vocabulary is the stage config's until the tokenizer decides it).
+TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage);
+
+// Refuses, naming the file and fields, a trained stage that needs more than the memory of
+// `device` (a resolved name) on this machine. Checked where a run is about to start here, not
+// where an experiment is only read: a set submitted to a cluster is read on a smaller machine.
+void check_training_memory(const ExperimentSpec& spec, const std::string& device);
 
 }  // namespace gs

@@ -23,6 +23,10 @@ struct OptimizerSettings {
     double adafactor_decay_rate = -0.8;
     bool adafactor_scale_parameter = true;
 
+    // Tensors of the weights' size the optimiser keeps per parameter: Adam's two moments, or
+    // Adafactor's first moment when it has one (its factored second moment is a row and a column).
+    int moment_tensors() const { return kind == "adafactor" ? (beta1 > 0 ? 1 : 0) : 2; }
+
     nlohmann::json to_json() const;
     static OptimizerSettings from_json(const nlohmann::json& json, const std::string& field);
 };

@@ -131,7 +131,7 @@ TEST(Corpus, JsonErrorsNameFileLineAndField) {
     EXPECT_NE(error.find(dir.file("a.jsonl") + ":2: no string field \"text\""), std::string::npos) << error;
     test::write_text(dir.file("b.jsonl"), "{\"text\": \n");
     error = error_of(corpus_of({dir.file("b.jsonl")}));
-    EXPECT_NE(error.find(dir.file("b.jsonl") + ":1: not a JSON object"), std::string::npos) << error;
+    EXPECT_NE(error.find(dir.file("b.jsonl") + ":1: invalid JSON"), std::string::npos) << error;
 }
 
 TEST(Corpus, MissingPathIsAnError) {

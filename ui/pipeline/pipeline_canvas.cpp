@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/io/files.h"
 #include "ui/pipeline/estimate_panel.h"
 #include "ui/pipeline/pipeline_document.h"
 #include "ui/pipeline/pipeline_view.h"
@@ -384,7 +385,7 @@ void PipelineCanvas::paste() {
     if (!data || !data->hasFormat(kGraphMime)) return;
     PipelineGraph fragment;
     try {
-        fragment = graph_from_json(nlohmann::json::parse(data->data(kGraphMime).toStdString()));
+        fragment = graph_from_json(parse_json(data->data(kGraphMime).toStdString(), "clipboard"));
     } catch (const std::exception&) {
         return;  // another program's data under our type: nothing to paste
     }
@@ -420,13 +421,11 @@ bool PipelineCanvas::openFile(const QString& path) {
 }
 
 bool PipelineCanvas::openTemplate(const QString& path) {
-    QFile file(path);
     nlohmann::json json;
     try {
-        if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error("cannot read the file");
-        json = nlohmann::json::parse(file.readAll().toStdString());
+        json = read_json_file(path.toStdString());
     } catch (const std::exception& error) {
-        showError(path + ": " + error.what());
+        showError(QString::fromStdString(error.what()));
         return false;
     }
     if (!succeeded(document_->loadExperiment(json, path))) return false;

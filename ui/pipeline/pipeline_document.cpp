@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/data/prepare.h"
+#include "core/io/files.h"
 #include "core/train/run_name.h"
 
 namespace gs::ui {
@@ -326,13 +327,11 @@ QString PipelineDocument::save(const QString& path) {
 }
 
 QString PipelineDocument::open(const QString& path) {
-    std::ifstream in(path.toStdString());
-    if (!in) return tr("cannot read %1").arg(path);
     nlohmann::json json;
     try {
-        json = nlohmann::json::parse(in);
+        json = read_json_file(path.toStdString());
     } catch (const std::exception& error) {
-        return tr("%1: %2").arg(path, QString::fromStdString(error.what()));
+        return QString::fromStdString(error.what());
     }
     const QString error = loadExperiment(json, path);
     if (error.isEmpty()) {

@@ -1,0 +1,168 @@
+// Hostile and careless input through the CLI, as a user gives it: each case must end in a clear
+// error that names the file, field or option, never in a signal, an allocation failure or a run
+// that silently did something else.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_test_support.h"
+#include "core/data/corpus.h"
+#include "core/io/files.h"
+#include "core/store/store.h"
+#include "data_test_support.h"
+#include "test_support.h"
+
+namespace gs {
+namespace {
+
+const int kHostileDepth = 150000;
+
+std::string nested_arrays(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// The tiny test experiment with `changes` applied, written to dir/experiment.json.
+void write_experiment(const test::TempDir& dir, const nlohmann::json& changes) {
+    nlohmann::json experiment = read_json_file(test::data_path("experiments/tiny_T_d_S.json"));
+    experiment.merge_patch(changes);
+    test::write_text(dir.file("experiment.json"), experiment.dump(2));
+}
+
+test::CliResult dry_run(const test::TempDir& dir) {
+    return test::run_growthstudio_cli("run experiment.json --db ws.db --dry-run", dir.path().string());
+}
+
+TEST(HostileInputs, ADeeplyNestedDescriptionIsRefusedNotAStackOverflow) {
+    test::TempDir dir;
+    write_experiment(dir, nlohmann::json::object());
+    // The description's value, nested 150,000 deep, spliced into the file's text.
+    std::string text = read_text_file(dir.file("experiment.json"));
+    text.insert(text.find('{') + 1, "\n  \"description\": " + nested_arrays(kHostileDepth) + ",");
+    test::write_text(dir.file("experiment.json"), text);
+
+    const test::CliResult result = dry_run(dir);
+    EXPECT_EQ(result.exit_code, 1) << result.output.substr(0, 2000);
+    // Line 2 holds the description: inside the document's object, its 512th bracket (column
+    // 18 + 511) is level 513.
+    EXPECT_NE(result.output.find("error: experiment.json: JSON nested deeper than 512 levels at line 2, column 529"),
+              std::string::npos)
+        << result.output.substr(0, 2000);
+}
+
+TEST(HostileInputs, JsonAtTheDepthLimitIsRead) {
+    test::TempDir dir;
+    test::write_text(dir.file("deep.json"), nested_arrays(kMaxJsonDepth));
+    EXPECT_EQ(read_json_file(dir.file("deep.json")).size(), 1u);
+    test::write_text(dir.file("brackets.json"), "[\"" + std::string(kHostileDepth, '[') + "\\\"\"]");
+    EXPECT_EQ(read_json_file(dir.file("brackets.json")).at(0).get<std::string>().size(), kHostileDepth + 1u);
+}
+
+TEST(HostileInputs, DeeplyNestedPredictionsAreRefused) {
+    test::TempDir dir;
+    const std::string samples = std::string(GS_TEST_DATA_DIR) + "/evaluate/";
+    test::write_text(dir.file("predictions.json"), "{\"q1\": " + nested_arrays(kHostileDepth) + "}");
+    const test::CliResult qa = test::run_growthstudio_cli("evaluate --task ext --data " + samples +
+                                                          "korquad_dev.json --predictions " + dir.file("predictions.json"));
+    EXPECT_EQ(qa.exit_code, 1) << qa.output.substr(0, 2000);
+    EXPECT_NE(qa.output.find(dir.file("predictions.json") + ": JSON nested deeper than 512 levels at line 1, column 519"),
+              std::string::npos)
+        << qa.output.substr(0, 2000);
+
+    // JSON Lines name the line the nesting is on.
+    test::write_text(dir.file("summaries.jsonl"), "{\"id\": \"a\", \"summary\": \"b\"}\n" + nested_arrays(kHostileDepth) + "\n");
+    const test::CliResult sum = test::run_growthstudio_cli("evaluate --task sum --data " + samples +
+                                                           "summaries_dev.jsonl --predictions " + dir.file("summaries.jsonl"));
+    EXPECT_EQ(sum.exit_code, 1) << sum.output.substr(0, 2000);
+    EXPECT_NE(sum.output.find(dir.file("summaries.jsonl") + ": JSON nested deeper than 512 levels at line 2, column 513"),
+              std::string::npos)
+        << sum.output.substr(0, 2000);
+}
+
+// The dry run's output, expected to end in exit code 1 with `message` in it.
+void expect_refused(const test::TempDir& dir, const nlohmann::json& changes, const std::string& message) {
+    write_experiment(dir, changes);
+    const test::CliResult result = dry_run(dir);
+    EXPECT_EQ(result.exit_code, 1) << changes.dump() << "\n" << result.output;
+    EXPECT_NE(result.output.find(message), std::string::npos) << changes.dump() << "\n" << result.output;
+}
+
+TEST(HostileInputs, ABudgetTooLargeToCountIsRefusedBeforeTheRun) {
+    test::TempDir dir;
+    write_experiment(dir, {{"budgets", "99999999999999999999999steps-40steps"}});
+    const std::string message = "experiment.json: field 'budgets': budget '99999999999999999999999steps': "
+                                "'99999999999999999999999' is larger than 10^15, more than a run can count";
+    const test::CliResult run = test::run_growthstudio_cli("run experiment.json --db ws.db --quiet", dir.path().string());
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(run.output.find(message), std::string::npos) << run.output;
+    EXPECT_TRUE(Store(dir.file("ws.db")).summaries().empty());
+    expect_refused(dir, {{"budgets", "99999999999999999999999steps-40steps"}}, message);
+    expect_refused(dir, {{"budgets", "0steps-40steps"}}, "budget '0steps': '0' is not a positive number");
+    expect_refused(dir, {{"budgets", "-5steps-40steps"}}, "field 'budgets'");
+}
+
+TEST(HostileInputs, ShapesAndBatchesThatCannotFitAreRefusedNamingTheFields) {
+    test::TempDir dir;
+    expect_refused(dir, {{"sizes", {{"S", {{"num_layers", 100000}}}}}},
+                   "experiment.json: field 'sizes.S': stage S at batch_size 8 and data.input_length 64 needs about ");
+    const nlohmann::json wide = {{"d_model", 1000000}, {"d_kv", 250000}};
+    expect_refused(dir, {{"pipeline", "T"}, {"budgets", "40steps"}, {"sizes", {{"T", wide}}}},
+                   "field 'sizes.T': stage T at batch_size 8");
+    expect_refused(dir, {{"batch_size", 1000000000000}}, "field 'sizes.T': stage T at batch_size 1000000000000 ");
+    expect_refused(dir, {{"batch_size", 1e12}}, "field 'batch_size': expected a whole number >= 1");
+    expect_refused(dir, {{"threads", 4294967297}}, "field 'threads': 4294967297 is too large (at most 2147483647)");
+    expect_refused(dir, {{"gradient_accumulation", 18446744073709551615u}},
+                   "field 'gradient_accumulation': 18446744073709551615 is too large");
+    expect_refused(dir, {{"data", {{"input_length", 100000000}}}}, "and data.input_length 100000000 needs about ");
+
+    // The plan shows the estimate of an experiment that fits.
+    write_experiment(dir, nlohmann::json::object());
+    const test::CliResult plan = dry_run(dir);
+    EXPECT_EQ(plan.exit_code, 0) << plan.output;
+    EXPECT_NE(plan.output.find("memory      about "), std::string::npos) << plan.output;
+}
+
+TEST(HostileInputs, ATruncatedGzipCorpusIsAnErrorNamingTheFile) {
+    test::TempDir dir;
+    std::string text;
+    for (int i = 0; i < 3000; ++i) text += "문서 번호 " + std::to_string(i) + "에는 글자가 조금 있다\n";
+    test::write_gzip(dir.file("whole.txt.gz"), text);
+    const std::string compressed = read_text_file(dir.file("whole.txt.gz"));
+    test::write_text(dir.file("cut.txt.gz"), compressed.substr(0, compressed.size() / 2));
+
+    CorpusOptions options;
+    options.paths = {dir.file("cut.txt.gz")};
+    CorpusReader reader(options);
+    Document document;
+    std::string error;
+    try {
+        while (reader.next(document)) {
+        }
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    EXPECT_EQ(error.rfind(dir.file("cut.txt.gz") + ": the gzip stream ends early (truncated?) after ", 0), 0u) << error;
+
+    const test::CliResult prepare = test::run_growthstudio_cli("prepare --corpus cut.txt.gz --tokenizer train:200 --out data",
+                                                               dir.path().string());
+    EXPECT_EQ(prepare.exit_code, 1) << prepare.output;
+    EXPECT_NE(prepare.output.find("cut.txt.gz: the gzip stream ends early (truncated?)"), std::string::npos)
+        << prepare.output;
+}
+
+TEST(HostileInputs, ASplitWithoutAValidationOrTrainingPartIsRefused) {
+    test::TempDir dir;
+    test::write_text(dir.file("a.txt"), "하나\n둘\n");
+    for (const std::string split : {"1:0", "0:1", "-1:1"}) {
+        const test::CliResult prepare = test::run_growthstudio_cli(
+            "prepare --corpus a.txt --tokenizer train:200 --out data --split " + split, dir.path().string());
+        EXPECT_EQ(prepare.exit_code, 2) << prepare.output;
+        EXPECT_NE(prepare.output.find("option --split: '" + split + "' is not TRAIN:VALIDATION with both parts above 0"),
+                  std::string::npos)
+            << prepare.output;
+        EXPECT_FALSE(std::filesystem::exists(dir.file("data")));
+    }
+}
+
+}  // namespace
+}  // namespace gs
