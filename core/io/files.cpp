@@ -155,7 +155,16 @@ nlohmann::json parse_json_line(const std::string& line, const std::string& path,
     }
 }
 
-nlohmann::json read_json_file(const std::string& path) { return parse_json(read_text_file(path), path); }
+// A file that is not JSON is a runtime error of its reader, as it always was for this function;
+// text parsed in memory (parse_json) is an invalid argument.
+nlohmann::json read_json_file(const std::string& path) {
+    const std::string text = read_text_file(path);
+    try {
+        return parse_json(text, path);
+    } catch (const std::invalid_argument& error) {
+        throw std::runtime_error(error.what());
+    }
+}
 
 std::vector<nlohmann::json> read_json_records(const std::string& path) {
     const std::string text = read_text_file(path);

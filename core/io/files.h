@@ -64,7 +64,7 @@ nlohmann::json parse_json(const std::string& text, const std::string& source);
 // nested deeper than 512 levels at line N, column C".
 nlohmann::json parse_json_line(const std::string& line, const std::string& path, int64_t line_number);
 
-// Parses a JSON file with parse_json.
+// Parses a JSON file with parse_json; its errors are std::runtime_error with the same text.
 nlohmann::json read_json_file(const std::string& path);
 
 // A JSON array's elements, or JSON Lines: one value a line, blank lines skipped (a line that is

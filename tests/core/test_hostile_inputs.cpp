@@ -58,25 +58,25 @@ TEST(HostileInputs, JsonAtTheDepthLimitIsRead) {
     EXPECT_EQ(read_json_file(dir.file("brackets.json")).at(0).get<std::string>().size(), kHostileDepth + 1u);
 }
 
+// `evaluate --task TASK` of `predictions` against the sample dev file `dev` ends in exit code 1
+// with `message` in its output.
+void expect_evaluate_refuses(const std::string& task, const std::string& dev, const std::string& predictions,
+                             const std::string& message) {
+    const test::CliResult r = test::run_growthstudio_cli("evaluate --task " + task + " --data " + std::string(GS_TEST_DATA_DIR) +
+                                                         "/evaluate/" + dev + " --predictions " + predictions);
+    EXPECT_EQ(r.exit_code, 1) << r.output.substr(0, 2000);
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output.substr(0, 2000);
+}
+
 TEST(HostileInputs, DeeplyNestedPredictionsAreRefused) {
     test::TempDir dir;
-    const std::string samples = std::string(GS_TEST_DATA_DIR) + "/evaluate/";
     test::write_text(dir.file("predictions.json"), "{\"q1\": " + nested_arrays(kHostileDepth) + "}");
-    const test::CliResult qa = test::run_growthstudio_cli("evaluate --task ext --data " + samples +
-                                                          "korquad_dev.json --predictions " + dir.file("predictions.json"));
-    EXPECT_EQ(qa.exit_code, 1) << qa.output.substr(0, 2000);
-    EXPECT_NE(qa.output.find(dir.file("predictions.json") + ": JSON nested deeper than 512 levels at line 1, column 519"),
-              std::string::npos)
-        << qa.output.substr(0, 2000);
-
+    expect_evaluate_refuses("ext", "korquad_dev.json", dir.file("predictions.json"),
+                            dir.file("predictions.json") + ": JSON nested deeper than 512 levels at line 1, column 519");
     // JSON Lines name the line the nesting is on.
     test::write_text(dir.file("summaries.jsonl"), "{\"id\": \"a\", \"summary\": \"b\"}\n" + nested_arrays(kHostileDepth) + "\n");
-    const test::CliResult sum = test::run_growthstudio_cli("evaluate --task sum --data " + samples +
-                                                           "summaries_dev.jsonl --predictions " + dir.file("summaries.jsonl"));
-    EXPECT_EQ(sum.exit_code, 1) << sum.output.substr(0, 2000);
-    EXPECT_NE(sum.output.find(dir.file("summaries.jsonl") + ": JSON nested deeper than 512 levels at line 2, column 513"),
-              std::string::npos)
-        << sum.output.substr(0, 2000);
+    expect_evaluate_refuses("sum", "summaries_dev.jsonl", dir.file("summaries.jsonl"),
+                            dir.file("summaries.jsonl") + ": JSON nested deeper than 512 levels at line 2, column 513");
 }
 
 // The dry run's output, expected to end in exit code 1 with `message` in it.
