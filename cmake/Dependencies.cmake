@@ -16,11 +16,15 @@ pkg_check_modules(ZSTD IMPORTED_TARGET libzstd)
 # ICU 70 is the first with Unicode 14.0, the version Python 3.11 knows.
 find_package(ICU 70 REQUIRED COMPONENTS uc)
 
-# TorchConfig exports its flags (the C++ ABI define) as a string, not on a target.
-add_library(gs_torch INTERFACE)
-target_link_libraries(gs_torch INTERFACE ${TORCH_LIBRARIES})
+# TorchConfig exports its flags (the C++ ABI define) as a string, not on a target. The flags go
+# wherever core's interface goes (a std::string passed to core must have LibTorch's ABI); torch's
+# headers only where gs_torch is linked: core's own sources, the CLI's benchmarks and the engine
+# tests, never ui/ (tests/layering checks it).
+add_library(gs_torch_abi INTERFACE)
 separate_arguments(GS_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
-target_compile_options(gs_torch INTERFACE ${GS_TORCH_CXX_FLAGS})
+target_compile_options(gs_torch_abi INTERFACE ${GS_TORCH_CXX_FLAGS})
+add_library(gs_torch INTERFACE)
+target_link_libraries(gs_torch INTERFACE ${TORCH_LIBRARIES} gs_torch_abi)
 # Debian's TorchConfig does not add the C++ frontend's include folder on every version.
 foreach(dir IN ITEMS ${TORCH_INCLUDE_DIRS})
   if(EXISTS "${dir}/torch/csrc/api/include")

@@ -54,9 +54,10 @@ std::string database_of(const Arguments& args) { return args.text("db", default_
 TrainerHooks terminal_hooks(bool quiet) {
     TrainerHooks hooks;
     hooks.stop_requested = [] { return g_stop != 0; };
+    auto progress_line = std::make_shared<ProgressLine>();
+    hooks.warning = [progress_line](const std::string& text) { progress_line->warn(text); };  // even when quiet
     if (quiet) return hooks;
     hooks.data_progress = data_progress_lines(quiet);
-    auto progress_line = std::make_shared<ProgressLine>();
     hooks.progress = [progress_line](const RunProgress& p) {
         std::ostringstream line;
         if (progress_line->terminal() && p.stage_steps > 0) {
@@ -79,6 +80,11 @@ TrainerHooks terminal_hooks(bool quiet) {
 void stop_on_signals() {
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);
+}
+
+std::set<std::string> stored_run_names(const std::string& database) {
+    if (!fs::exists(database)) return {};
+    return Store(database, SqlAccess::read_only).run_names();
 }
 
 std::string name_option(const Arguments& args) {
@@ -279,6 +285,7 @@ int run_run(const Words& words) {
     const ExperimentSpec spec = ExperimentSpec::load(args.positional()[0]);
     check_training_memory(spec, resolve_device_name(args.text("device").empty() ? spec.device : args.text("device")));
     if (args.has("dry-run")) {
+        check_reference_runs(spec, stored_run_names(database_of(args)), database_of(args));
         print_plan(spec, database_of(args), args.text("device"));
         return 0;
     }

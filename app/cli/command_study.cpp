@@ -154,10 +154,12 @@ int run_study(const Words& words) {
     }
     const std::string reference = args.text("reference", study_reference(entries));
     if (args.has("dry-run")) {
+        check_study_references(entries, stored_run_names(database_of(args)), database_of(args));
         print_order(entries, reference);
         return 0;
     }
     Store store(database_of(args));
+    check_study_references(entries, store.run_names(), store.path());
     const std::string report = args.text("report", (fs::absolute(store.path()).parent_path() / "report").string());
     if (!args.has("report-only")) {
         stop_on_signals();

@@ -2,6 +2,7 @@
 // process exit code; usage mistakes throw UsageError, failures std::exception.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ std::string database_of(const Arguments& args);
 // and every 10 s of training)
 // and a stop request once SIGINT or SIGTERM arrived (see stop_on_signals).
 TrainerHooks terminal_hooks(bool quiet);
+// The runs of `database`, read without creating it; none when there is no such file.
+std::set<std::string> stored_run_names(const std::string& database);
 // --name, refused (a UsageError naming the option) when it breaks the run-name rule.
 std::string name_option(const Arguments& args);
 // --runs-dir, --device, --threads and --name.

@@ -14,11 +14,21 @@ void ProgressLine::show(const std::string& phase, const std::string& text, bool 
     const auto now = std::chrono::steady_clock::now();
     const bool new_phase = phase != phase_;
     phase_ = phase;
+    last_text_ = text;
     if (terminal_) {
         std::fprintf(stderr, "\r\033[K%s%s", text.c_str(), phase_done ? "\n" : "");
     } else if (new_phase || phase_done || now - last_line_ >= std::chrono::duration<double>(kLogIntervalSeconds)) {
         std::fprintf(stderr, "%s\n", text.c_str());
         last_line_ = now;
+    }
+    std::fflush(stderr);
+}
+
+void ProgressLine::warn(const std::string& text) {
+    if (terminal_) {
+        std::fprintf(stderr, "\r\033[Kwarning: %s\n%s", text.c_str(), last_text_.c_str());
+    } else {
+        std::fprintf(stderr, "warning: %s\n", text.c_str());
     }
     std::fflush(stderr);
 }

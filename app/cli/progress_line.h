@@ -16,10 +16,13 @@ public:
     bool terminal() const { return terminal_; }
     // `text` for `phase`; `phase_done`: its last report, always shown and ended with a newline.
     void show(const std::string& phase, const std::string& text, bool phase_done = false);
+    // A line of its own ("warning: ..."), always shown; on a terminal the progress line is redrawn after it.
+    void warn(const std::string& text);
 
 private:
     bool terminal_;
     std::string phase_;
+    std::string last_text_;
     std::chrono::steady_clock::time_point last_line_;
 };
 

@@ -18,9 +18,7 @@ std::string axis_label(CurveAxis axis) {
     return "";
 }
 
-namespace {
-
-double x_of(const MetricRow& row, CurveAxis axis) {
+double axis_value(const MetricRow& row, CurveAxis axis) {
     switch (axis) {
         case CurveAxis::step: return static_cast<double>(row.step);
         case CurveAxis::tokens: return static_cast<double>(row.tokens);
@@ -30,13 +28,11 @@ double x_of(const MetricRow& row, CurveAxis axis) {
     return 0;
 }
 
-}  // namespace
-
 Curve extract_curve(const std::vector<MetricRow>& rows, CurveAxis axis, CurveKind kind, bool stage_start) {
     std::map<int64_t, double> stage_origin;  // stage -> x of its first row
     Curve curve;
     for (const MetricRow& row : rows) {
-        const double x = x_of(row, axis);
+        const double x = axis_value(row, axis);
         if (!stage_origin.count(row.stage_index)) stage_origin[row.stage_index] = x;
         const std::optional<double>& y = kind == CurveKind::validation ? row.valid_loss : row.train_loss;
         if (!y) continue;

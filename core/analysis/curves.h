@@ -23,6 +23,8 @@ enum class CurveAxis { step, tokens, flops, hours };
 enum class CurveKind { validation, training };
 
 std::string axis_label(CurveAxis axis);
+// Where a stored row stands on the axis.
+double axis_value(const MetricRow& row, CurveAxis axis);
 
 // The run's loss curve on the chosen axis, in step order. With `stage_start`, x counts from the
 // start of the row's stage instead of the run's (steps only: tokens, FLOPs and hours of a stage

@@ -118,6 +118,16 @@ void check_batch_splits(const std::string& file, int64_t batch_size, const Slurm
     }
 }
 
+// A job writes a database of its own, so a `loss<=[RUN]` budget would find no run to read the
+// loss of; refused before anything is submitted rather than failing after the job's first stage.
+void check_no_reference_budgets(const ExperimentSpec& spec) {
+    for (const std::string& run : spec.pipeline.reference_runs()) {
+        throw std::invalid_argument(spec.source + ": field 'budgets': 'loss<=[" + printable(run) +
+                                    "]' needs run " + printable(run) + "'s loss, which a cluster job cannot read (each "
+                                    "job writes a database of its own); give the loss as a number, loss<=X");
+    }
+}
+
 // Depth-first: each job after the jobs it needs.
 std::vector<SlurmJob> in_dependency_order(const std::map<std::string, SlurmJob>& jobs) {
     std::vector<SlurmJob> ordered;
@@ -132,16 +142,6 @@ std::vector<SlurmJob> in_dependency_order(const std::map<std::string, SlurmJob>&
     };
     for (const auto& [name, job] : jobs) visit(name);
     return ordered;
-}
-
-std::string capture(const std::string& command, int& status) {
-    std::string output;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run: " + command);
-    char buffer[512];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-    status = pclose(pipe);
-    return output;
 }
 
 }  // namespace
@@ -173,6 +173,7 @@ std::vector<SlurmJob> plan_slurm_jobs(const std::string& set_folder, const Slurm
         check_script_value("experiment file", file.string());
         const ExperimentSpec spec = ExperimentSpec::load(file.string());  // its name obeys the run-name rule
         check_batch_splits(file.string(), spec.batch_size, options);
+        check_no_reference_budgets(spec);
         SlurmJob job;
         job.run_name = spec.name;
         job.experiment = file.string();
@@ -207,8 +208,7 @@ std::string submit_with_sbatch(const std::string& script_path, const std::vector
     }
     command += " " + shell_quote(script_path) + " 2>&1";
     int status = 0;
-    std::string output = capture(command, status);
-    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    const std::string output = capture_output(command, &status);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         throw std::runtime_error(script_path + ": sbatch failed" + (output.empty() ? "" : ": " + output));
     }

@@ -1,6 +1,7 @@
 // Words for command lines that go through /bin/sh (popen, system, sbatch scripts).
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +15,21 @@ inline std::string shell_quote(const std::string& word) {
     std::string out = "'";
     for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return out + "'";
+}
+
+// What `command` writes on its standard output, run by /bin/sh, without trailing line breaks and
+// spaces; its wait status (pclose's) goes to `status` when given. Throws when the shell cannot be
+// started.
+inline std::string capture_output(const std::string& command, int* status = nullptr) {
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) throw std::runtime_error("cannot run: " + command);
+    std::string output;
+    char buffer[512];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+    const int code = pclose(pipe);
+    if (status) *status = code;
+    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    return output;
 }
 
 }  // namespace gs

@@ -1,5 +1,6 @@
 #include "core/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -165,6 +166,17 @@ std::vector<size_t> Pipeline::trained_stages() const {
         if (!stages[i].pretrained) trained.push_back(i);
     }
     return trained;
+}
+
+std::vector<std::string> Pipeline::reference_runs() const {
+    std::vector<std::string> runs;
+    for (const Stage& stage : stages) {
+        const bool named = stage.budget.kind == Budget::Kind::reference_loss;
+        if (named && std::find(runs.begin(), runs.end(), stage.budget.reference_run) == runs.end()) {
+            runs.push_back(stage.budget.reference_run);
+        }
+    }
+    return runs;
 }
 
 std::string Pipeline::budget_notation() const {

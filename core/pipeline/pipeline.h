@@ -60,6 +60,8 @@ struct Pipeline {
 
     std::string name() const;  // the study's grammar
     std::vector<size_t> trained_stages() const;
+    // The runs whose final validation loss ends a stage (`loss<=[RUN]`), each once, in stage order.
+    std::vector<std::string> reference_runs() const;
     // "2-3": one budget per trained stage, in order.
     std::string budget_notation() const;
     void apply_budget_notation(const std::string& notation);  // throws PipelineError

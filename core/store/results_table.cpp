@@ -138,13 +138,15 @@ std::optional<double> study_average(const ResultsRow& row) {
     return (*row.klue_nli_accuracy + *row.korquad_ext_f1 + *row.korquad_gen_f1 + *row.summarization_rouge_l_f1) / 4.0;
 }
 
+bool is_default_reference(const RunRecord& run) { return run.pipeline == "B" && run.status == "done"; }
+
 ResultsTable build_results_table(Store& store, const std::string& reference) {
     ResultsTable table;
     const std::vector<RunSummary> summaries = store.summaries();
     const RunSummary* base = nullptr;
     for (const auto& s : summaries) {
         const bool named = !reference.empty() && s.run.name == reference;
-        const bool default_base = reference.empty() && s.run.pipeline == "B" && s.run.status == "done";
+        const bool default_base = reference.empty() && is_default_reference(s.run);
         if (named || default_base) base = &s;
     }
     if (base) table.reference_run = base->run.name, table.reference_loss = base->valid_loss;

@@ -67,6 +67,10 @@ std::string task_data_text(const ResultsRow& row, const std::string& task);
 // "KLUE-NLI accuracy 71.30 on /d/dev.json (…); trained on …"; "" when the row has no such score.
 std::string score_provenance_text(const ResultsRow& row, const DownstreamScore& score);
 
+// The runs other runs are compared with when no reference is named: a finished run of the
+// pipeline "B" (the study's Base), the latest such run. The results table and the curves share it.
+bool is_default_reference(const RunRecord& run);
+
 // `reference`: a run name; "" picks the latest finished run whose pipeline is "B".
 ResultsTable build_results_table(Store& store, const std::string& reference = "");
 

@@ -255,6 +255,11 @@ std::optional<RunRecord> Store::find_run(const std::string& name_or_id) {
     return read_run(s);
 }
 
+std::set<std::string> Store::run_names() {
+    const auto names = query<std::string>("SELECT name FROM runs", {}, [](SqlStatement& s) { return s.text(0); });
+    return {names.begin(), names.end()};
+}
+
 std::vector<RunSummary> Store::summaries() {
     SqlStatement s = db_.prepare(
         "SELECT runs.id, runs.experiment_id, runs.name, pipeline, status, device, host, app_version, libtorch_version, "

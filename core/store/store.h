@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,7 @@ public:
     // A run copied from another database keeps the time it ended there.
     void set_run_ended_at(int64_t run_id, const std::string& ended_at);
     std::optional<RunRecord> find_run(const std::string& name_or_id);
+    std::set<std::string> run_names();
     std::vector<RunSummary> summaries();
 
     void add_stage(const StageRecord& stage);

@@ -1,5 +1,6 @@
 #include "core/train/experiment.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -18,6 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+const std::set<std::string> kShapeKeys = {"d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
+                                          "dropout_rate", "feed_forward_proj", "tie_word_embeddings"};
 
 std::string resolve(const std::string& folder, const std::string& path) {
     if (path.empty() || fs::path(path).is_absolute()) return path;
@@ -83,35 +86,12 @@ DataSpec read_data(const nlohmann::json& json, const std::string& source, const 
     return data;
 }
 
-const std::set<std::string> kShapeKeys = {"d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
-                                          "dropout_rate", "feed_forward_proj", "tie_word_embeddings"};
-
-// A size: the preset of the same name (T, S, B) or T5's defaults, with the given fields.
-T5Config read_size(const std::string& name, const nlohmann::json& json, const std::string& source) {
-    const JsonFields f(json, source, "sizes." + name, kShapeKeys);
-    T5Config config = T5Config::is_preset(name) ? T5Config::preset(name) : T5Config();
-    f.whole("d_model", config.d_model, 1);
-    f.whole("d_kv", config.d_kv, 1);
-    f.whole("d_ff", config.d_ff, 1);
-    f.whole("num_heads", config.num_heads, 1);
-    f.whole("num_layers", config.num_layers, 1);
-    f.whole("num_decoder_layers", config.num_decoder_layers, 1);
-    f.number("dropout_rate", config.dropout_rate, 0.0);
-    f.text("feed_forward_proj", config.feed_forward_proj);
-    f.flag("tie_word_embeddings", config.tie_word_embeddings);
-    f.nested("", [&] {
-        config.validate();
-        return 0;
-    });
-    return config;
-}
-
 Pipeline read_pipeline(const JsonFields& f, const std::string& source, const std::string& folder) {
     SizeCatalog sizes;
     if (f.has("sizes") && !f.at("sizes").is_object()) f.fail("sizes", "expected an object of size name -> config");
     if (f.has("sizes")) {
         for (const auto& [name, config] : f.at("sizes").items()) {
-            const T5Config size = read_size(name, config, source);
+            const T5Config size = read_size_entry(name, config, source);
             f.nested("sizes", [&] {
                 sizes.add(name, size);
                 return 0;
@@ -153,6 +133,32 @@ Pipeline read_pipeline(const JsonFields& f, const std::string& source, const std
 
 }  // namespace
 
+T5Config read_size_entry(const std::string& name, const nlohmann::json& json, const std::string& source) {
+    const JsonFields f(json, source, "sizes." + name, kShapeKeys);
+    T5Config config = T5Config::is_preset(name) ? T5Config::preset(name) : T5Config();
+    f.whole("d_model", config.d_model, 1);
+    f.whole("d_kv", config.d_kv, 1);
+    f.whole("d_ff", config.d_ff, 1);
+    f.whole("num_heads", config.num_heads, 1);
+    f.whole("num_layers", config.num_layers, 1);
+    f.whole("num_decoder_layers", config.num_decoder_layers, 1);
+    f.number("dropout_rate", config.dropout_rate, 0.0);
+    f.text("feed_forward_proj", config.feed_forward_proj);
+    f.flag("tie_word_embeddings", config.tie_word_embeddings);
+    f.nested("", [&] {
+        config.validate();
+        return 0;
+    });
+    return config;
+}
+
+nlohmann::json size_entry_json(const T5Config& config) {
+    const nlohmann::json hf = config.to_hf_json();
+    nlohmann::json entry = nlohmann::json::object();
+    for (const std::string& key : kShapeKeys) entry[key] = hf.at(key);
+    return entry;
+}
+
 TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage) {
     const SpanLengths lengths = compute_span_lengths(spec.data.span);
     return estimate_training_memory(spec.pipeline.stages[stage].config, spec.batch_size, lengths.input_length,
@@ -174,17 +180,44 @@ void check_training_memory(const ExperimentSpec& spec, const std::string& device
     }
 }
 
+void check_reference_runs(const ExperimentSpec& spec, const std::set<std::string>& known_runs, const std::string& where) {
+    for (const Stage& stage : spec.pipeline.stages) {
+        if (stage.budget.kind != Budget::Kind::reference_loss || known_runs.count(stage.budget.reference_run)) continue;
+        throw std::invalid_argument(spec.source + ": field 'budgets': stage " + stage.size + " trains until '" +
+                                    stage.budget.notation() + "', but '" + printable(stage.budget.reference_run) +
+                                    "' is not a run of " + where);
+    }
+}
+
+int64_t allowed_skipped_steps(const ExperimentSpec& spec, int64_t steps) {
+    constexpr int64_t kShortestCount = 100;
+    return static_cast<int64_t>(spec.max_skipped_share * static_cast<double>(std::max(steps, kShortestCount)));
+}
+
+Pipeline read_experiment_pipeline(const nlohmann::json& json, const std::string& source) {
+    const std::string folder = fs::absolute(source).parent_path().string();
+    Pipeline pipeline = ExperimentSpec::read(json, source, folder, /*check_pipeline=*/false).pipeline;
+    Stage& first = pipeline.stages.front();
+    if (first.pretrained && json.contains("pretrained")) first.source = json["pretrained"][first.size].get<std::string>();
+    return pipeline;
+}
+
 ExperimentSpec ExperimentSpec::load(const std::string& path) {
     const nlohmann::json json = read_json_file(path);
     return from_json(json, path, fs::absolute(path).parent_path().string());
 }
 
 ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::string& source, const std::string& folder) {
+    return read(json, source, folder, /*check_pipeline=*/true);
+}
+
+ExperimentSpec ExperimentSpec::read(const nlohmann::json& json, const std::string& source, const std::string& folder,
+                                    bool check_pipeline) {
     const JsonFields f(json, source, "",
                    {"format", "version", "name", "description", "data", "sizes", "pipeline", "budgets", "growth",
                     "pretrained", "optimizer", "schedule", "on_growth", "batch_size", "gradient_accumulation",
                     "gradient_clip", "validation", "checkpoint_interval_steps", "keep_checkpoints", "seed", "device",
-                    "threads", "precision", "tf32", "on_nonfinite"});
+                    "threads", "precision", "tf32", "on_nonfinite", "max_skipped_share"});
     ExperimentSpec spec;
     spec.source = source;
     spec.json = json;
@@ -227,6 +260,9 @@ ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& json, const std::
     std::string nonfinite = "stop";
     f.choice("on_nonfinite", nonfinite, {"stop", "skip"});
     spec.skip_nonfinite_steps = nonfinite == "skip";
+    f.number("max_skipped_share", spec.max_skipped_share, 0.0);
+    if (spec.max_skipped_share > 1) f.fail("max_skipped_share", "expected a share between 0 and 1");
+    if (!check_pipeline) return spec;
     for (const auto& problem : validate_pipeline(spec.pipeline)) f.fail("pipeline", problem.message);
     return spec;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -52,13 +53,32 @@ struct ExperimentSpec {
     std::string precision = "fp32";        // "fp32" | "bf16": bf16 compute, fp32 master weights
     bool tf32 = false;
     bool skip_nonfinite_steps = false;     // false: a NaN/inf loss or gradient fails the run
+    double max_skipped_share = 0.05;       // skipping: the run fails past this share of its steps
 
     nlohmann::json json;                   // the document as read, stored with every run
 
     static ExperimentSpec load(const std::string& path);
     // `folder` resolves relative paths.
     static ExperimentSpec from_json(const nlohmann::json& json, const std::string& source, const std::string& folder);
+
+private:
+    friend Pipeline read_experiment_pipeline(const nlohmann::json& json, const std::string& source);
+    // `check_pipeline`: also the rules of validate_pipeline (which an editor shows per stage instead).
+    static ExperimentSpec read(const nlohmann::json& json, const std::string& source, const std::string& folder,
+                               bool check_pipeline);
 };
+
+// A "sizes" entry: the preset of that name (T, S, B) or T5's defaults, with the entry's fields.
+T5Config read_size_entry(const std::string& name, const nlohmann::json& entry, const std::string& source);
+// The "sizes" entry that `read_size_entry` reads back as `config`.
+nlohmann::json size_entry_json(const T5Config& config);
+
+// The pipeline of an experiment document, read with every check `ExperimentSpec::from_json` makes
+// (an editor refuses what a run refuses, with the same error) but the pipeline's own rules
+// (validate_pipeline), which an editor shows at the stage or transition they concern, so that a
+// pipeline saved while still being worked on opens again. Its pre-trained source stays as the
+// file writes it, not resolved against the file's folder: what an editor shows and saves.
+Pipeline read_experiment_pipeline(const nlohmann::json& json, const std::string& source);
 
 // An upper estimate of the memory one process needs to train stage `stage` (see TrainingMemory;
 // the vocabulary is the stage config's until the tokenizer decides it).
@@ -68,5 +88,14 @@ TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage);
 // `device` (a resolved name) on this machine. Checked where a run is about to start here, not
 // where an experiment is only read: a set submitted to a cluster is read on a smaller machine.
 void check_training_memory(const ExperimentSpec& spec, const std::string& device);
+
+// Refuses, naming the file, the field and the stage, a `loss<=[RUN]` budget whose run is not one
+// of `known_runs` (`where` says whose: the workspace database, the set). Checked before a run is
+// created, so that a mistyped name fails at once and not after the stages before it.
+void check_reference_runs(const ExperimentSpec& spec, const std::set<std::string>& known_runs, const std::string& where);
+
+// How many skipped (non-finite) steps a run may have after `steps` steps: `max_skipped_share` of
+// them, counted over at least 100 steps so that one bad step early on does not end a run.
+int64_t allowed_skipped_steps(const ExperimentSpec& spec, int64_t steps);
 
 }  // namespace gs

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace gs {
@@ -53,16 +54,33 @@ std::vector<StudyEntry> load_study(const std::string& folder) {
     auto placed = [&](const std::string& name) {
         return name.empty() || std::any_of(ordered.begin(), ordered.end(), [&](const StudyEntry& e) { return e.spec.name == name; });
     };
+    std::set<std::string> names;
+    for (const auto& e : pending) names.insert(e.spec.name);
+    // A `loss<=[RUN]` budget naming an experiment of the set waits for it as an `init-` waits for its source.
+    auto ready = [&](const StudyEntry& e) {
+        const std::vector<std::string> references = e.spec.pipeline.reference_runs();
+        return placed(e.depends_on) && std::all_of(references.begin(), references.end(), [&](const std::string& run) {
+                   return !names.count(run) || placed(run);
+               });
+    };
     while (!pending.empty()) {
-        auto next = std::find_if(pending.begin(), pending.end(), [&](const StudyEntry& e) { return placed(e.depends_on); });
+        auto next = std::find_if(pending.begin(), pending.end(), ready);
         if (next == pending.end()) {
-            throw std::runtime_error(pending.front().file + ": its pre-trained source '" + pending.front().depends_on +
-                                     "' depends on it in turn (a cycle)");
+            throw std::runtime_error(pending.front().file + ": its pre-trained source or the run of its loss<=[RUN] "
+                                     "budget depends on it in turn (a cycle)");
         }
         ordered.push_back(*next);
         pending.erase(next);
     }
     return ordered;
+}
+
+void check_study_references(const std::vector<StudyEntry>& entries, std::set<std::string> known_runs,
+                            const std::string& database) {
+    for (const auto& e : entries) {
+        check_reference_runs(e.spec, known_runs, database + " nor an experiment of the set");
+        known_runs.insert(e.spec.name);
+    }
 }
 
 std::string study_reference(const std::vector<StudyEntry>& entries) {

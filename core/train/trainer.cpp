@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <ATen/ATen.h>
@@ -385,20 +386,32 @@ private:
         const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
         const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
         const double lr = schedule_.rate(state_.schedule_step);
-        const bool finite = std::isfinite(loss) && std::isfinite(gradient_norm);
-        if (!finite && !spec_.skip_nonfinite_steps) {
-            throw TrainingFailure("step " + std::to_string(state_.step + 1) + " (stage " + current_size() +
-                                  "): the loss is " + std::to_string(loss) + " and the gradient norm " +
-                                  std::to_string(gradient_norm) + "; no checkpoint was written after it");
-        }
-        if (finite) {
+        if (std::isfinite(loss) && std::isfinite(gradient_norm)) {
             optimizer_->step(lr);
             masters_to_compute_model();
             state_.optimizer_steps = optimizer_->steps_taken();
         } else {
-            ++state_.skipped_steps;
+            skip_step(loss, gradient_norm);
         }
         count_step(start, loss, lr, gradient_norm);
+    }
+
+    // A step whose loss or gradient is not finite fails the run, or with on_nonfinite "skip" is
+    // skipped with a warning, until skipped steps pass max_skipped_share: a run that skipped
+    // most of its steps has not trained, whatever its status would say.
+    void skip_step(double loss, double gradient_norm) {
+        const int64_t step = state_.step + 1;
+        const std::string what = "step " + std::to_string(step) + " (stage " + current_size() + "): the loss is " +
+                                 std::to_string(loss) + " and the gradient norm " + std::to_string(gradient_norm);
+        if (!spec_.skip_nonfinite_steps) throw TrainingFailure(what + "; no checkpoint was written after it");
+        ++state_.skipped_steps;
+        const std::string count = std::to_string(state_.skipped_steps) + " of " + std::to_string(step) + " steps skipped";
+        if (state_.skipped_steps > allowed_skipped_steps(spec_, step)) {
+            std::ostringstream share;
+            share << spec_.max_skipped_share;
+            throw TrainingFailure(what + "; " + count + ", more than max_skipped_share " + share.str() + " allows");
+        }
+        if (hooks_.warning && leader()) hooks_.warning(run_.name + ": " + what + "; skipped (" + count + ")");
     }
 
     // Each rank's gradient is the mean over its shard; their mean is the whole batch's. The
@@ -790,20 +803,10 @@ RunLock claim_free_name(Store& store, const std::string& base, const fs::path& r
 std::string experiment_commit(const std::string& experiment_path) {
     if (experiment_path.empty()) return "";
     const std::string folder = fs::absolute(experiment_path).parent_path().string();
-    auto capture = [](const std::string& command) {
-        std::string output;
-        if (FILE* pipe = popen(command.c_str(), "r")) {
-            char buffer[256];
-            while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
-            pclose(pipe);
-        }
-        while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-        return output;
-    };
     const std::string quoted = shell_quote(folder);
-    const std::string commit = capture("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
+    const std::string commit = capture_output("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
     if (commit.empty()) return "";
-    const bool dirty = !capture("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
+    const bool dirty = !capture_output("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
     return commit + (dirty ? "+dirty" : "");
 }
 
@@ -934,6 +937,7 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
         if (run_id) *run_id = run.id;
         return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
     }
+    check_reference_runs(spec, store.run_names(), store.path());
     const RunLock lock = claim_and_create_run(spec, store, options, run);
     write_file_atomically(run.directory + "/experiment.json",
                           nlohmann::json{{"source", spec.source}, {"folder", fs::absolute(spec.source).parent_path().string()},

@@ -44,6 +44,7 @@ struct TrainerHooks {
     std::function<void(const RunProgress&)> progress;  // from the training thread, every step
     std::function<bool()> stop_requested;               // checked every step: checkpoint, then pause
     ProgressCallback data_progress;                     // while the run prepares its tokenizer and token cache
+    std::function<void(const std::string&)> warning;    // something the user should know; the run goes on
 };
 
 struct RunOptions {

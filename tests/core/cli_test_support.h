@@ -41,4 +41,10 @@ inline std::string last_output_line(const std::string& text) {
     return last;
 }
 
+inline int count_occurrences(const std::string& text, const std::string& part) {
+    int count = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+    return count;
+}
+
 }  // namespace gs::test

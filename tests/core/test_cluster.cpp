@@ -454,6 +454,19 @@ TEST(Cluster, SubmitRefusesAReferenceOutsideTheSet) {
     EXPECT_EQ(test::run_growthstudio_cli("submit set --slurm --time 1h --dry-run", dir.path().string()).exit_code, 1);
 }
 
+// A job reads and writes a database of its own: a budget that waits for another run's loss could
+// never end there, so submit refuses it before a script is written.
+TEST(Cluster, SubmitRefusesABudgetThatWaitsForAnotherRunsLoss) {
+    test::TempDir dir;
+    write_set(dir.path() / "set");
+    nlohmann::json b = read_json_file((dir.path() / "set" / "b.json").string());
+    b["budgets"] = "loss<=[A]";
+    write_file_atomically((dir.path() / "set" / "b.json").string(), b.dump(1));
+    expect_submit_refused(dir, "", 1,
+                          "b.json: field 'budgets': 'loss<=[A]' needs run A's loss, which a cluster job cannot read");
+    EXPECT_FALSE(fs::exists(dir.path() / "slurm"));
+}
+
 // Words the shell reads back exactly as they were, whatever they hold.
 TEST(ShellQuote, TheShellReadsEveryWordBackUnchanged) {
     const std::vector<std::string> words = {"", "plain", "it's", "''", "a b", "$(touch PWNED)", "`touch PWNED`",

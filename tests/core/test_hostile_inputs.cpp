@@ -122,6 +122,20 @@ TEST(HostileInputs, ShapesAndBatchesThatCannotFitAreRefusedNamingTheFields) {
     EXPECT_NE(plan.output.find("memory      about "), std::string::npos) << plan.output;
 }
 
+// `loss<=[RUN]` names a run that must exist before anything trains: a typo is refused by the
+// dry run and by the run itself, which then creates no run, instead of failing after stage T.
+TEST(HostileInputs, ABudgetWaitingForAMissingRunIsRefusedBeforeTheFirstStage) {
+    test::TempDir dir;
+    const std::string message = "experiment.json: field 'budgets': stage S trains until 'loss<=[NOPE]', but 'NOPE' is "
+                                "not a run of ws.db";
+    expect_refused(dir, {{"budgets", "40steps-loss<=[NOPE]"}}, message);
+    const test::CliResult run = test::run_growthstudio_cli("run experiment.json --db ws.db --quiet", dir.path().string());
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(run.output.find(message), std::string::npos) << run.output;
+    EXPECT_TRUE(Store(dir.file("ws.db")).summaries().empty());
+    EXPECT_FALSE(std::filesystem::exists(dir.file("runs")));
+}
+
 TEST(HostileInputs, ATruncatedGzipCorpusIsAnErrorNamingTheFile) {
     test::TempDir dir;
     std::string text;

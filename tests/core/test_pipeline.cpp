@@ -175,6 +175,15 @@ TEST(Budget, NotationItemsParseAndPrint) {
     EXPECT_EQ(p.budget_notation(), "loss<=[S_init-a_B]");
 }
 
+TEST(Budget, ReferenceRunsAreListedOnceInStageOrder) {
+    Pipeline p = parse_pipeline_name("T_d_S_a_B", SizeCatalog());
+    EXPECT_TRUE(p.reference_runs().empty());
+    p.apply_budget_notation("loss<=[B]-2-loss<=[B]");
+    EXPECT_EQ(p.reference_runs(), std::vector<std::string>{"B"});
+    p.apply_budget_notation("loss<=[S_init-a_B]-loss<=1.5-loss<=[B]");
+    EXPECT_EQ(p.reference_runs(), (std::vector<std::string>{"S_init-a_B", "B"}));
+}
+
 TEST(Budget, BadBudgetsAreRefusedWithTheItem) {
     for (const std::string bad : {"abc", "0", "2x", "1.5steps", "loss<=", "h"}) {
         EXPECT_THROW(Budget::parse(bad), PipelineError) << bad;

@@ -286,6 +286,34 @@ TEST(Study, BundledSetsValidateAndOrderInitRunsAfterTheirSources) {
     EXPECT_EQ(pipelines, table2);
 }
 
+// A budget that waits for a run of the set (loss<=[B]) puts that run first, whatever the file
+// order; one that names a run of neither the set nor the database is refused before anything trains.
+TEST(Study, ARunWhoseBudgetWaitsForAnotherOfTheSetTrainsAfterIt) {
+    test::TempDir dir;
+    write_file_atomically(dir.file("1_S.json"), mini_experiment("S", "loss<=[B]").dump());
+    write_file_atomically(dir.file("2_B.json"), mini_experiment("B", "10steps").dump());
+    const std::vector<StudyEntry> entries = load_study(dir.path().string());
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].spec.name, "B");
+    EXPECT_EQ(entries[1].spec.name, "S");
+    test::CliResult r = test::run_growthstudio_cli("study " + dir.path().string() + " --dry-run --db ws.db", dir.path().string());
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+
+    write_file_atomically(dir.file("2_B.json"), mini_experiment("B", "loss<=[S]").dump());
+    r = test::run_growthstudio_cli("study " + dir.path().string() + " --dry-run");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("depends on it in turn (a cycle)"), std::string::npos) << r.output;
+
+    write_file_atomically(dir.file("2_B.json"), mini_experiment("B", "loss<=[NOPE]").dump());
+    r = test::run_growthstudio_cli("study " + dir.path().string() + " --db ws.db", dir.path().string());
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("2_B.json: field 'budgets': stage B trains until 'loss<=[NOPE]', but 'NOPE' is not a run of "
+                            "ws.db nor an experiment of the set"),
+              std::string::npos)
+        << r.output;
+    EXPECT_TRUE(Store(dir.file("ws.db")).summaries().empty());
+}
+
 TEST(Study, ErrorsNameTheFile) {
     test::TempDir dir;
     write_file_atomically(dir.file("a.json"), mini_experiment("S_init-a_B", "10steps").dump());

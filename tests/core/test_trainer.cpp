@@ -252,11 +252,27 @@ TEST(Trainer, ANonFiniteGradientFailsTheRunOrIsSkippedBySetting) {
     EXPECT_EQ(failed->status, "failed");
     EXPECT_TRUE(store.checkpoints(failed->id).empty());
 
+    // Skipping: a warning for each skipped step, and the run fails at the sixth skip of its first
+    // 100 steps (more than max_skipped_share 0.05 allows) instead of finishing untrained.
     json["on_nonfinite"] = "skip";
     json["name"] = "skipping";
     write_file_atomically((folder / "skip.json").string(), json.dump(1));
     r = cli("run skip.json --db ws.db --quiet", folder);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_EQ(test::count_occurrences(r.output, "warning: skipping: step "), 5) << r.output;
+    EXPECT_NE(r.output.find("skipped (1 of "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("6 of "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("steps skipped, more than max_skipped_share 0.05 allows"), std::string::npos) << r.output;
+    EXPECT_EQ(store.find_run("skipping")->status, "failed");
+
+    // A share of 1 lets every step be skipped: the run ends, each skip reported.
+    json["max_skipped_share"] = 1;
+    json["name"] = "skipping-all";
+    write_file_atomically((folder / "skip-all.json").string(), json.dump(1));
+    r = cli("run skip-all.json --db ws.db --quiet", folder);
     EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_GE(test::count_occurrences(r.output, "warning: skipping-all: step "), 6) << r.output;
+    EXPECT_EQ(store.find_run("skipping-all")->status, "done");
 }
 
 // bf16: the model computes in bf16, the optimiser keeps fp32 master weights, and checkpoints

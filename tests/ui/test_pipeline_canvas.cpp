@@ -9,6 +9,7 @@
 #include <QListWidget>
 #include <QMenu>
 #include <QMimeData>
+#include <QProcess>
 #include <QPushButton>
 #include <QScopeGuard>
 #include <QSignalSpy>
@@ -79,6 +80,7 @@ private slots:
     void runSendsTheExperimentJson();
     void savesReopensAndComparesTheJson();
     void titleShowsUnsavedChanges();
+    void refusesEveryFileTheCliRefusesWithItsError();
     void copiesPastesSelectsAllAndDeletes();
     void quickAddMenuFiltersAndAdds();
     void zoomsAndArranges();
@@ -406,6 +408,58 @@ void PipelineCanvasTest::savesReopensAndComparesTheJson() {
     QVERIFY(reopened->experimentJson() == saved);
     QCOMPARE(reopened->check().pipeline.to_json(), document_->check().pipeline.to_json());
     QVERIFY(!reopened->isModified());
+}
+
+// The canvas reads experiment files by the CLI's rules: every file `run --dry-run` refuses, the
+// canvas refuses too, with the very message the CLI prints, and the open document stays as it
+// was; except a file that breaks only a rule of the pipeline, which the canvas opens for editing
+// and shows the CLI's message at the stage it concerns (a pipeline saved half-done opens again).
+void PipelineCanvasTest::refusesEveryFileTheCliRefusesWithItsError() {
+    const nlohmann::json valid = read_json(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json");
+    const std::vector<nlohmann::json> changes = {
+        {{"colour", "blue"}},
+        {{"version", 2}},
+        {{"sizes", {{"S", {{"width", 3}}}}}},
+        {{"sizes", {{"S", {{"d_model", 0}}}}}},
+        {{"pipeline", "T_q_S"}},
+        {{"budgets", "40steps"}},
+        {{"budgets", "40steps-0steps"}},
+        {{"name", "../outside"}},
+        {{"growth", {{"operator", "d"}}}},
+        {{"batch_size", 0}},
+        {{"data", {{"split", "1:0"}}}},
+        {{"optimizer", {{"kind", "sgd-with-wings"}}}},
+        {{"on_nonfinite", "ignore"}},
+        {{"sizes", {{"S", {{"d_ff", 256}}}}}}};  // a rule of the pipeline: d cannot widen
+    QTemporaryDir folder;
+    build("T_d_S_a_B");
+    for (const nlohmann::json& change : changes) {
+        const nlohmann::json before = document_->experimentJson();
+        nlohmann::json experiment = valid;
+        experiment.merge_patch(change);
+        const QString path = folder.filePath("refused.json");
+        std::ofstream(path.toStdString()) << experiment.dump(1);
+        QProcess cli;
+        cli.setWorkingDirectory(folder.path());
+        cli.start(GS_CLI_PATH, {"run", path, "--dry-run", "--db", folder.filePath("ws.db")});
+        QVERIFY(cli.waitForFinished(60000));
+        const QString printed = QString::fromUtf8(cli.readAllStandardError()).trimmed();
+        QVERIFY2(cli.exitCode() == 1, qPrintable(QString::fromStdString(change.dump()) + ": " + printed));
+        const QString prefix = "growthstudio-cli run: error: ";
+        QVERIFY2(printed.startsWith(prefix), qPrintable(printed));
+        const QString message = printed.mid(prefix.size());
+        const QString refusal = document_->open(path);
+        if (!refusal.isEmpty()) {
+            QCOMPARE(refusal, message);
+            QVERIFY(document_->experimentJson() == before);
+            continue;
+        }
+        const QString pipelineRule = path + ": field 'pipeline': ";
+        QVERIFY2(message.startsWith(pipelineRule), qPrintable(message));
+        QVERIFY2(problem_texts(canvas_).join("\n").contains(message.mid(pipelineRule.size())),
+                 qPrintable(problem_texts(canvas_).join("\n") + " / " + message));
+        QVERIFY(!document_->check().ok());
+    }
 }
 
 void PipelineCanvasTest::titleShowsUnsavedChanges() {

@@ -23,6 +23,7 @@
 #include <qcustomplot.h>
 
 #include "core/io/files.h"
+#include "core/store/results_table.h"
 
 namespace gs::ui {
 
@@ -30,8 +31,6 @@ namespace {
 
 const QList<QColor> kPalette = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44), QColor(148, 103, 189),
                                 QColor(255, 127, 14), QColor(140, 86, 75),  QColor(227, 119, 194), QColor(23, 190, 207)};
-
-
 
 QVector<double> xs(const Curve& curve) {
     QVector<double> values;
@@ -166,7 +165,7 @@ void CurvesView::reload() {
         changed = changed || run.status != summary.run.status;
         run.status = summary.run.status;
         by_id[run.id] = &run;
-        if (summary.run.pipeline == "B" && summary.run.status == "done") base = name;
+        if (is_default_reference(summary.run)) base = name;
     }
     for (const MetricRow& row : fresh) {
         auto it = by_id.find(row.run_id);
@@ -448,15 +447,7 @@ void CurvesView::plotRun(const RunData& run, const QColor& colour, bool referenc
     }
 }
 
-double CurvesView::axisValueOf(const MetricRow& row) const {
-    switch (axis_) {
-        case CurveAxis::step: return static_cast<double>(row.step);
-        case CurveAxis::tokens: return static_cast<double>(row.tokens);
-        case CurveAxis::flops: return row.flops;
-        case CurveAxis::hours: return row.wall_seconds / 3600.0;
-    }
-    return 0;
-}
+double CurvesView::axisValueOf(const MetricRow& row) const { return axis_value(row, axis_); }
 
 double CurvesView::axisValueAtStep(const RunData& run, int64_t step) const {
     for (const auto& row : run.rows) {

@@ -37,7 +37,7 @@ RunPanel::RunPanel(RunQueue* queue, QString databasePath, QWidget* parent)
     error_ = new QPlainTextEdit(this);
     error_->setReadOnly(true);
     error_->setMaximumHeight(70);
-    error_->setPlaceholderText(tr("The last error appears here in full."));
+    error_->setPlaceholderText(tr("The last error or warning appears here in full."));
 
     auto* run = new QPushButton(tr("Run experiment…"), this);
     pause_ = new QPushButton(tr("Pause"), this);
@@ -135,7 +135,11 @@ void RunPanel::show(const RunStatus& s) {
     } else {
         showTraining(s);
     }
-    if (!s.error.isEmpty()) error_->setPlainText(s.error);
+    if (!s.error.isEmpty()) {
+        error_->setPlainText(s.error);
+    } else if (!s.warning.isEmpty()) {
+        error_->setPlainText(tr("Warning: %1").arg(s.warning));
+    }
     queued_->clear();
     queued_->addItems(queue_->queued());
     emit runChanged();

@@ -152,6 +152,11 @@ QString RunQueue::train(const Job& job) {
         status_.device = QString::fromStdString(p.device), status_.memoryBytes = p.memory_bytes;
         status_dirty_ = true;
     };
+    hooks.warning = [this](const std::string& text) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_.warning = QString::fromStdString(text);
+        status_dirty_ = true;
+    };
     hooks.data_progress = [this](const Progress& p) {
         std::lock_guard<std::mutex> lock(mutex_);
         status_.phase = describeDataProgress(p);

@@ -54,6 +54,7 @@ struct RunStatus {
     QString device;
     qint64 memoryBytes = 0;
     QString error;
+    QString warning;      // the latest warning of the run ("… skipped (2 of 40 steps skipped)")
     // A fine-tune has one stage: its optimiser steps (or, while scoring, the examples scored) are
     // stageStep of stageSteps, its training ETA the stage's, its loss trainLoss.
     bool finetune = false;

@@ -15,6 +15,7 @@
 #include "core/bench/train_benchmark.h"
 #include "core/data/span_corruption.h"
 #include "ui/pipeline/pipeline_document.h"
+#include "ui/pipeline/stage_palette.h"
 
 namespace gs::ui {
 
@@ -112,7 +113,7 @@ void EstimatePanel::refresh() {
         table_->insertRow(row);
         const QString unknown = stage.trained ? tr("loss target") : tr("pre-trained");
         const bool shown = stage.trained && stage.known;
-        const QStringList cells{text(size_title(stage.size)), QLocale().toString(qlonglong(stage.parameters)),
+        const QStringList cells{sizeTitle(stage.size), QLocale().toString(qlonglong(stage.parameters)),
                                 shown ? QLocale().toString(stage.steps, 'f', 0) : unknown,
                                 shown ? text(flops_text(stage.flops)) : QString(),
                                 shown ? text(duration_text(stage.seconds)) : QString()};

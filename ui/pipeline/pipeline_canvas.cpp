@@ -333,7 +333,7 @@ int PipelineCanvas::addStage(const QString& kind, QPointF position) {
         node.x = std::round(node.x / PipelineScene::kGrid) * PipelineScene::kGrid;
         node.y = std::round(node.y / PipelineScene::kGrid) * PipelineScene::kGrid;
     }
-    const int id = document_->addStage(node, tr("Add %1").arg(QString::fromStdString(size_title(node.size))));
+    const int id = document_->addStage(node, tr("Add %1").arg(sizeTitle(node.size)));
     scene_->selectIds({id}, {});
     return id;
 }

@@ -7,6 +7,7 @@
 
 #include "core/data/prepare.h"
 #include "core/io/files.h"
+#include "core/train/experiment.h"
 #include "core/train/run_name.h"
 
 namespace gs::ui {
@@ -49,34 +50,16 @@ int merge_key(int node, MergeKind kind) { return node * 4 + kind; }
 // Settings merge per field, on negative keys that no stage's key can equal.
 int merge_key(const std::string& field) { return -1 - static_cast<int>(std::hash<std::string>()(field) % 1000000); }
 
-const char* const kShapeKeys[] = {"d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
-                                  "dropout_rate", "feed_forward_proj", "tie_word_embeddings"};
-
-nlohmann::json shape_json(const T5Config& config) {
-    const nlohmann::json hf = config.to_hf_json();
-    nlohmann::json shape = nlohmann::json::object();
-    for (const char* key : kShapeKeys) shape[key] = hf.at(key);
-    return shape;
-}
-
-// What the experiment reader makes of a "sizes" entry: the preset of that name (or T5's
-// defaults) with the entry's fields.
-T5Config config_of_size_entry(const std::string& size, const nlohmann::json& entry) {
-    nlohmann::json hf = (T5Config::is_preset(size) ? T5Config::preset(size) : T5Config()).to_hf_json();
-    for (const auto& [key, value] : entry.items()) hf[key] = value;
-    return T5Config::from_hf_json(hf, "sizes." + size);
-}
-
 nlohmann::json sizes_json(const Pipeline& pipeline, nlohmann::json sizes) {
     if (!sizes.is_object()) sizes = nlohmann::json::object();
     for (const auto& stage : pipeline.stages) {
-        const bool kept = sizes.contains(stage.size) && config_of_size_entry(stage.size, sizes[stage.size]) == stage.config;
+        const bool kept = sizes.contains(stage.size) && read_size_entry(stage.size, sizes[stage.size], "") == stage.config;
         if (kept) continue;
         // The reader knows T, S and B without an entry; any other name needs one.
         if (T5Config::is_preset(stage.size) && stage.config == default_size_config(stage.size)) {
             sizes.erase(stage.size);
         } else {
-            sizes[stage.size] = shape_json(stage.config);
+            sizes[stage.size] = size_entry_json(stage.config);
         }
     }
     return sizes;
@@ -85,25 +68,6 @@ nlohmann::json sizes_json(const Pipeline& pipeline, nlohmann::json sizes) {
 Budget default_budget() { return Budget::parse("1"); }
 
 constexpr int kExperimentVersion = 1;
-
-// The pipeline fields of an experiment file, read by the rules of core/train/experiment.cpp
-// (whose header pulls in LibTorch, which the UI never includes). Paths stay as written, so a
-// file saved again is the file that was read.
-Pipeline read_experiment_pipeline(const nlohmann::json& json) {
-    if (json.value("format", "") != "growthstudio-experiment") {
-        throw PipelineError("field 'format': expected \"growthstudio-experiment\"");
-    }
-    SizeCatalog sizes;
-    const nlohmann::json entries = json.value("sizes", nlohmann::json::object());
-    for (const auto& [name, entry] : entries.items()) {
-        sizes.add(name, config_of_size_entry(name, entry));
-    }
-    Pipeline pipeline = parse_pipeline_name(json.at("pipeline").get<std::string>(), sizes);
-    if (json.contains("budgets")) pipeline.apply_budget_notation(json.at("budgets").get<std::string>());
-    Stage& first = pipeline.stages.front();
-    if (first.pretrained && json.contains("pretrained")) first.source = json.at("pretrained").at(first.size);
-    return pipeline;
-}
 
 }  // namespace
 
@@ -344,9 +308,9 @@ QString PipelineDocument::open(const QString& path) {
 QString PipelineDocument::loadExperiment(const nlohmann::json& json, const QString& source) {
     Pipeline pipeline;
     try {
-        pipeline = read_experiment_pipeline(json);
+        pipeline = read_experiment_pipeline(json, source.toStdString());
     } catch (const std::exception& error) {
-        return source + ": " + QString::fromStdString(error.what());
+        return QString::fromStdString(error.what());  // as the CLI says it: file, field, what was expected
     }
     settings_ = json;
     file_path_.clear();

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ui/pipeline/pipeline_graph.h"
+#include "core/pipeline/pipeline_graph.h"
 
 class QUndoStack;
 

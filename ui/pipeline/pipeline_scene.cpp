@@ -15,6 +15,7 @@
 
 #include "core/model/t5_cost.h"
 #include "ui/pipeline/pipeline_document.h"
+#include "ui/pipeline/stage_palette.h"
 
 namespace gs::ui {
 
@@ -84,7 +85,7 @@ QString state_text(const StageRunStatus& status) {
 
 StageItem::StageItem(const StageNode& node, const QStringList& problems, const StageRunStatus& status)
     : node_id_(node.id),
-      title_(QString::fromStdString(size_title(node.size)) + (node.pretrained ? QObject::tr(" · pre-trained") : "")),
+      title_(sizeTitle(node.size) + (node.pretrained ? QObject::tr(" · pre-trained") : "")),
       lines_{shape_line(node.config), parameters_line(node.config), budget_line(node)},
       problems_(problems),
       status_(status),

@@ -13,10 +13,13 @@ class QMenu;
 #include <map>
 #include <set>
 
+namespace gs {
+struct StageNode;
+}
+
 namespace gs::ui {
 
 class PipelineDocument;
-struct StageNode;
 
 enum class StageRunState { idle, queued, training, done, failed };
 

@@ -16,11 +16,14 @@ class QLineEdit;
 class QMenu;
 class QSpinBox;
 
+namespace gs {
+struct StageNode;
+}
+
 namespace gs::ui {
 
 class PipelineDocument;
 class PipelineScene;
-struct StageNode;
 
 class PropertyPanel : public QStackedWidget {
     Q_OBJECT

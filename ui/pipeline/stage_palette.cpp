@@ -14,6 +14,14 @@ QList<StageKind> stageKinds() {
             {QStringLiteral("pretrained"), QObject::tr("Pre-trained checkpoint…")}};
 }
 
+QString sizeTitle(const std::string& size) {
+    const QString name = QString::fromStdString(size);
+    for (const StageKind& kind : stageKinds()) {
+        if (kind.kind == name && name.size() == 1) return kind.title;
+    }
+    return name;
+}
+
 StagePalette::StagePalette(QWidget* parent) : QListWidget(parent) {
     setObjectName(QStringLiteral("stagePalette"));
     setDragEnabled(true);

@@ -13,6 +13,8 @@ struct StageKind {
 
 // The stage kinds in palette order.
 QList<StageKind> stageKinds();
+// "Tiny (T)", "Small (S)", "Base (B)", or a custom size's own name.
+QString sizeTitle(const std::string& size);
 
 class StagePalette : public QListWidget {
     Q_OBJECT

@@ -1,4 +1,4 @@
-#include "ui/pipeline/pipeline_graph.h"
+#include "core/pipeline/pipeline_graph.h"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace gs::ui {
+namespace gs {
 
 namespace {
 
@@ -295,11 +295,4 @@ PipelineGraph graph_from_json(const nlohmann::json& json) {
     return graph;
 }
 
-std::string size_title(const std::string& size) {
-    if (size == "T") return "Tiny (T)";
-    if (size == "S") return "Small (S)";
-    if (size == "B") return "Base (B)";
-    return size;
-}
-
-}  // namespace gs::ui
+}  // namespace gs

@@ -1,4 +1,4 @@
-// The canvas's plain data model: stage nodes with positions and growth edges between them.
+// The pipeline canvas's data model: stage nodes with positions and growth edges between them.
 // It may hold what core's Pipeline cannot (branches, cycles, loose stages); check_graph turns a
 // graph into a Pipeline when it is a chain and reports, per node or edge, everything that
 // keeps it from running. No Qt and no torch: the undo commands copy it by value.
@@ -13,7 +13,7 @@
 #include "core/model/t5_config.h"
 #include "core/pipeline/pipeline.h"
 
-namespace gs::ui {
+namespace gs {
 
 struct StageNode {
     int id = 0;
@@ -93,7 +93,4 @@ T5Config default_size_config(const std::string& size);
 nlohmann::json graph_to_json(const PipelineGraph& graph);
 PipelineGraph graph_from_json(const nlohmann::json& json);
 
-// "Tiny (T)", "Small (S)", "Base (B)" or the custom name.
-std::string size_title(const std::string& size);
-
-}  // namespace gs::ui
+}  // namespace gs
