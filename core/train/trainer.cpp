@@ -1,17 +1,12 @@
 #include "core/train/trainer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <set>
 #include <sstream>
-#include <thread>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -19,7 +14,6 @@
 #include <c10/util/Exception.h>
 
 #include "core/common/random.h"
-#include "core/common/shell.h"
 #include "core/data/batch_tensors.h"
 #include "core/data/batches.h"
 #include "core/data/pretraining_data.h"
@@ -28,15 +22,18 @@
 #include "core/growth/growth_probe.h"
 #include "core/growth/t5_growth.h"
 #include "core/io/files.h"
-#include "core/io/safetensors.h"
 #include "core/model/checkpoint.h"
 #include "core/model/t5_cost.h"
 #include "core/pipeline/pipeline_estimate.h"
 #include "core/runtime/runtime_info.h"
 #include "core/train/metrics_writer.h"
+#include "core/train/mixed_precision.h"
 #include "core/train/optimizer.h"
+#include "core/train/run_checkpoints.h"
 #include "core/train/run_lock.h"
 #include "core/train/run_name.h"
+#include "core/train/run_setup.h"
+#include "core/train/stage_plan.h"
 
 namespace gs {
 
@@ -118,23 +115,27 @@ std::unique_ptr<PretrainingData> prepare_data(const DataSpec& spec, const Progre
     return data;
 }
 
-std::string checkpoint_name(int64_t step, int stage) {
-    char name[64];
-    std::snprintf(name, sizeof name, "step-%08lld-stage-%d", static_cast<long long>(step), stage);
-    return name;
-}
-
 class PipelineTrainer {
 public:
     PipelineTrainer(const ExperimentSpec& spec, Store& store, RunRecord run, const TrainerHooks& hooks,
                     Communicator* group)
-        : spec_(spec), store_(store), run_(std::move(run)), hooks_(hooks), device_(run_.device), group_(group) {}
+        : spec_(spec),
+          store_(store),
+          run_(std::move(run)),
+          hooks_(hooks),
+          device_(run_.device),
+          precision_(spec.precision == "bf16", device_),
+          checkpoints_(store, run_.id, run_.name, run_.directory, spec.keep_checkpoints,
+                       tokenizer_model_path(spec.data.cache_dir)),
+          group_(group) {}
 
     // Starts from nothing, or from the checkpoint named in the run folder's latest.json.
     std::string run(bool resume) {
         report("preparing data");
         data_ = prepare_data_in_turn();
         vocab_size_ = data_->tokenizer().model_vocab_size();
+        plan_.emplace(spec_.pipeline, spec_.restart_schedule_on_growth,
+                      steps_per_epoch(data_->train().rows(), spec_.batch_size * spec_.gradient_accumulation));
         validation_ = validation_batches();
         if (leader()) metrics_ = std::make_unique<MetricsWriter>(store_.path());
         if (resume) {
@@ -213,21 +214,20 @@ private:
     void begin_first_stage() {
         const Stage& first = spec_.pipeline.stages.front();
         if (first.pretrained) {
-            model_ = load_pretrained(first);
-            refresh_compute_model();
+            set_model(load_pretrained(first));
             state_.stage = 0;
             state_.stage_done = true;  // a finished model: the next step is its growth
             state_.valid_loss = validate();
             if (leader()) {
-                store_.add_stage({run_.id, 0, first.size, model_->config().to_hf_json().dump(),
-                                  "pre-trained: " + first.source, model_->parameter_count(), 0, 0});
+                store_.add_stage({run_.id, 0, first.size, model()->config().to_hf_json().dump(),
+                                  "pre-trained: " + first.source, model()->parameter_count(), 0, 0});
             }
             return;
         }
         at::manual_seed(spec_.seed);
-        model_ = T5Model(stage_config(0));
-        model_->to(device_);
-        refresh_compute_model();
+        T5Model initial(stage_config(0));
+        initial->to(device_);
+        set_model(initial);
         new_optimizer();
         check_ranks_identical("after initialisation");
         seed_dropout_for_rank();
@@ -265,27 +265,12 @@ private:
         return model;
     }
 
-    bool schedule_restarts_at(int stage) const {
-        if (stage == 0) return true;
-        return spec_.pipeline.transitions[stage - 1].from_pretrained || spec_.restart_schedule_on_growth;
-    }
-
-    // The schedule of the segment of stages that `stage` belongs to: without a total_steps in
-    // the experiment, the decay spans the budgets of the stages up to the next restart.
+    // Without a total_steps in the experiment, the decay spans the budgets of the stages up to
+    // the next restart (StagePlan::schedule_span); a time or loss budget among them: no decay.
     ScheduleSettings schedule_for(int stage) const {
         ScheduleSettings schedule = spec_.schedule;
         if (schedule.total_steps > 0) return schedule;
-        int first = stage;
-        while (!schedule_restarts_at(first)) --first;
-        int64_t total = 0;
-        for (int s = first; s < static_cast<int>(spec_.pipeline.stages.size()); ++s) {
-            if (s > first && schedule_restarts_at(s)) break;
-            if (spec_.pipeline.stages[s].pretrained) continue;
-            const int64_t steps = budget_steps(s);
-            if (steps < 0) return schedule;  // a time or loss budget: no known end, no decay
-            total += steps;
-        }
-        schedule.total_steps = total;
+        if (const std::optional<int64_t> span = plan_->schedule_span(stage)) schedule.total_steps = *span;
         return schedule;
     }
 
@@ -298,17 +283,10 @@ private:
         const Stage& s = spec_.pipeline.stages[stage];
         if (!leader()) return;
         store_.add_stage({run_.id, stage, s.size, stage_config(stage).to_hf_json().dump(), s.budget.notation(),
-                          model_->parameter_count(), state_.step, std::nullopt});
+                          model()->parameter_count(), state_.step, std::nullopt});
     }
 
-    int64_t steps_per_epoch() const {
-        return gs::steps_per_epoch(data_->train().rows(), spec_.batch_size * spec_.gradient_accumulation);
-    }
-
-    // The stage's budget in steps, or -1 for time and loss budgets.
-    int64_t budget_steps(int stage) const {
-        return gs::budget_steps(spec_.pipeline.stages[stage].budget, steps_per_epoch()).value_or(-1);
-    }
+    int64_t budget_steps(int stage) const { return plan_->budget_steps(stage); }
 
     std::optional<double> target_loss(int stage) {
         const Budget& budget = spec_.pipeline.stages[stage].budget;
@@ -322,14 +300,11 @@ private:
     }
 
     bool budget_spent(int stage, const std::optional<double>& target) const {
-        const Budget& budget = spec_.pipeline.stages[stage].budget;
-        const int64_t stage_steps = state_.step - state_.stage_start_step;
-        switch (budget.kind) {
-            case Budget::Kind::seconds: return state_.stage_seconds >= budget.value;
-            case Budget::Kind::target_loss:
-            case Budget::Kind::reference_loss: return state_.valid_loss && target && *state_.valid_loss <= *target;
-            default: return stage_steps >= budget_steps(stage);
-        }
+        StageProgress progress;
+        progress.steps = state_.step - state_.stage_start_step;
+        progress.seconds = state_.stage_seconds;
+        progress.valid_loss = state_.valid_loss;
+        return plan_->budget_spent(stage, progress, target);
     }
 
     // Returns false when a stop was requested (after a checkpoint).
@@ -344,11 +319,20 @@ private:
                 return false;
             }
             train_step(batches);
-            if (state_.step % spec_.validation_interval == 0) record_validation();
-            // The stage's last step is saved by finish_stage() as its stage-end checkpoint.
-            if (state_.step % spec_.checkpoint_interval == 0 && !budget_spent(stage, target)) save_checkpoint("interval");
+            maybe_validate();
+            maybe_save_checkpoint(stage, target);
         }
         return true;
+    }
+
+    void maybe_validate() {
+        if (state_.step % spec_.validation_interval == 0) record_validation();
+    }
+
+    // Every checkpoint_interval steps; the stage's last step is saved by finish_stage() as its
+    // stage-end checkpoint.
+    void maybe_save_checkpoint(int stage, const std::optional<double>& target) {
+        if (state_.step % spec_.checkpoint_interval == 0 && !budget_spent(stage, target)) save_checkpoint("interval");
     }
 
     void finish_stage() {
@@ -363,32 +347,33 @@ private:
 
     void train_step(BatchPrefetcher& batches) {
         const auto start = Clock::now();
-        compute_->train();
+        precision_.compute()->train();
         zero_gradients();
-        double loss_sum = 0;
+        // Summed on the device and read once a step: one wait for the device, not one per micro-batch.
+        at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device_));
         for (int64_t micro = 0; micro < spec_.gradient_accumulation; ++micro) {
             if (group_ && micro + 1 == spec_.gradient_accumulation) gradient_averaging().arm(micro > 0);
             const SpanBatch batch = batches.next();
             const TensorBatch tensors = to_tensors(batch, device_.is_cuda());
             const at::Tensor input_ids = tensors.input_ids.to(device_, true);
             const at::Tensor labels = tensors.labels.to(device_, true);
-            at::Tensor loss = compute_->forward(input_ids, at::ones_like(input_ids), labels).loss;
+            at::Tensor loss = precision_.compute()->forward(input_ids, at::ones_like(input_ids), labels).loss;
             (loss / static_cast<double>(spec_.gradient_accumulation)).backward();
-            loss_sum += loss.item<double>();
+            loss_sum += loss.detach().to(at::kDouble);
             state_.data = batch.next;
         }
+        double loss = loss_sum.item<double>() / static_cast<double>(spec_.gradient_accumulation);
         if (group_) {
             gradient_averaging().finish();  // into the fp32 masters' gradients
-            loss_sum = group_->sum({loss_sum})[0] / group_->world_size();
+            loss = group_->sum({loss})[0] / group_->world_size();
         } else {
-            gradients_to_masters();
+            precision_.gradients_to_masters(parameters_);
         }
-        const double loss = loss_sum / static_cast<double>(spec_.gradient_accumulation);
         const double gradient_norm = clip_gradient_norm(parameters_, spec_.gradient_clip);
         const double lr = schedule_.rate(state_.schedule_step);
         if (std::isfinite(loss) && std::isfinite(gradient_norm)) {
             optimizer_->step(lr);
-            masters_to_compute_model();
+            precision_.masters_to_compute();
             state_.optimizer_steps = optimizer_->steps_taken();
         } else {
             skip_step(loss, gradient_norm);
@@ -419,7 +404,7 @@ private:
     // (growth, loading, bf16 refresh) gets new hooks.
     OverlappedGradientAveraging& gradient_averaging() {
         if (!averaging_) {
-            auto computed = compute_->named_parameters();
+            auto computed = precision_.compute()->named_parameters();
             std::vector<at::Tensor> hooked, masters;
             for (auto& [name, master] : parameters_) hooked.push_back(computed[name]), masters.push_back(master);
             averaging_ = std::make_unique<OverlappedGradientAveraging>(*group_, hooked, masters);
@@ -441,45 +426,24 @@ private:
         for (auto& [name, parameter] : parameters_) {
             if (parameter.grad().defined()) parameter.mutable_grad().zero_();
         }
-        for (auto& item : compute_->named_parameters()) {
+        for (auto& item : precision_.compute()->named_parameters()) {
             if (item.value().grad().defined()) item.value().mutable_grad().zero_();
         }
     }
 
-    // --- bf16: the model computes in bf16 while the optimiser updates fp32 master weights
-    // (model_), which are also what checkpoints and growth see.
+    // --- Weights: fp32 masters (the optimiser's, the checkpoints', growth's) and the model the
+    // steps compute with (MixedPrecision). New masters need new gradient-averaging hooks.
 
-    bool bf16() const { return spec_.precision == "bf16"; }
+    T5Model& model() { return precision_.masters(); }
+    const T5Model& model() const { return precision_.masters(); }
 
-    void refresh_compute_model() {
+    void set_model(T5Model masters) {
         averaging_.reset();
-        if (!bf16()) {
-            compute_ = model_;
-            return;
-        }
-        compute_ = T5Model(model_->config(), /*initialize=*/false);
-        compute_->to(device_, at::kBFloat16);
-        masters_to_compute_model();
-    }
-
-    void masters_to_compute_model() {
-        if (!bf16()) return;
-        at::NoGradGuard no_grad;
-        auto masters = model_->named_parameters();
-        for (auto& item : compute_->named_parameters()) item.value().copy_(masters[item.key()]);
-    }
-
-    void gradients_to_masters() {
-        if (!bf16()) return;
-        auto computed = compute_->named_parameters();
-        for (auto& [name, master] : parameters_) {
-            const at::Tensor& gradient = computed[name].grad();
-            if (gradient.defined()) master.mutable_grad() = gradient.to(at::kFloat);
-        }
+        precision_.set_masters(std::move(masters));
     }
 
     void count_step(Clock::time_point start, double loss, double lr, double gradient_norm) {
-        const T5Config& config = model_->config();
+        const T5Config& config = model()->config();
         const int64_t rows = spec_.batch_size * spec_.gradient_accumulation;
         const SpanLengths& lengths = data_->train().lengths();
         const double seconds = agree_on_step(seconds_since(start));
@@ -519,13 +483,13 @@ private:
 
     double validate() {
         at::NoGradGuard no_grad;
-        compute_->eval();
+        precision_.compute()->eval();
         // In a data-parallel run each rank scores every world_size-th batch.
         const size_t first = group_ ? group_->rank() : 0, stride = group_ ? group_->world_size() : 1;
         double total = 0;
         for (size_t b = first; b < validation_.size(); b += stride) {
             const TensorBatch& batch = validation_[b];
-            total += compute_->forward(batch.input_ids, at::ones_like(batch.input_ids), batch.labels).loss.item<double>();
+            total += precision_.compute()->forward(batch.input_ids, at::ones_like(batch.input_ids), batch.labels).loss.item<double>();
         }
         if (group_) total = group_->sum({total})[0];
         return total / static_cast<double>(validation_.size());
@@ -546,9 +510,9 @@ private:
         report("growing");
         const auto start = Clock::now();
         const Transition& transition = spec_.pipeline.transitions[stage - 1];
-        const GrowthPlan plan = plan_growth(model_->config(), stage_config(stage), transition.growth);
+        const GrowthPlan plan = plan_growth(model()->config(), stage_config(stage), transition.growth);
         const ProbeBatch probe = make_probe_batch(vocab_size_, spec_.seed);
-        T5Model source = model_;
+        T5Model source = model();
         source->to(at::kCPU);
         T5Model grown = grow_t5_model(source, plan);
         GrowthEventRecord event;
@@ -562,7 +526,7 @@ private:
         carry_optimizer(plan, grown, fresh || !spec_.grow_optimizer_state);
         check_ranks_identical("after growing into stage " + std::to_string(stage + 1) + " (" +
                               spec_.pipeline.stages[stage].size + ")");
-        if (schedule_restarts_at(stage)) state_.schedule_step = 0;
+        if (plan_->schedule_restarts_at(stage)) state_.schedule_step = 0;
         start_stage(stage);
         event.valid_loss_after = validate();
         event.seconds = seconds_since(start);
@@ -591,20 +555,19 @@ private:
                 for (auto& [name, tensor] : grow_tensors(plan, moments, kind)) state[prefix + name] = tensor;
             }
         }
-        model_ = grown;
+        set_model(grown);
         new_optimizer();
         if (!state.empty()) optimizer_->load_state(state, steps);
         state_.optimizer_steps = optimizer_->steps_taken();
     }
 
     void new_optimizer() {
-        refresh_compute_model();
         parameters_.clear();
-        for (const auto& item : model_->named_parameters()) parameters_.emplace_back(item.key(), item.value());
+        for (const auto& item : model()->named_parameters()) parameters_.emplace_back(item.key(), item.value());
         optimizer_ = make_optimizer(spec_.optimizer, parameters_);
     }
 
-    // --- Checkpoints
+    // --- Checkpoints (RunCheckpoints: the files, latest.json, the store's rows, pruning)
 
     fs::path run_dir() const { return fs::path(run_.directory); }
 
@@ -612,71 +575,33 @@ private:
         report("checkpoint");
         if (!leader()) return;
         flush_metrics();
-        const std::string name = checkpoint_name(state_.step, state_.stage);
-        const fs::path folder = run_dir() / "checkpoints" / name;
-        const fs::path temporary = run_dir() / "checkpoints" / (name + ".tmp");
-        fs::remove_all(temporary);
-        save_t5_checkpoint(model_, temporary.string(), {{"run", run_.name}, {"step", std::to_string(state_.step)}});
-        NamedTensors tensors;
-        for (const auto& [key, tensor] : optimizer_->state()) tensors.emplace_back(key, tensor);
-        tensors.emplace_back("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
-        save_safetensors((temporary / "optimizer.safetensors").string(), tensors);
-        write_file_atomically((temporary / "trainer_state.json").string(), state_.to_json().dump(1) + "\n");
-        // The tokenizer travels with the weights, as in HF checkpoints: downstream tasks need it.
-        fs::copy_file(tokenizer_model_path(spec_.data.cache_dir), temporary / "spiece.model");
-        fs::remove_all(folder);
-        fs::rename(temporary, folder);  // the checkpoint appears whole or not at all
-        write_file_atomically((run_dir() / "latest.json").string(),
-                              nlohmann::json{{"checkpoint", (fs::path("checkpoints") / name).string()}}.dump() + "\n");
-        store_.add_checkpoint({run_.id, state_.stage, state_.step, folder.string(), kind});
-        if (kind == "interval") prune_checkpoints();
-    }
-
-    // Keeps the newest interval checkpoints (stage ends and the final one stay).
-    void prune_checkpoints() {
-        std::vector<std::string> interval;
-        std::set<std::string> kept;
-        for (const auto& checkpoint : store_.checkpoints(run_.id)) {
-            if (checkpoint.kind != "interval") kept.insert(checkpoint.path);
-            if (checkpoint.kind == "interval" && fs::exists(checkpoint.path)) interval.push_back(checkpoint.path);
-        }
-        interval.erase(std::remove_if(interval.begin(), interval.end(), [&](const std::string& p) { return kept.count(p) > 0; }),
-                       interval.end());
-        for (size_t i = 0; i + spec_.keep_checkpoints < interval.size(); ++i) fs::remove_all(interval[i]);
+        checkpoints_.save(kind, state_.step, state_.stage, model(), *optimizer_, state_.to_json());
     }
 
     void restore_latest() {
-        const std::string latest = (run_dir() / "latest.json").string();
-        if (!fs::exists(latest)) {  // killed before its first checkpoint: start over
+        std::optional<SavedTraining> saved = checkpoints_.load_latest();
+        if (!saved) {  // killed before its first checkpoint: start over
             if (leader()) store_.rewind_run(run_.id, 0, /*including_growth_at_step=*/true);
             state_.data = data_->train().start(spec_.seed);
             begin_first_stage();
             return;
         }
-        const fs::path folder = run_dir() / read_json_file(latest).at("checkpoint").get<std::string>();
-        state_ = TrainingState::from_json(read_json_file((folder / "trainer_state.json").string()),
-                                          (folder / "trainer_state.json").string());
+        state_ = TrainingState::from_json(saved->trainer_state, saved->trainer_state_path);
         if (state_.data.dataset != data_->train().fingerprint()) {
-            throw std::runtime_error(folder.string() + ": the checkpoint was made with other data (corpus, tokenizer or "
-                                     "span settings changed since); the run cannot continue on this data");
+            throw std::runtime_error(saved->folder.string() + ": the checkpoint was made with other data (corpus, tokenizer "
+                                     "or span settings changed since); the run cannot continue on this data");
         }
-        model_ = load_t5_checkpoint(folder.string());
-        model_->to(device_);
-        refresh_compute_model();
+        saved->masters->to(device_);
+        set_model(saved->masters);
         schedule_ = schedule_for(state_.stage);
         new_optimizer();
-        SafetensorsFile file((folder / "optimizer.safetensors").string());
-        std::map<std::string, at::Tensor> state;
-        for (const auto& name : file.names()) {
-            if (name != "rng/cpu") state[name] = file.load(name);
-        }
-        optimizer_->load_state(state, state_.optimizer_steps);
+        optimizer_->load_state(saved->optimizer_state, state_.optimizer_steps);
         at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the default one
-        generator.set_state(file.load("rng/cpu"));
+        generator.set_state(saved->random_state);
         // A growth that follows a stage end is replayed: drop what the killed attempt recorded.
         if (leader()) store_.rewind_run(run_.id, state_.step, /*including_growth_at_step=*/state_.stage_done);
         last_validated_step_ = state_.step;
-        check_ranks_identical("after loading " + folder.string());
+        check_ranks_identical("after loading " + saved->folder.string());
         seed_dropout_for_rank();
     }
 
@@ -707,34 +632,20 @@ private:
         hooks_.progress(p);
     }
 
-    // A time budget's stage ends when its time is spent; a stage of known steps after as many
-    // steps at the current pace; a loss target's, nobody knows (-1).
     double stage_eta() const {
-        const Budget& budget = spec_.pipeline.stages[state_.stage].budget;
-        if (budget.kind == Budget::Kind::seconds) return std::max(0.0, budget.value - state_.stage_seconds);
-        const int64_t steps = budget_steps(state_.stage);
-        if (steps < 0 || step_seconds_ <= 0) return -1;
-        return step_seconds_ * static_cast<double>(std::max<int64_t>(0, steps - (state_.step - state_.stage_start_step)));
+        StageProgress progress;
+        progress.steps = state_.step - state_.stage_start_step;
+        progress.seconds = state_.stage_seconds;
+        return plan_->stage_eta(state_.stage, progress, step_seconds_);
     }
 
     double run_eta(double stage_eta) const {
-        if (stage_eta < 0) return -1;
-        double eta = stage_eta;
-        for (size_t s = state_.stage + 1; s < spec_.pipeline.stages.size(); ++s) {
-            const Budget& budget = spec_.pipeline.stages[s].budget;
-            if (budget.kind == Budget::Kind::seconds) {
-                eta += budget.value;
-                continue;
-            }
-            const int64_t steps = budget_steps(static_cast<int>(s));
-            if (steps < 0 || step_seconds_ <= 0) return -1;
-            // Later stages are larger: scale the step time by their FLOPs.
-            const SpanLengths& l = data_->train().lengths();
-            const double ratio = training_flops_per_step(stage_config(static_cast<int>(s)), 1, l.input_length, l.target_length) /
-                                 training_flops_per_step(model_->config(), 1, l.input_length, l.target_length);
-            eta += step_seconds_ * ratio * static_cast<double>(steps);
+        const SpanLengths& l = data_->train().lengths();
+        std::vector<double> flops_per_step;
+        for (int s = 0; s < plan_->stages(); ++s) {
+            flops_per_step.push_back(training_flops_per_step(stage_config(s), 1, l.input_length, l.target_length));
         }
-        return eta;
+        return plan_->run_eta(state_.stage, stage_eta, step_seconds_, flops_per_step);
     }
 
     const ExperimentSpec& spec_;
@@ -747,8 +658,9 @@ private:
     std::vector<TensorBatch> validation_;
     std::unique_ptr<MetricsWriter> metrics_;
     TrainingState state_;
-    T5Model model_{nullptr};    // fp32 weights: the optimiser's, the checkpoints', growth's
-    T5Model compute_{nullptr};  // the same model, or its bf16 copy (precision "bf16")
+    std::optional<StagePlan> plan_;  // once the data says how many steps an epoch has
+    MixedPrecision precision_;
+    RunCheckpoints checkpoints_;
     NamedParameters parameters_;
     std::unique_ptr<Optimizer> optimizer_;
     ScheduleSettings schedule_;
@@ -758,57 +670,6 @@ private:
     std::unique_ptr<OverlappedGradientAveraging> averaging_;  // with group_, once training starts
     bool stop_agreed_ = false;  // some rank was asked to stop (agreed at the last step)
 };
-
-// A run's folder is taken once it holds a run's experiment.json. A second run there (from another
-// database beside this one, or after the database was deleted) would overwrite that run's
-// checkpoints, which its own database still points at.
-bool run_folder_taken(const fs::path& folder) { return fs::exists(folder / "experiment.json"); }
-
-std::string folder_taken_message(const std::string& folder) {
-    return folder + ": this folder holds a run already (its experiment.json), whose checkpoints a new run would "
-                    "overwrite; give the run another name (--name) or another runs folder (--runs-dir)";
-}
-
-// The folder of a new run, made and locked for this process; nullopt when another process owns
-// it or it holds a run already. The lock decides between two processes claiming one name.
-std::optional<RunLock> claim_run_folder(const fs::path& folder) {
-    if (run_folder_taken(folder)) return std::nullopt;
-    std::optional<RunLock> lock = RunLock::try_take(folder);
-    if (lock && run_folder_taken(folder)) return std::nullopt;  // a run came and went before the lock
-    return lock;
-}
-
-// The name the user gave: its folder claimed, or a refusal naming the folder or its owner.
-RunLock claim_given_name(const std::string& name, const fs::path& folder) {
-    if (run_folder_taken(folder)) throw std::runtime_error(folder_taken_message(folder.string()));
-    RunLock lock = RunLock::take(folder, name);
-    if (run_folder_taken(folder)) throw std::runtime_error(folder_taken_message(folder.string()));
-    return lock;
-}
-
-// The experiment's name, or NAME-2, NAME-3, ...: the first that no run of the store has and
-// whose folder under `runs_dir` this process claims (processes starting together get one each).
-RunLock claim_free_name(Store& store, const std::string& base, const fs::path& runs_dir, std::string& name) {
-    std::optional<RunLock> lock;
-    name = first_free_run_name(base, [&](const std::string& candidate) {
-        if (store.find_run(candidate)) return true;
-        lock = claim_run_folder(run_folder(runs_dir, candidate));
-        return !lock;
-    });
-    return std::move(*lock);
-}
-
-// The commit of the git checkout holding the experiment file, "+dirty" when it has changes; ""
-// outside a checkout.
-std::string experiment_commit(const std::string& experiment_path) {
-    if (experiment_path.empty()) return "";
-    const std::string folder = fs::absolute(experiment_path).parent_path().string();
-    const std::string quoted = shell_quote(folder);
-    const std::string commit = capture_output("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
-    if (commit.empty()) return "";
-    const bool dirty = !capture_output("git -C " + quoted + " status --porcelain --untracked-files=no -- . 2>/dev/null").empty();
-    return commit + (dirty ? "+dirty" : "");
-}
 
 // Runs the trainer, keeping the run's status in the store whatever happens (rank 0 of a
 // data-parallel run keeps it).
@@ -835,95 +696,6 @@ std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& r
         set_status("failed", error.what());
         throw;
     }
-}
-
-void apply_runtime(const ExperimentSpec& spec, const RunOptions& options, RunRecord& run) {
-    int threads = options.threads >= 0 ? options.threads : spec.threads;
-    if (threads == 0 && options.communicator) {
-        // "Every core" is shared between the ranks on this machine, not taken by each.
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        threads = std::max(1, cores / options.communicator->local_world_size());
-    }
-    configure_threads(threads);
-    const std::string device = options.device.empty() ? spec.device : options.device;
-    if (Communicator* group = options.communicator) {
-        if (spec.batch_size % group->world_size() != 0) {
-            throw std::invalid_argument("batch_size " + std::to_string(spec.batch_size) + " cannot be split evenly into " +
-                                        std::to_string(group->world_size()) + " processes");
-        }
-        // One GPU per process on a node: LOCAL_RANK picks it.
-        const bool cuda = device.rfind("cuda", 0) == 0 || (device == "auto" && resolve_device_name("auto") != "cpu");
-        run.device = cuda ? resolve_device_name("cuda:" + std::to_string(group->local_rank())) : "cpu";
-        group->start_collectives(run.device);
-    } else {
-        run.device = resolve_device_name(device);
-    }
-    // TF32 matrix products on Ampere and later GPUs (no effect elsewhere).
-    at::globalContext().setAllowTF32CuBLAS(spec.tf32);
-    at::globalContext().setAllowTF32CuDNN(spec.tf32);
-}
-
-// The run rank 0 created, as another rank of the group sees it.
-RunRecord joined_run(Store& store, const std::string& name, const std::string& device) {
-    auto run = store.find_run(name);
-    if (!run) throw std::runtime_error(store.path() + ": rank 0 created run '" + name + "', which this rank cannot find");
-    run->device = device;
-    return *run;
-}
-
-// What a new run records before it has a name: its pipeline, seed and where it runs.
-void describe_new_run(const ExperimentSpec& spec, RunRecord& run) {
-    run.pipeline = spec.pipeline.name();
-    run.status = "queued";
-    run.seed = static_cast<int64_t>(spec.seed);
-    run.host = host_name();
-    const RuntimeInfo info = collect_runtime_info();
-    run.app_version = info.app_version, run.libtorch_version = info.libtorch_version, run.cuda_version = info.cuda_version;
-    run.git_commit = experiment_commit(spec.source);
-}
-
-// Names the run, claims its folder (locked for this process) and creates it in the store, in
-// that order: a name or folder refused, or owned by another process, leaves the store as it was.
-// Processes sharing a store but not a runs folder can claim one name each in its own folder: the
-// store's insert decides, and an automatic name moves on to the next.
-RunLock claim_and_create_run(const ExperimentSpec& spec, Store& store, const RunOptions& options, RunRecord& run) {
-    const fs::path runs_dir = options.runs_dir.empty() ? fs::absolute(store.path()).parent_path() / "runs" : fs::path(options.runs_dir);
-    describe_new_run(spec, run);
-    while (true) {
-        std::optional<RunLock> lock;
-        if (options.name.empty()) {
-            lock = claim_free_name(store, spec.name, runs_dir, run.name);
-        } else {
-            run.name = options.name;
-            lock = claim_given_name(run.name, run_folder(runs_dir, run.name));
-        }
-        run.directory = run_folder(runs_dir, run.name).string();
-        run.experiment_id = store.add_experiment(spec.name, spec.json.dump());
-        try {
-            run.id = store.create_run(run);  // a name the store has already (or a read-only store) stops here
-            return std::move(*lock);
-        } catch (const StoreError&) {
-            if (!options.name.empty() || !store.find_run(run.name)) throw;
-        }
-    }
-}
-
-// Takes an existing run's lock for this process, or for a data-parallel group: rank 0 holds it
-// for every rank, and when it is refused every rank refuses together.
-std::optional<RunLock> take_run_lock(const RunRecord& run, Communicator* group) {
-    if (!group) return RunLock::take(run.directory, run.name);
-    std::optional<RunLock> lock;
-    std::string refusal;
-    if (group->leader()) {
-        try {
-            lock = RunLock::take(run.directory, run.name);
-        } catch (const RunBusy& busy) {
-            refusal = busy.what();
-        }
-    }
-    refusal = group->broadcast_text("run lock refusal", refusal);
-    if (!refusal.empty()) throw RunBusy(refusal);
-    return lock;
 }
 
 }  // namespace
