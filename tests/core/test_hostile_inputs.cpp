@@ -58,6 +58,24 @@ TEST(HostileInputs, JsonAtTheDepthLimitIsRead) {
     EXPECT_EQ(read_json_file(dir.file("brackets.json")).at(0).get<std::string>().size(), kHostileDepth + 1u);
 }
 
+TEST(HostileInputs, ANumberBeyondADoubleIsInvalidJsonNamingTheFile) {
+    test::TempDir dir;
+    test::write_text(dir.file("huge.json"), "{\"a\": -1e999}");
+    try {
+        read_json_file(dir.file("huge.json"));
+        ADD_FAILURE() << "1e999 read";
+    } catch (const std::runtime_error& error) {
+        EXPECT_EQ(std::string(error.what()).rfind(dir.file("huge.json") + ": invalid JSON: ", 0), 0u) << error.what();
+        EXPECT_NE(std::string(error.what()).find("'-1e999'"), std::string::npos) << error.what();
+    }
+    try {
+        parse_json_line("[1e999]", "lines.jsonl", 7);
+        ADD_FAILURE() << "1e999 read";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_EQ(std::string(error.what()).rfind("lines.jsonl:7: invalid JSON: ", 0), 0u) << error.what();
+    }
+}
+
 // `evaluate --task TASK` of `predictions` against the sample dev file `dev` ends in exit code 1
 // with `message` in its output.
 void expect_evaluate_refuses(const std::string& task, const std::string& dev, const std::string& predictions,
