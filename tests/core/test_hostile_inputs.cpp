@@ -131,13 +131,22 @@ TEST(HostileInputs, ShapesAndBatchesThatCannotFitAreRefusedNamingTheFields) {
     expect_refused(dir, {{"threads", 4294967297}}, "field 'threads': 4294967297 is too large (at most 2147483647)");
     expect_refused(dir, {{"gradient_accumulation", 18446744073709551615u}},
                    "field 'gradient_accumulation': 18446744073709551615 is too large");
-    expect_refused(dir, {{"data", {{"input_length", 100000000}}}}, "and data.input_length 100000000 needs about ");
+    expect_refused(dir, {{"data", {{"input_length", 1000000}}}}, "and data.input_length 1000000 needs about ");
+    expect_refused(dir, {{"data", {{"input_length", 100000000}}}},
+                   "field 'data.input_length': input length 100000000 is above 1048576, longer than any row that can be trained");
 
     // The plan shows the estimate of an experiment that fits.
     write_experiment(dir, nlohmann::json::object());
     const test::CliResult plan = dry_run(dir);
     EXPECT_EQ(plan.exit_code, 0) << plan.output;
     EXPECT_NE(plan.output.find("memory      about "), std::string::npos) << plan.output;
+}
+
+TEST(HostileInputs, AnEmptyCorpusPathIsRefusedNamingTheField) {
+    test::TempDir dir;
+    for (const nlohmann::json& corpus : {nlohmann::json(""), nlohmann::json::array({"", "a.txt"})}) {
+        expect_refused(dir, {{"data", {{"corpus", corpus}}}}, "experiment.json: field 'data.corpus': expected file or folder paths");
+    }
 }
 
 TEST(HostileInputs, ATruncatedGzipCorpusIsAnErrorNamingTheFile) {
