@@ -5,9 +5,15 @@
 // that names its file; a signal, a hang, an allocation failure or an error without a name fails
 // the test, naming the seed and the input, whose files are kept for a rerun.
 //
-// GS_FUZZ_SEED (1), GS_FUZZ_INPUTS (in-process inputs, 2400), GS_FUZZ_CLI_INPUTS (40) and
+// GS_FUZZ_SEED (1), GS_FUZZ_INPUTS (in-process inputs, 3000), GS_FUZZ_CLI_INPUTS (30) and
 // GS_FUZZ_FIRST (the first input's number, 0) size a run; input i of a seed is the same on
 // every machine, so GS_FUZZ_FIRST=i GS_FUZZ_INPUTS=1 reruns one.
+//
+// Not generated yet, to be added once their readers refuse them: a folder where a file is
+// expected (--predictions DIR), databases (another program's SQLite file, a read-only one), lines
+// of many megabytes, safetensors tensors whose byte ranges overlap (read as they are). A results
+// CSV holding nan, inf, invalid UTF-8 or a repeated column is imported today, an exit 0 that
+// this test accepts; it only asks for a read or a named error.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -400,7 +406,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 TEST(FuzzInputs, ReadersReadOrNameTheirFileForThousandsOfHostileInputs) {
     FuzzRun run;
-    const uint64_t count = test::environment_number("GS_FUZZ_INPUTS", 2400);
+    const uint64_t count = test::environment_number("GS_FUZZ_INPUTS", 3000);
     const auto start = std::chrono::steady_clock::now();
     at::set_num_threads(1);
     test::InputGuard guard(/*limit_seconds=*/20);
@@ -438,7 +444,7 @@ std::string cli_failure(const test::ProcessEnd& end, const InputFiles& files, do
 
 TEST(FuzzInputs, TheCliEndsInExitZeroOrANamedErrorNeverASignalOrAHang) {
     FuzzRun run;
-    const uint64_t count = test::environment_number("GS_FUZZ_CLI_INPUTS", 40);
+    const uint64_t count = test::environment_number("GS_FUZZ_CLI_INPUTS", 30);
     const double limit_seconds = 60;
     const auto start = std::chrono::steady_clock::now();
     for (uint64_t index = run.first; index < run.first + count; ++index) {
