@@ -273,7 +273,7 @@ const std::vector<InputKind>& input_kinds() {
              read_corpus(folder, files, TextLayout::blank_line_separated, BadInputPolicy::skip);
          },
          [](const InputFiles& files) {
-             return cli({"prepare", "--corpus", files.begin()->first, "--tokenizer", "train:200", "--out", "data", "--quiet"});
+             return cli({"prepare", "--corpus", files.begin()->first, "--tokenizer", "train:400", "--out", "data", "--quiet"});
          }},
         {"checkpoint", checkpoint_seeds(), read_checkpoint,
          [](const InputFiles&) { return cli({"score", "--checkpoint", "ckpt", "--input", "examples.jsonl"}); }},
