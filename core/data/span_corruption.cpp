@@ -23,6 +23,10 @@ SpanLengths lengths_for_raw(int64_t raw_length, const SpanCorruptionOptions& opt
 
 void validate(const SpanCorruptionOptions& options) {
     if (options.input_length < 4) throw std::invalid_argument("input length must be at least 4");
+    if (options.input_length > kMaxSpanInputLength) {
+        throw std::invalid_argument("input length " + std::to_string(options.input_length) + " is above " +
+                                    std::to_string(kMaxSpanInputLength) + ", longer than any row that can be trained");
+    }
     if (!(options.noise_density > 0 && options.noise_density < 1)) {
         throw std::invalid_argument("noise density must be between 0 and 1");
     }

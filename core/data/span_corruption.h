@@ -12,6 +12,11 @@
 
 namespace gs {
 
+// The longest input a row may have. The raw length is found by counting up from the input
+// length, and one row's attention scores alone would take 4 TB at 2^20 tokens, so nothing longer
+// can be trained anyway.
+constexpr int64_t kMaxSpanInputLength = int64_t{1} << 20;
+
 struct SpanCorruptionOptions {
     int64_t input_length = 512;
     double noise_density = 0.15;
@@ -28,7 +33,8 @@ struct SpanLengths {
 
 // T5's compute_input_and_target_lengths: the longest raw row whose corrupted input fits
 // `input_length` (512 -> 568 raw, 114 targets at density 0.15, mean span 3). Throws
-// std::invalid_argument for settings that cannot make valid rows.
+// std::invalid_argument for settings that cannot make valid rows and for an input length above
+// kMaxSpanInputLength.
 SpanLengths compute_span_lengths(const SpanCorruptionOptions& options);
 
 // One noise flag per token (1 = noise): num_spans noise and non-noise spans of random lengths,

@@ -111,10 +111,11 @@ std::vector<QaParagraph> read_korquad(const std::string& path) {
         for (size_t p = 0; p < article_paragraphs.size(); ++p) {
             const std::string where = article_where + ", paragraph " + std::to_string(p + 1);
             QaParagraph paragraph;
-            paragraph.title = article.value("title", "");
+            paragraph.title = article.contains("title") ? text_field(article, "title", article_where) : "";
             paragraph.context = text_field(article_paragraphs[p], "context", where);
             for (const auto& qa : array_field(article_paragraphs[p], "qas", where)) {
-                paragraph.questions.push_back(korquad_question(qa, where + ", question " + qa.value("id", "?")));
+                const bool has_id = qa.is_object() && qa.contains("id") && qa.at("id").is_string();
+                paragraph.questions.push_back(korquad_question(qa, where + ", question " + (has_id ? qa.at("id").get<std::string>() : "?")));
             }
             paragraphs.push_back(paragraph);
         }

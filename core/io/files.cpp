@@ -143,6 +143,8 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
         const auto [line, column] = line_and_column(text, error.byte > 0 ? error.byte - 1 : 0);
         throw std::invalid_argument(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
                                     ": invalid JSON: " + error.what());
+    } catch (const nlohmann::json::exception& error) {  // a number beyond a double, such as 1e999
+        throw std::invalid_argument(source + ": invalid JSON: " + error.what());
     }
 }
 
@@ -150,7 +152,7 @@ nlohmann::json parse_json_line(const std::string& line, const std::string& path,
     check_json_depth(line, path, static_cast<size_t>(line_number));
     try {
         return nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& error) {
+    } catch (const nlohmann::json::exception& error) {  // a syntax error, or a number beyond a double
         throw std::invalid_argument(path + ":" + std::to_string(line_number) + ": invalid JSON: " + error.what());
     }
 }

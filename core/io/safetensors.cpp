@@ -1,6 +1,8 @@
 #include "core/io/safetensors.h"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -40,6 +42,16 @@ std::string dtype_name_of(at::ScalarType type) {
         if (scalar == type) return name;
     }
     throw std::invalid_argument(std::string("safetensors cannot store dtype ") + c10::toString(type));
+}
+
+// The bytes of a tensor of `shape`, or nothing when the count does not fit in 64 bits.
+std::optional<uint64_t> byte_count(const std::vector<int64_t>& shape, uint64_t element_bytes) {
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+    uint64_t bytes = element_bytes;
+    for (int64_t dim : shape) {
+        if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(dim), &bytes)) return std::nullopt;
+    }
+    return bytes;
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -114,12 +126,15 @@ void SafetensorsFile::parse_header(const std::string& header_json) {
         if (!value["dtype"].is_string()) fail(path_, where + "dtype is not a string");
         entry.dtype = value["dtype"].get<std::string>();
         if (!dtype_table().count(entry.dtype)) fail(path_, where + "unsupported dtype '" + entry.dtype + "'");
-        uint64_t numel = 1;
+        if (!value["shape"].is_array()) fail(path_, where + "bad shape " + value["shape"].dump());
         for (const auto& dim : value["shape"]) {
             if (!dim.is_number_integer() || dim.get<int64_t>() < 0) fail(path_, where + "bad shape " + value["shape"].dump());
             entry.shape.push_back(dim.get<int64_t>());
-            numel *= static_cast<uint64_t>(dim.get<int64_t>());
         }
+        const uint64_t element_bytes = c10::elementSize(scalar_type_of(entry.dtype));
+        const std::optional<uint64_t> expected = byte_count(entry.shape, element_bytes);
+        // A byte count that wraps around 2^64 could match small offsets and ask load() for exabytes.
+        if (!expected) fail(path_, where + "shape " + value["shape"].dump() + " of " + entry.dtype + " has more bytes than a file can");
         const auto& offsets = value["data_offsets"];
         if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
             !offsets[1].is_number_unsigned()) {
@@ -127,7 +142,7 @@ void SafetensorsFile::parse_header(const std::string& header_json) {
         }
         entry.begin = offsets[0].get<uint64_t>();
         entry.end = offsets[1].get<uint64_t>();
-        const uint64_t expected_bytes = numel * c10::elementSize(scalar_type_of(entry.dtype));
+        const uint64_t expected_bytes = *expected;
         if (entry.end < entry.begin || entry.end - entry.begin != expected_bytes) {
             fail(path_, where + "data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
                             "] do not hold " + std::to_string(expected_bytes) + " bytes of " + entry.dtype +

@@ -1,6 +1,7 @@
 #include "core/model/checkpoint.h"
 
 #include <filesystem>
+#include <iomanip>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -12,6 +13,7 @@
 
 #include "core/io/files.h"
 #include "core/io/safetensors.h"
+#include "core/model/t5_cost.h"
 
 namespace gs {
 
@@ -93,11 +95,28 @@ const SafetensorsFile* find_with_aliases(const CheckpointFiles& files, const std
     return nullptr;
 }
 
-}  // namespace
+// Every parameter of the model config.json describes comes from the weights files, so they hold
+// at least as many values. A config that differs from them in a layer or a width is best reported
+// by the tensor it gets wrong, once the model is built; one that describes more than twice the
+// values they hold is refused before, since building it could take all memory or minutes (a
+// corrupt or hostile config.json).
+void require_weights_for(const T5Config& config, const std::string& config_path, const CheckpointFiles& files) {
+    double stored_values = 0;
+    for (const auto& [name, file] : files.owners()) {
+        double values = 1;
+        for (int64_t dim : file->entry(name).shape) values *= static_cast<double>(dim);
+        stored_values += values;
+    }
+    const double parameters = count_parameters_unbounded(config);
+    if (parameters <= 2 * stored_values) return;
+    std::ostringstream message;
+    message << config_path << ": describes a model of " << std::setprecision(15) << parameters
+            << " parameters, more than twice the " << stored_values << " values its weights files hold";
+    throw std::runtime_error(message.str());
+}
 
-void load_t5_weights(T5Model& model, const std::string& directory) {
+void load_weights_from(T5Model& model, const CheckpointFiles& files, const std::string& directory) {
     const T5Config& config = model->config();
-    CheckpointFiles files{fs::path(directory)};
     std::set<std::string> used;
     at::NoGradGuard no_grad;
     for (auto& item : model->named_parameters()) {
@@ -129,10 +148,19 @@ void load_t5_weights(T5Model& model, const std::string& directory) {
     }
 }
 
+}  // namespace
+
+void load_t5_weights(T5Model& model, const std::string& directory) {
+    load_weights_from(model, CheckpointFiles{fs::path(directory)}, directory);
+}
+
 T5Model load_t5_checkpoint(const std::string& directory) {
-    const T5Config config = T5Config::load((fs::path(directory) / "config.json").string());
+    const std::string config_path = (fs::path(directory) / "config.json").string();
+    const T5Config config = T5Config::load(config_path);
+    const CheckpointFiles files{fs::path(directory)};
+    require_weights_for(config, config_path, files);
     T5Model model(config, /*initialize=*/false);
-    load_t5_weights(model, directory);
+    load_weights_from(model, files, directory);
     return model;
 }
 

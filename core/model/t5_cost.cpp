@@ -35,6 +35,8 @@ double activation_values_per_sequence(const T5Config& c, double input_length, do
 // Exact while the count is below 2^53, which every shape that fits in memory is.
 int64_t count_parameters(const T5Config& c) { return static_cast<int64_t>(parameters_of(c)); }
 
+double count_parameters_unbounded(const T5Config& c) { return parameters_of(c); }
+
 double forward_flops_per_sequence(const T5Config& c, int64_t input_length, int64_t target_length) {
     const double d = c.d_model, inner = c.inner_dim(), ff = c.d_ff, vocab = c.vocab_size;
     const double le = input_length, ld = target_length;

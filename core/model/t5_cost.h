@@ -9,6 +9,9 @@
 namespace gs {
 
 int64_t count_parameters(const T5Config& config);
+// The same count as a double, which no configuration overflows: for shapes read from a file
+// before anything of that size is allocated.
+double count_parameters_unbounded(const T5Config& config);
 
 // FLOPs of one forward pass over one sequence (a multiply-add counts 2): every matrix product
 // of attention, cross-attention, FFN and the LM head; element-wise work is negligible.

@@ -45,15 +45,17 @@ DataSpec read_data(const nlohmann::json& json, const std::string& source, const 
                    {"corpus", "layout", "json_field", "on_bad_input", "tokenizer", "split", "split_seed",
                     "input_length", "noise_density", "mean_span_length", "cache_dir"});
     DataSpec data;
+    // An empty path would name no file, and the cache folder is derived from the absolute paths.
+    const auto add_corpus_path = [&](const nlohmann::json& path) {
+        if (!path.is_string() || path.get<std::string>().empty()) f.fail("corpus", "expected file or folder paths");
+        data.corpus.paths.push_back(resolve(folder, path.get<std::string>()));
+    };
     if (f.has("corpus")) {
         const auto& corpus = f.at("corpus");
         if (corpus.is_string()) {
-            data.corpus.paths.push_back(resolve(folder, corpus.get<std::string>()));
+            add_corpus_path(corpus);
         } else if (corpus.is_array() && !corpus.empty()) {
-            for (const auto& path : corpus) {
-                if (!path.is_string()) f.fail("corpus", "expected file or folder paths");
-                data.corpus.paths.push_back(resolve(folder, path.get<std::string>()));
-            }
+            for (const auto& path : corpus) add_corpus_path(path);
         } else {
             f.fail("corpus", "expected a path or a list of paths");
         }

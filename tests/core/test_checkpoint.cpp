@@ -8,6 +8,7 @@
 #include "core/io/files.h"
 #include "core/io/safetensors.h"
 #include "core/model/checkpoint.h"
+#include "core/model/t5_cost.h"
 #include "test_support.h"
 
 namespace gs {
@@ -173,6 +174,26 @@ TEST(Checkpoint, ConfigThatContradictsTheTensorsIsReported) {
     error = load_error(fewer.path().string());
     EXPECT_NE(error.find("DenseReluDense"), std::string::npos) << error;
     EXPECT_NE(error.find("has shape"), std::string::npos) << error;
+}
+
+TEST(Checkpoint, AConfigFarLargerThanItsWeightsIsRefusedBeforeTheModelIsBuilt) {
+    test::TempDir dir;
+    save_t5_checkpoint(T5Model(tiny_config()), dir.path().string());
+    const T5Config stored = tiny_config();
+    // A million layers take minutes and gigabytes to build; 2^40 wide asks for petabytes.
+    for (const auto& [field, value] : {std::pair{"num_layers", int64_t{1000000}}, {"d_model", int64_t{1} << 40}}) {
+        nlohmann::json config = read_json_file(dir.file("config.json"));
+        config[field] = value;
+        write_file_atomically(dir.file("config.json"), config.dump());
+        const std::string error = load_error(dir.path().string());
+        EXPECT_EQ(error.rfind(dir.file("config.json") + ": describes a model of ", 0), 0u) << error;
+        EXPECT_NE(error.find(" parameters, more than twice the " + std::to_string(count_parameters(stored)) +
+                             " values its weights files hold"),
+                  std::string::npos)
+            << error;
+        stored.save(dir.file("config.json"));
+    }
+    EXPECT_EQ(load_t5_checkpoint(dir.path().string())->config(), stored);
 }
 
 TEST(Checkpoint, TruncatedWeightsFileIsReported) {

@@ -58,6 +58,24 @@ TEST(HostileInputs, JsonAtTheDepthLimitIsRead) {
     EXPECT_EQ(read_json_file(dir.file("brackets.json")).at(0).get<std::string>().size(), kHostileDepth + 1u);
 }
 
+TEST(HostileInputs, ANumberBeyondADoubleIsInvalidJsonNamingTheFile) {
+    test::TempDir dir;
+    test::write_text(dir.file("huge.json"), "{\"a\": -1e999}");
+    try {
+        read_json_file(dir.file("huge.json"));
+        ADD_FAILURE() << "1e999 read";
+    } catch (const std::runtime_error& error) {
+        EXPECT_EQ(std::string(error.what()).rfind(dir.file("huge.json") + ": invalid JSON: ", 0), 0u) << error.what();
+        EXPECT_NE(std::string(error.what()).find("'-1e999'"), std::string::npos) << error.what();
+    }
+    try {
+        parse_json_line("[1e999]", "lines.jsonl", 7);
+        ADD_FAILURE() << "1e999 read";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_EQ(std::string(error.what()).rfind("lines.jsonl:7: invalid JSON: ", 0), 0u) << error.what();
+    }
+}
+
 // `evaluate --task TASK` of `predictions` against the sample dev file `dev` ends in exit code 1
 // with `message` in its output.
 void expect_evaluate_refuses(const std::string& task, const std::string& dev, const std::string& predictions,
@@ -113,7 +131,9 @@ TEST(HostileInputs, ShapesAndBatchesThatCannotFitAreRefusedNamingTheFields) {
     expect_refused(dir, {{"threads", 4294967297}}, "field 'threads': 4294967297 is too large (at most 2147483647)");
     expect_refused(dir, {{"gradient_accumulation", 18446744073709551615u}},
                    "field 'gradient_accumulation': 18446744073709551615 is too large");
-    expect_refused(dir, {{"data", {{"input_length", 100000000}}}}, "and data.input_length 100000000 needs about ");
+    expect_refused(dir, {{"data", {{"input_length", 1000000}}}}, "and data.input_length 1000000 needs about ");
+    expect_refused(dir, {{"data", {{"input_length", 100000000}}}},
+                   "field 'data.input_length': input length 100000000 is above 1048576, longer than any row that can be trained");
 
     // The plan shows the estimate of an experiment that fits.
     write_experiment(dir, nlohmann::json::object());
@@ -134,6 +154,13 @@ TEST(HostileInputs, ABudgetWaitingForAMissingRunIsRefusedBeforeTheFirstStage) {
     EXPECT_NE(run.output.find(message), std::string::npos) << run.output;
     EXPECT_TRUE(Store(dir.file("ws.db")).summaries().empty());
     EXPECT_FALSE(std::filesystem::exists(dir.file("runs")));
+}
+
+TEST(HostileInputs, AnEmptyCorpusPathIsRefusedNamingTheField) {
+    test::TempDir dir;
+    for (const nlohmann::json& corpus : {nlohmann::json(""), nlohmann::json::array({"", "a.txt"})}) {
+        expect_refused(dir, {{"data", {{"corpus", corpus}}}}, "experiment.json: field 'data.corpus': expected file or folder paths");
+    }
 }
 
 TEST(HostileInputs, ATruncatedGzipCorpusIsAnErrorNamingTheFile) {

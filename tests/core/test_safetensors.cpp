@@ -117,6 +117,23 @@ TEST(Safetensors, CorruptHeadersAreRejected) {
     EXPECT_NE(error_of([&] { SafetensorsFile f(path); }).find("does not fit"), std::string::npos);
 }
 
+TEST(Safetensors, AShapeWhoseByteCountWrapsAroundIsRefusedBeforeAnyAllocation) {
+    test::TempDir dir;
+    const std::string path = dir.file("huge.safetensors");
+    // 2^62 x 4 floats: 2^66 bytes, which wrap around 2^64 to 0 and would match empty offsets.
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 0]}})", 0);
+    std::string error = error_of([&] { SafetensorsFile f(path); });
+    EXPECT_EQ(error, path + ": tensor 'w': shape [4611686018427387904,4] of F32 has more bytes than a file can");
+
+    // A zero dimension makes any other one empty, as at::empty does.
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 0], "data_offsets": [0, 0]}})", 0);
+    EXPECT_EQ(SafetensorsFile(path).load("w").numel(), 0);
+
+    write_raw(path, R"({"w": {"dtype": "F32", "shape": 3, "data_offsets": [0, 12]}})", 12);
+    error = error_of([&] { SafetensorsFile f(path); });
+    EXPECT_EQ(error, path + ": tensor 'w': bad shape 3");
+}
+
 TEST(Safetensors, MissingTensorNamesFileAndTensor) {
     test::TempDir dir;
     save_safetensors(dir.file("t.safetensors"), {{"a", at::ones({1})}});

@@ -1,6 +1,8 @@
 // T5's span-corruption objective: lengths, noise masks, sentinels, reconstruction.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/data/span_corruption.h"
@@ -49,6 +51,29 @@ TEST(SpanCorruption, RejectsSettingsWithoutValidSpans) {
     options.noise_density = 0.15;
     options.mean_span_length = 0.5;
     EXPECT_THROW(compute_span_lengths(options), std::invalid_argument);
+}
+
+TEST(SpanCorruption, AnInputLengthBeyondAnyTrainableRowIsRefusedAtOnce) {
+    SpanCorruptionOptions options;
+    options.input_length = kMaxSpanInputLength;
+    const SpanLengths longest = compute_span_lengths(options);
+    EXPECT_LE(longest.input_length, kMaxSpanInputLength);
+    // One raw token more makes an input that no longer fits (T5's formula, density 0.15, mean span 3).
+    const double next_noise = std::nearbyint((longest.raw_length + 1) * 0.15);
+    const double next_input = (longest.raw_length + 1) - next_noise + std::nearbyint(next_noise / 3) + 1;
+    EXPECT_GT(next_input, kMaxSpanInputLength);
+
+    // Counting up from 2^63 - 1 would not end.
+    for (int64_t length : {kMaxSpanInputLength + 1, std::numeric_limits<int64_t>::max()}) {
+        options.input_length = length;
+        try {
+            compute_span_lengths(options);
+            ADD_FAILURE() << length << " accepted";
+        } catch (const std::invalid_argument& error) {
+            EXPECT_EQ(std::string(error.what()),
+                      "input length " + std::to_string(length) + " is above 1048576, longer than any row that can be trained");
+        }
+    }
 }
 
 TEST(SpanCorruption, NoiseMaskStartsCleanEndsNoisyWithTheRightCounts) {

@@ -136,6 +136,10 @@ TEST(TaskData, MalformedFilesAreRefusedNamingFileRecordAndField) {
               ": article 1, paragraph 1, question q7: field 'answer_start': expected a whole number >= 0");
     EXPECT_EQ(error_reading(dir, "h.json", R"({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q8", "answers": []}]}]}]})", read_korquad),
               ": article 1, paragraph 1, question q8: field 'question': expected a string");
+    EXPECT_EQ(error_reading(dir, "h2.json", R"({"data": [{"title": 3, "paragraphs": [{"context": "c", "qas": []}]}]})", read_korquad),
+              ": article 1: field 'title': expected a string");
+    EXPECT_EQ(error_reading(dir, "h3.json", R"({"data": [{"paragraphs": [{"context": "c", "qas": [7, {"id": []}]}]}]})", read_korquad),
+              ": article 1, paragraph 1, question ?: field 'id': expected a string");
 
     EXPECT_EQ(error_reading(dir, "i.json", R"({"documents": [{"text": [[{"sentence": "a"}]], "abstractive": ["s"]},
                   {"text": [[{"sentence": "a"}]], "abstractive": []}]})", read_summaries),
