@@ -164,5 +164,46 @@ TEST(HostileInputs, ASplitWithoutAValidationOrTrainingPartIsRefused) {
     }
 }
 
+// `import-results --csv table.csv` of `csv` into dir/ws.db, labelled "paper".
+test::CliResult import_results(const test::TempDir& dir, const std::string& csv) {
+    test::write_text(dir.file("table.csv"), csv);
+    return test::run_growthstudio_cli("import-results --csv table.csv --label paper --db ws.db", dir.path().string());
+}
+
+void expect_import_refused(const test::TempDir& dir, const std::string& csv, const std::string& message) {
+    const test::CliResult result = import_results(dir, csv);
+    EXPECT_EQ(result.exit_code, 1) << csv << "\n" << result.output;
+    EXPECT_NE(result.output.find(message), std::string::npos) << csv << "\n" << result.output;
+}
+
+TEST(HostileInputs, ImportedScoresMustBeFiniteUtf8UnderDistinctColumns) {
+    test::TempDir dir;
+    const test::CliResult good = import_results(dir, "model,valid_loss\nB,1.5\n");
+    ASSERT_EQ(good.exit_code, 0) << good.output;
+
+    for (const std::string score : {"nan", "inf", "-inf", "NaN", "infinity"}) {
+        expect_import_refused(dir, "model,valid_loss\nB,1.0\nS," + score + "\n",
+                              "table.csv:3: column 'valid_loss': '" + score + "' is not a finite number");
+    }
+    expect_import_refused(dir, "model,valid_loss\nB\xC3\x28,1.0\n", "table.csv:2: column 'model': invalid UTF-8 at byte 2");
+    expect_import_refused(dir, "model,valid\xFF\n", "table.csv:1: field 2: invalid UTF-8 at byte 6");
+    expect_import_refused(dir, "model,valid_loss,valid_loss\nB,1.0,2.0\n", "table.csv:1: column 'valid_loss' appears twice");
+
+    // Nothing refused replaced what the first import stored.
+    const std::vector<ExternalResult> stored = Store(dir.file("ws.db")).external_results();
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].valid_loss, 1.5);
+}
+
+TEST(HostileInputs, AByteOrderMarkBeforeTheHeaderIsReadPast) {
+    test::TempDir dir;
+    const test::CliResult result = import_results(dir, "\xEF\xBB\xBFmodel,valid_loss\r\nB,1.25\r\n");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const std::vector<ExternalResult> stored = Store(dir.file("ws.db")).external_results();
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].model, "B");
+    EXPECT_EQ(stored[0].valid_loss, 1.25);
+}
+
 }  // namespace
 }  // namespace gs
