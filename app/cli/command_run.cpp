@@ -49,6 +49,14 @@ std::string progress_bar(double fraction) {
 
 std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
 
+namespace {
+
+// The workspace of a command that only reads it: a database that must be there, opened so that
+// nothing is created or written (a read-only file or folder reads as well as any other).
+Store read_only_store(const Arguments& args) { return Store(database_of(args), SqlAccess::read_only); }
+
+}  // namespace
+
 // One line rewritten in place on a terminal; in a log, a line for each phase change and at
 // most every ProgressLine::kLogIntervalSeconds of training.
 TrainerHooks terminal_hooks(bool quiet) {
@@ -306,7 +314,7 @@ int run_resume(const Words& words) {
 
 int run_list(const Words& words) {
     Arguments args(words, {{"db"}, {}});
-    Store store(database_of(args));
+    Store store = read_only_store(args);
     std::cout << std::left << std::setw(28) << "run" << std::setw(20) << "pipeline" << std::setw(10) << "status"
               << std::right << std::setw(10) << "step" << std::setw(12) << "hours" << std::setw(12) << "valid loss\n";
     for (const auto& s : store.summaries()) {
@@ -331,7 +339,7 @@ std::string status_text(const RunRecord& run) {
 int run_show(const Words& words) {
     Arguments args(words, {{"db"}, {}});
     if (args.positional().size() != 1) throw UsageError("expected one run name");
-    Store store(database_of(args));
+    Store store = read_only_store(args);
     const auto run = store.find_run(args.positional()[0]);
     if (!run) throw std::runtime_error(store.path() + ": no run named '" + args.positional()[0] + "'");
     std::cout << "run        " << run->name << " (#" << run->id << ")\npipeline   " << run->pipeline << "\nstatus     "
@@ -359,7 +367,7 @@ int run_show(const Words& words) {
 
 int run_export(const Words& words) {
     Arguments args(words, {{"db", "out", "reference", "format"}, {}});
-    Store store(database_of(args));
+    Store store = read_only_store(args);
     const ResultsTable table = build_results_table(store, args.text("reference"));
     const std::string format = args.text("format", "csv");
     std::string text;

@@ -2,9 +2,13 @@
 // error that names the file, field or option, never in a signal, an allocation failure or a run
 // that silently did something else.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -203,6 +207,104 @@ TEST(HostileInputs, AByteOrderMarkBeforeTheHeaderIsReadPast) {
     ASSERT_EQ(stored.size(), 1u);
     EXPECT_EQ(stored[0].model, "B");
     EXPECT_EQ(stored[0].valid_loss, 1.25);
+}
+
+test::CliResult run_cli_in(const test::TempDir& dir, const std::string& arguments) {
+    return test::run_growthstudio_cli(arguments, dir.path().string());
+}
+
+TEST(HostileInputs, CommandsThatOnlyReadCreateNoDatabase) {
+    test::TempDir dir;
+    for (const std::string command : {"list", "show B", "export"}) {
+        const test::CliResult result = run_cli_in(dir, command + " --db new/folder/x.db");
+        EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+        EXPECT_NE(result.output.find("new/folder/x.db: no such database; nothing was created"), std::string::npos)
+            << command << "\n" << result.output;
+        EXPECT_FALSE(std::filesystem::exists(dir.file("new"))) << command;
+    }
+}
+
+// The names of the tables in the SQLite file at `path`, read through SQLite itself.
+std::vector<std::string> sqlite_tables(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &statement, nullptr);
+    std::vector<std::string> names;
+    while (sqlite3_step(statement) == SQLITE_ROW) names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return names;
+}
+
+TEST(HostileInputs, AnotherProgramsDatabaseIsRefusedAndLeftUnchanged) {
+    test::TempDir dir;
+    const std::string path = dir.file("notes.db");
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('kept')",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    const std::string before = read_text_file(path);
+    test::write_text(dir.file("table.csv"), "model,valid_loss\nB,1.5\n");
+
+    for (const std::string command : {"list", "show B", "export", "import-results --csv table.csv"}) {
+        const test::CliResult result = run_cli_in(dir, command + " --db notes.db");
+        EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+        EXPECT_NE(result.output.find("notes.db: not a GrowthStudio database (it holds other tables: notes); nothing was changed"),
+                  std::string::npos)
+            << command << "\n" << result.output;
+    }
+    EXPECT_EQ(sqlite_tables(path), std::vector<std::string>{"notes"});
+    EXPECT_EQ(read_text_file(path), before);
+}
+
+// dir/ws.db with one run, B, and imported rows labelled "paper".
+std::string workspace_with_a_run(const test::TempDir& dir) {
+    const std::string path = dir.file("ws.db");
+    RunRecord run;
+    run.name = "B", run.pipeline = "B", run.status = "done";
+    Store(path).create_run(run);
+    EXPECT_EQ(import_results(dir, "model,valid_loss\nPaper-B,1.5\n").exit_code, 0);
+    return path;
+}
+
+// list, show and export read `database`; a command that writes it is refused with `refusal`.
+void expect_read_but_not_written(const test::TempDir& dir, const std::string& database, const std::string& refusal) {
+    const std::string before = read_text_file(database);
+    const test::CliResult list = run_cli_in(dir, "list --db " + database);
+    EXPECT_EQ(list.exit_code, 0) << list.output;
+    EXPECT_NE(list.output.find("\nB "), std::string::npos) << list.output;
+    const test::CliResult show = run_cli_in(dir, "show B --db " + database);
+    EXPECT_EQ(show.exit_code, 0) << show.output;
+    EXPECT_NE(show.output.find("run        B (#1)"), std::string::npos) << show.output;
+    const test::CliResult exported = run_cli_in(dir, "export --db " + database);
+    EXPECT_EQ(exported.exit_code, 0) << exported.output;
+    EXPECT_NE(exported.output.find("Paper-B"), std::string::npos) << exported.output;
+
+    const test::CliResult import = run_cli_in(dir, "import-results --csv table.csv --label again --db " + database);
+    EXPECT_EQ(import.exit_code, 1) << import.output;
+    EXPECT_NE(import.output.find(refusal), std::string::npos) << import.output;
+    EXPECT_EQ(read_text_file(database), before);
+}
+
+TEST(HostileInputs, AReadOnlyDatabaseFileIsReadButNotWritten) {
+    test::TempDir dir;
+    const std::string path = workspace_with_a_run(dir);
+    ASSERT_EQ(chmod(path.c_str(), 0444), 0);
+    // The permission bits are respected for root too, so this holds whoever runs it.
+    expect_read_but_not_written(dir, path, path + ": the database is read-only; nothing was changed");
+    chmod(path.c_str(), 0644);
+}
+
+TEST(HostileInputs, ADatabaseInAReadOnlyFolderIsReadButNotWritten) {
+    if (geteuid() == 0) GTEST_SKIP() << "running as root, whom a read-only folder does not stop from writing";
+    test::TempDir dir;
+    const std::string path = workspace_with_a_run(dir);
+    ASSERT_EQ(chmod(dir.path().c_str(), 0555), 0);
+    expect_read_but_not_written(dir, path, path + ": the database's folder is read-only; nothing was changed");
+    chmod(dir.path().c_str(), 0755);
 }
 
 }  // namespace
