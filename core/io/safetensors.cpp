@@ -49,6 +49,7 @@ std::string dtype_name_of(at::ScalarType type) {
 }  // namespace
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+    check_input_file(path);
     int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), path + ": cannot open");
     struct stat info {};

@@ -307,5 +307,21 @@ TEST(HostileInputs, ADatabaseInAReadOnlyFolderIsReadButNotWritten) {
     chmod(dir.path().c_str(), 0755);
 }
 
+TEST(HostileInputs, AFolderOrAMissingFileGivenForAFileIsNamedAsSuch) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.file("folder"));
+    const std::string folder = dir.file("folder");
+    expect_evaluate_refuses("ext", "korquad_dev.json", folder, folder + ": is a folder, not a file");
+    expect_evaluate_refuses("sum", "summaries_dev.jsonl", folder, folder + ": is a folder, not a file");
+    expect_evaluate_refuses("ext", "korquad_dev.json", dir.file("none.json"), dir.file("none.json") + ": no such file");
+    for (const std::string command : {"import-results --csv folder --db ws.db", "run folder --db ws.db --dry-run",
+                                      "evaluate --task nli --data folder --predictions none.json"}) {
+        const test::CliResult result = run_cli_in(dir, command);
+        EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+        EXPECT_NE(result.output.find("folder: is a folder, not a file"), std::string::npos) << command << "\n" << result.output;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("ws.db")));
+}
+
 }  // namespace
 }  // namespace gs
