@@ -328,6 +328,23 @@ int run_list(const Words& words) {
 
 namespace {
 
+// The checkpoints a run can load from. Interval checkpoints beyond keep_checkpoints were removed
+// as the run went on: they are counted, not listed. A stage-end or final checkpoint is never
+// removed, so one that is gone is listed as missing.
+void print_checkpoints(const std::vector<CheckpointRecord>& checkpoints) {
+    int64_t pruned = 0;
+    for (const auto& checkpoint : checkpoints) {
+        const bool exists = fs::exists(checkpoint.path);
+        if (!exists && checkpoint.kind == "interval") {
+            ++pruned;
+            continue;
+        }
+        std::cout << "checkpoint " << checkpoint.kind << " at step " << checkpoint.step << ": " << checkpoint.path
+                  << (exists ? "" : " (missing)") << "\n";
+    }
+    if (pruned > 0) std::cout << "checkpoint " << pruned << " earlier interval checkpoints pruned (keep_checkpoints)\n";
+}
+
 // The run's live status, with the process that trains it when one does.
 std::string status_text(const RunRecord& run) {
     const auto owner = run_owner(run.directory);
@@ -359,9 +376,7 @@ int run_show(const Words& words) {
                   << event.valid_loss_after.value_or(NAN) << ", probe max |logit difference| "
                   << event.probe_max_logit_difference << ", " << event.seconds << " s\n";
     }
-    for (const auto& checkpoint : store.checkpoints(run->id)) {
-        std::cout << "checkpoint " << checkpoint.kind << " at step " << checkpoint.step << ": " << checkpoint.path << "\n";
-    }
+    print_checkpoints(store.checkpoints(run->id));
     return 0;
 }
 

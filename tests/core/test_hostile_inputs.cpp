@@ -307,6 +307,32 @@ TEST(HostileInputs, ADatabaseInAReadOnlyFolderIsReadButNotWritten) {
     chmod(dir.path().c_str(), 0755);
 }
 
+TEST(HostileInputs, ShowListsTheCheckpointsOnDisk) {
+    test::TempDir dir;
+    Store store(dir.file("ws.db"));
+    RunRecord run;
+    run.name = "B", run.pipeline = "B", run.status = "done", run.directory = dir.file("runs/B");
+    const int64_t id = store.create_run(run);
+    const std::string run_folder = dir.file("runs/B/");
+    for (const auto& [step, kind] : std::vector<std::pair<int64_t, std::string>>{
+             {10, "interval"}, {20, "interval"}, {30, "interval"}, {40, "stage-end"}, {50, "final"}}) {
+        store.add_checkpoint({id, 0, step, run_folder + "step-" + std::to_string(step), kind});
+    }
+    // Pruning kept the interval checkpoint at step 30; the final one is there; the stage end was deleted by hand.
+    for (const int step : {30, 50}) std::filesystem::create_directories(run_folder + "step-" + std::to_string(step));
+
+    const test::CliResult show = run_cli_in(dir, "show B --db ws.db");
+    EXPECT_EQ(show.exit_code, 0) << show.output;
+    EXPECT_EQ(show.output.find("step-10"), std::string::npos) << show.output;
+    EXPECT_EQ(show.output.find("step-20"), std::string::npos) << show.output;
+    EXPECT_NE(show.output.find("checkpoint interval at step 30: " + run_folder + "step-30\n"), std::string::npos) << show.output;
+    EXPECT_NE(show.output.find("checkpoint stage-end at step 40: " + run_folder + "step-40 (missing)\n"), std::string::npos)
+        << show.output;
+    EXPECT_NE(show.output.find("checkpoint final at step 50: " + run_folder + "step-50\n"), std::string::npos) << show.output;
+    EXPECT_NE(show.output.find("checkpoint 2 earlier interval checkpoints pruned (keep_checkpoints)"), std::string::npos)
+        << show.output;
+}
+
 TEST(HostileInputs, AFolderOrAMissingFileGivenForAFileIsNamedAsSuch) {
     test::TempDir dir;
     std::filesystem::create_directories(dir.file("folder"));
