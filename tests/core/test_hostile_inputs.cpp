@@ -16,6 +16,7 @@
 #include "core/data/corpus.h"
 #include "core/io/files.h"
 #include "core/store/store.h"
+#include "core/train/trainer.h"
 #include "data_test_support.h"
 #include "test_support.h"
 
@@ -305,6 +306,25 @@ TEST(HostileInputs, ADatabaseInAReadOnlyFolderIsReadButNotWritten) {
     ASSERT_EQ(chmod(dir.path().c_str(), 0555), 0);
     expect_read_but_not_written(dir, path, path + ": the database's folder is read-only; nothing was changed");
     chmod(dir.path().c_str(), 0755);
+}
+
+// A run that the device cannot hold is refused before it is created, whichever way it starts
+// (the GUI's queue and `study` call run_experiment without the CLI's own check).
+TEST(HostileInputs, AnExperimentTooLargeForTheDeviceLeavesNoRunBehind) {
+    test::TempDir dir;
+    write_experiment(dir, {{"sizes", {{"S", {{"num_layers", 100000}}}}}});
+    const ExperimentSpec spec = ExperimentSpec::load(dir.file("experiment.json"));
+    Store store(dir.file("ws.db"));
+    RunOptions options;
+    options.device = "cpu";
+    try {
+        run_experiment(spec, store, options, TrainerHooks{});
+        ADD_FAILURE() << "the run started";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string(error.what()).find("field 'sizes.S': stage S at batch_size 8"), std::string::npos) << error.what();
+    }
+    EXPECT_TRUE(store.summaries().empty());
+    EXPECT_FALSE(std::filesystem::exists(dir.file("runs")));
 }
 
 TEST(HostileInputs, ShowListsTheCheckpointsOnDisk) {
