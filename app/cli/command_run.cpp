@@ -49,6 +49,14 @@ std::string progress_bar(double fraction) {
 
 std::string database_of(const Arguments& args) { return args.text("db", default_database_path()); }
 
+namespace {
+
+// The workspace of a command that only reads it: a database that must be there, opened so that
+// nothing is created or written (a read-only file or folder reads as well as any other).
+Store read_only_store(const Arguments& args) { return Store(database_of(args), SqlAccess::read_only); }
+
+}  // namespace
+
 // One line rewritten in place on a terminal; in a log, a line for each phase change and at
 // most every ProgressLine::kLogIntervalSeconds of training.
 TrainerHooks terminal_hooks(bool quiet) {
@@ -313,7 +321,7 @@ int run_resume(const Words& words) {
 
 int run_list(const Words& words) {
     Arguments args(words, {{"db"}, {}});
-    Store store(database_of(args));
+    Store store = read_only_store(args);
     std::cout << std::left << std::setw(28) << "run" << std::setw(20) << "pipeline" << std::setw(10) << "status"
               << std::right << std::setw(10) << "step" << std::setw(12) << "hours" << std::setw(12) << "valid loss\n";
     for (const auto& s : store.summaries()) {
@@ -327,6 +335,23 @@ int run_list(const Words& words) {
 
 namespace {
 
+// The checkpoints a run can load from. Interval checkpoints beyond keep_checkpoints were removed
+// as the run went on: they are counted, not listed. A stage-end or final checkpoint is never
+// removed, so one that is gone is listed as missing.
+void print_checkpoints(const std::vector<CheckpointRecord>& checkpoints) {
+    int64_t pruned = 0;
+    for (const auto& checkpoint : checkpoints) {
+        const bool exists = fs::exists(checkpoint.path);
+        if (!exists && checkpoint.kind == "interval") {
+            ++pruned;
+            continue;
+        }
+        std::cout << "checkpoint " << checkpoint.kind << " at step " << checkpoint.step << ": " << checkpoint.path
+                  << (exists ? "" : " (missing)") << "\n";
+    }
+    if (pruned > 0) std::cout << "checkpoint " << pruned << " earlier interval checkpoints pruned (keep_checkpoints)\n";
+}
+
 // The run's live status, with the process that trains it when one does.
 std::string status_text(const RunRecord& run) {
     const auto owner = run_owner(run.directory);
@@ -338,7 +363,7 @@ std::string status_text(const RunRecord& run) {
 int run_show(const Words& words) {
     Arguments args(words, {{"db"}, {}});
     if (args.positional().size() != 1) throw UsageError("expected one run name");
-    Store store(database_of(args));
+    Store store = read_only_store(args);
     const auto run = store.find_run(args.positional()[0]);
     if (!run) throw std::runtime_error(store.path() + ": no run named '" + args.positional()[0] + "'");
     std::cout << "run        " << run->name << " (#" << run->id << ")\npipeline   " << run->pipeline << "\nstatus     "
@@ -358,15 +383,13 @@ int run_show(const Words& words) {
                   << event.valid_loss_after.value_or(NAN) << ", probe max |logit difference| "
                   << event.probe_max_logit_difference << ", " << event.seconds << " s\n";
     }
-    for (const auto& checkpoint : store.checkpoints(run->id)) {
-        std::cout << "checkpoint " << checkpoint.kind << " at step " << checkpoint.step << ": " << checkpoint.path << "\n";
-    }
+    print_checkpoints(store.checkpoints(run->id));
     return 0;
 }
 
 int run_export(const Words& words) {
     Arguments args(words, {{"db", "out", "reference", "format"}, {}});
-    Store store(database_of(args));
+    Store store = read_only_store(args);
     const ResultsTable table = build_results_table(store, args.text("reference"));
     const std::string format = args.text("format", "csv");
     std::string text;

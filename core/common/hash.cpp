@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/common/random.h"
+#include "core/io/files.h"
 
 namespace gs {
 
@@ -43,8 +44,8 @@ uint64_t hash_bytes(const void* data, size_t size, uint64_t seed) {
 }
 
 uint64_t hash_file(const std::string& path, uint64_t& size) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) throw std::runtime_error(path + ": cannot be read");
+    std::ifstream in = open_input_file(path);
+    in.seekg(0, std::ios::end);
     size = static_cast<uint64_t>(in.tellg());
     in.seekg(0);
     uint64_t h = hash_start(size, 0);

@@ -173,9 +173,12 @@ public:
     }
 
 private:
-    // Reads one line without its '\n' (and '\r'); false at the end of the file.
+    // Reads one line without its '\n' (and '\r'); false at the end of the file. Of a line longer
+    // than kMaxCorpusLineBytes only that much is kept (and `line_too_long_` set), so memory stays
+    // bounded whatever the file holds.
     bool read_line(std::string& line) {
         line.clear();
+        line_too_long_ = false;
         for (;;) {
             if (position_ == filled_ && !fill()) {
                 if (line.empty()) return false;
@@ -184,19 +187,28 @@ private:
             const char* start = buffer_.data() + position_;
             const char* end = buffer_.data() + filled_;
             const char* newline = static_cast<const char*>(std::memchr(start, '\n', end - start));
+            keep(line, start, newline ? newline : end);
             if (newline == nullptr) {
-                line.append(start, end);
                 position_ = filled_;
                 continue;
             }
-            line.append(start, newline);
             position_ = newline - buffer_.data() + 1;
             break;
         }
         ++line_number_;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line_number_ == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
+        if (line.size() > kMaxCorpusLineBytes) line_too_long_ = true;
         return true;
+    }
+
+    // Appends [start, end) to the line, keeping at most kMaxCorpusLineBytes + 1 bytes (a line at
+    // the limit may still end in '\r'); bytes that do not fit make the line too long.
+    void keep(std::string& line, const char* start, const char* end) {
+        const size_t count = static_cast<size_t>(end - start);
+        const size_t room = kMaxCorpusLineBytes + 1 - line.size();
+        line.append(start, std::min(count, room));
+        if (count > room) line_too_long_ = true;
     }
 
     bool fill() {
@@ -224,8 +236,16 @@ private:
 
     std::string where(uint64_t line) const { return file_.path + ":" + std::to_string(line); }
 
-    // Checks a line; on failure fills `bad` and returns false.
-    bool valid_utf8(const std::string& line, std::string& bad) const {
+    // Spaces and tabs only (all of it: a line cut at the length limit is not blank).
+    bool blank_line() const { return !line_too_long_ && line_.find_first_not_of(" \t") == std::string::npos; }
+
+    // Checks a line (its length, its bytes); on failure fills `bad` and returns false.
+    bool check_line(const std::string& line, std::string& bad) const {
+        if (line_too_long_) {
+            bad = where(line_number_) + ": the line is longer than " + std::to_string(kMaxCorpusLineBytes) +
+                  " bytes (4 MiB), the longest a corpus line may be";
+            return false;
+        }
         const size_t offset = find_invalid_utf8(line);
         if (offset == std::string::npos) return true;
         bad = where(line_number_) + ": invalid UTF-8 at byte " + std::to_string(offset + 1) + " of the line";
@@ -245,9 +265,9 @@ private:
 
     bool next_line_document(Document& document, std::string& bad) {
         while (read_line(line_)) {
-            if (line_.find_first_not_of(" \t") == std::string::npos) continue;
+            if (blank_line()) continue;
             start(document, line_number_);
-            if (valid_utf8(line_, bad)) document.text = line_;
+            if (check_line(line_, bad)) document.text = line_;
             return finish(bad);
         }
         return false;
@@ -256,14 +276,14 @@ private:
     bool next_paragraph_document(Document& document, std::string& bad) {
         bool started = false;
         while (read_line(line_)) {
-            const bool blank = line_.find_first_not_of(" \t") == std::string::npos;
+            const bool blank = blank_line();
             if (blank) {
                 if (started) break;
                 continue;
             }
             if (!started) start(document, line_number_);
             started = true;
-            if (!bad.empty() || !valid_utf8(line_, bad)) continue;  // read on to the document's end
+            if (!bad.empty() || !check_line(line_, bad)) continue;  // read on to the document's end
             if (!document.text.empty()) document.text += '\n';
             document.text += line_;
         }
@@ -272,9 +292,9 @@ private:
 
     bool next_json(Document& document, std::string& bad) {
         while (read_line(line_)) {
-            if (line_.find_first_not_of(" \t") == std::string::npos) continue;
+            if (blank_line()) continue;
             start(document, line_number_);
-            if (valid_utf8(line_, bad)) extract_json_text(document, bad);
+            if (check_line(line_, bad)) extract_json_text(document, bad);
             return finish(bad);
         }
         return false;
@@ -307,7 +327,7 @@ private:
                 continue;
             }
             if (line_ == "</doc>") return finish(bad);
-            if (line_.empty() || !bad.empty() || !valid_utf8(line_, bad)) continue;
+            if (line_.empty() || !bad.empty() || !check_line(line_, bad)) continue;
             if (!document.text.empty()) document.text += '\n';
             document.text += line_;
         }
@@ -327,6 +347,7 @@ private:
     uint64_t line_number_ = 0;
     uint64_t documents_ = 0;
     std::string line_;
+    bool line_too_long_ = false;  // the last line read was cut at kMaxCorpusLineBytes
 };
 
 CorpusReader::CorpusReader(CorpusOptions options) : options_(std::move(options)) {

@@ -21,6 +21,12 @@ TextLayout parse_text_layout(const std::string& name);          // "line" | "bla
 BadInputPolicy parse_bad_input_policy(const std::string& name);  // "stop" | "skip"
 const char* format_name(CorpusFormat format);
 
+// The longest line a corpus may have: 4 MiB, some hundred thousand words, far beyond a real
+// document (Wikipedia's longest articles are a few hundred kB), while preparing a document takes
+// many times its size in memory (a 20 MB line took 1.8 GB). A longer line is bad input, found
+// without holding more of it than this in memory.
+constexpr size_t kMaxCorpusLineBytes = size_t{4} << 20;
+
 struct CorpusOptions {
     std::vector<std::string> paths;  // files or folders
     TextLayout layout = TextLayout::line_per_document;

@@ -35,8 +35,7 @@ std::vector<int64_t> read_id_list(const nlohmann::json& record, const std::strin
 }  // namespace
 
 std::vector<ScoringExample> read_scoring_examples(const std::string& path, int64_t vocab_size) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(path + ": cannot open for reading");
+    std::ifstream in = open_input_file(path);
     std::vector<ScoringExample> examples;
     std::string text;
     for (int64_t line = 1; std::getline(in, text); ++line) {

@@ -1,12 +1,15 @@
 #include "core/io/files.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -14,9 +17,24 @@
 
 namespace gs {
 
-std::string read_text_file(const std::string& path) {
+void check_input_file(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+        if (errno == ENOENT) throw std::runtime_error(path + ": no such file");
+        throw std::runtime_error(path + ": cannot open for reading: " + std::strerror(errno));
+    }
+    if (S_ISDIR(info.st_mode)) throw std::runtime_error(path + ": is a folder, not a file");
+}
+
+std::ifstream open_input_file(const std::string& path) {
+    check_input_file(path);
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path + ": cannot open for reading");
+    if (!in) throw std::runtime_error(path + ": cannot open for reading: " + std::strerror(errno));
+    return in;
+}
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in = open_input_file(path);
     std::ostringstream buffer;
     buffer << in.rdbuf();
     return buffer.str();

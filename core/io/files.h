@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,14 @@
 #include <nlohmann/json_fwd.hpp>
 
 namespace gs {
+
+// Every reader of a file the user names checks it here first, so that a missing file, a folder
+// or a file without read permission is reported as such rather than read as empty text. Throws
+// std::runtime_error: "path: no such file", "path: is a folder, not a file", "path: cannot open
+// for reading: why".
+void check_input_file(const std::string& path);
+// The file, checked as above, open for reading in binary mode.
+std::ifstream open_input_file(const std::string& path);
 
 std::string read_text_file(const std::string& path);
 

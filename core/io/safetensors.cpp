@@ -58,9 +58,43 @@ std::optional<uint64_t> byte_count(const std::vector<int64_t>& shape, uint64_t e
     throw std::runtime_error(path + ": " + what);
 }
 
+std::string byte_range(const SafetensorsEntry& entry) {
+    return "[" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + ")";
+}
+
+// The format has the tensors' bytes cover the data section exactly, each byte once (as HF's
+// reader requires): a byte of two tensors would tie them together, and bytes of none are
+// something other than what a writer wrote. Checked in the order of the offsets.
+void check_data_coverage(const std::string& path, const std::map<std::string, SafetensorsEntry>& entries,
+                         uint64_t data_size) {
+    std::vector<std::pair<const std::string*, const SafetensorsEntry*>> by_offset;
+    for (const auto& [name, entry] : entries) by_offset.emplace_back(&name, &entry);
+    std::stable_sort(by_offset.begin(), by_offset.end(), [](const auto& a, const auto& b) {
+        return std::make_pair(a.second->begin, a.second->end) < std::make_pair(b.second->begin, b.second->end);
+    });
+    uint64_t covered = 0;
+    std::string previous;  // the tensor that ends at `covered`, as the messages name it
+    for (const auto& [name, entry] : by_offset) {
+        const std::string tensor = "tensor '" + *name + "' " + byte_range(*entry);
+        if (entry->begin < covered) fail(path, previous + " and " + tensor + " overlap");
+        if (entry->begin > covered) {
+            fail(path, "bytes [" + std::to_string(covered) + ", " + std::to_string(entry->begin) +
+                           ") of the data section belong to no tensor (" +
+                           (previous.empty() ? "before " : "between " + previous + " and ") + tensor + ")");
+        }
+        covered = entry->end;
+        previous = tensor;
+    }
+    if (covered != data_size) {
+        fail(path, "bytes [" + std::to_string(covered) + ", " + std::to_string(data_size) +
+                       ") of the data section belong to no tensor" + (previous.empty() ? "" : " (after " + previous + ")"));
+    }
+}
+
 }  // namespace
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+    check_input_file(path);
     int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), path + ": cannot open");
     struct stat info {};
@@ -154,6 +188,7 @@ void SafetensorsFile::parse_header(const std::string& header_json) {
         }
         entries_.emplace(name, std::move(entry));
     }
+    check_data_coverage(path_, entries_, data_size);
 }
 
 std::vector<std::string> SafetensorsFile::names() const {

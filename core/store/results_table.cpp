@@ -1,6 +1,7 @@
 #include "core/store/results_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <iomanip>
 #include <map>
@@ -8,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/data/corpus.h"
 #include "core/io/files.h"
 
 namespace gs {
@@ -459,24 +461,57 @@ bool is_task_data_column(const std::string& header) {
     return false;
 }
 
+// A score: a finite number ("nan" and "inf", which std::stod reads, are no one's score).
 std::optional<double> number(const std::string& text, const std::string& where) {
     if (text.empty()) return std::nullopt;
+    size_t used = 0;
+    double value = 0;
     try {
-        size_t used = 0;
-        const double value = std::stod(text, &used);
-        if (used == text.size()) return value;
+        value = std::stod(text, &used);
     } catch (const std::exception&) {
+        used = 0;
     }
-    throw std::invalid_argument(where + ": '" + text + "' is not a number");
+    if (used != text.size()) throw std::invalid_argument(where + ": '" + text + "' is not a number");
+    if (!std::isfinite(value)) throw std::invalid_argument(where + ": '" + text + "' is not a finite number");
+    return value;
+}
+
+// The header's columns, each named once: a second column of a name would leave one of the two
+// values unread.
+std::vector<std::string> header_columns(const std::string& line, const std::string& path) {
+    const std::vector<std::string> header = csv_fields(line);
+    std::set<std::string> seen;
+    for (const std::string& column : header) {
+        if (!seen.insert(column).second) throw std::invalid_argument(path + ":1: column '" + column + "' appears twice");
+    }
+    return header;
+}
+
+// Every field is UTF-8, as the table and the database hold only text of that encoding.
+void check_utf8(const std::vector<std::string>& fields, const std::vector<std::string>& header, const std::string& where) {
+    for (size_t c = 0; c < fields.size(); ++c) {
+        const size_t offset = find_invalid_utf8(fields[c]);
+        if (offset == std::string::npos) continue;
+        const std::string column = c < header.size() ? "column '" + header[c] + "'" : "field " + std::to_string(c + 1);
+        throw std::invalid_argument(where + ": " + column + ": invalid UTF-8 at byte " + std::to_string(offset + 1));
+    }
+}
+
+// The file's text without the UTF-8 byte-order mark spreadsheet programs put first.
+std::string text_without_bom(const std::string& path) {
+    std::string text = read_text_file(path);
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+    return text;
 }
 
 }  // namespace
 
 std::vector<ExternalResult> read_results_csv(const std::string& path, const std::string& source) {
-    std::istringstream in(read_text_file(path));
+    std::istringstream in(text_without_bom(path));
     std::string line;
     if (!std::getline(in, line)) throw std::invalid_argument(path + ": empty file; expected a header row");
-    const std::vector<std::string> header = csv_fields(line);
+    const std::vector<std::string> header = header_columns(line, path);
+    check_utf8(header, {}, path + ":1");
     bool has_model = false;
     for (size_t c = 0; c < header.size(); ++c) {
         has_model = has_model || header[c] == "model";
@@ -495,6 +530,7 @@ std::vector<ExternalResult> read_results_csv(const std::string& path, const std:
             throw std::invalid_argument(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
                                         std::to_string(header.size()));
         }
+        check_utf8(fields, header, where);
         ExternalResult row;
         row.source = source;
         row.row_index = static_cast<int64_t>(rows.size()) + 1;

@@ -1,24 +1,55 @@
 #include "core/store/sqlite.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include <sqlite3.h>
 
 namespace gs {
 
+namespace {
+
+// The name SQLite opens. A reader of a WAL database needs its -shm file, which SQLite cannot
+// create in a folder the user may not write. With no -wal file there is nothing to read beyond
+// the main file, and nobody can add one in that folder: the file is then opened as immutable.
+std::string name_to_open(const std::string& path, bool read_only, int& flags) {
+    const std::string folder = std::filesystem::path(path).parent_path().string();
+    if (!read_only || ::access(folder.empty() ? "." : folder.c_str(), W_OK) == 0 || std::filesystem::exists(path + "-wal")) {
+        return path;
+    }
+    std::string uri = "file:";
+    for (const char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            char escaped[4];
+            std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+            uri += escaped;
+        } else {
+            uri += c;
+        }
+    }
+    flags |= SQLITE_OPEN_URI;
+    return uri + "?immutable=1";
+}
+
+}  // namespace
+
 SqlDatabase::SqlDatabase(const std::string& path, bool create, SqlAccess access) : path_(path) {
     const bool read_only = access == SqlAccess::read_only;
-    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | (create ? SQLITE_OPEN_CREATE : 0) |
-                      SQLITE_OPEN_FULLMUTEX;
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | (create ? SQLITE_OPEN_CREATE : 0) |
+                SQLITE_OPEN_FULLMUTEX;
+    const std::string name = name_to_open(path, read_only, flags);
+    if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
         const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
         db_ = nullptr;
         throw StoreError(path + ": cannot open the database: " + message);
     }
     // A reader of someone else's file gives up soon: the caller tries again later.
-    sqlite3_busy_timeout(db_, read_only ? 250 : 10000);
+    wait_when_busy(read_only ? 250 : kWriterBusyTimeoutMs);
     if (read_only) return;
     execute("PRAGMA foreign_keys = ON");
     // A database someone else made read-only, or a file that is not a database, fails here,
@@ -38,11 +69,13 @@ void SqlDatabase::switch_to_wal() {
             execute("PRAGMA journal_mode = WAL");
             return;
         } catch (const StoreError&) {
-            if (sqlite3_errcode(db_) != SQLITE_BUSY || waited_ms >= 10000) throw;
+            if (sqlite3_errcode(db_) != SQLITE_BUSY || waited_ms >= kWriterBusyTimeoutMs) throw;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
+
+void SqlDatabase::wait_when_busy(int milliseconds) { sqlite3_busy_timeout(db_, milliseconds); }
 
 void SqlDatabase::fail(const std::string& what) const {
     throw StoreError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));

@@ -28,6 +28,9 @@ class SqlStatement;
 // and waits at most a moment for a lock, for files another process writes on a shared file system.
 enum class SqlAccess { read_write, read_only };
 
+// How long a writing connection waits for another's lock.
+constexpr int kWriterBusyTimeoutMs = 10000;
+
 class SqlDatabase {
 public:
     // Opens (creating when `create`) the file; WAL journal and a busy timeout so that several
@@ -38,6 +41,8 @@ public:
     SqlDatabase& operator=(const SqlDatabase&) = delete;
 
     const std::string& path() const { return path_; }
+    // How long a statement waits for another connection's lock before it fails.
+    void wait_when_busy(int milliseconds);
     void execute(const std::string& sql);  // one or more statements, no parameters
     SqlStatement prepare(const std::string& sql);
     int64_t last_insert_id() const;

@@ -124,15 +124,56 @@ const char* kRunColumns =
 
 namespace {
 
+// The tables of the file besides SQLite's own.
+std::vector<std::string> table_names(SqlDatabase& db) {
+    SqlStatement statement = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+    std::vector<std::string> names;
+    while (statement.step()) names.push_back(statement.text(0));
+    return names;
+}
+
+// A database another program made is refused before anything is written to it: adding the
+// workspace's tables would change someone else's file. A workspace has a schema version and its
+// runs table; a new file has no tables at all.
+void check_is_workspace(SqlDatabase& db) {
+    const std::vector<std::string> tables = table_names(db);
+    if (tables.empty()) return;
+    SqlStatement version = db.prepare("PRAGMA user_version");
+    version.step();
+    if (version.integer(0) > 0 && std::find(tables.begin(), tables.end(), "runs") != tables.end()) return;
+    std::string listed;
+    for (size_t i = 0; i < tables.size() && i < 5; ++i) listed += (i ? ", " : "") + tables[i];
+    if (tables.size() > 5) listed += ", ...";
+    throw StoreError(db.path() + ": not a GrowthStudio database (it holds other tables: " + listed + "); nothing was changed");
+}
+
 // Respects the permission bits even for root (who could write anyway): a database the user
-// made read-only stays untouched.
+// made read-only stays untouched. A file of another program is refused before it is opened for
+// writing, since opening it so already changes its journal mode.
 const std::string& writable_path(const std::string& path) {
     const std::string folder = std::filesystem::path(path).parent_path().string();
     if (!folder.empty()) std::filesystem::create_directories(folder);
+    if (::access(folder.empty() ? "." : folder.c_str(), W_OK) != 0) {
+        throw StoreError(path + ": the database's folder is read-only; nothing was changed");
+    }
     struct stat info {};
-    if (::stat(path.c_str(), &info) == 0 && ((info.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0)) {
+    if (::stat(path.c_str(), &info) != 0) return path;  // a new database
+    if ((info.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0) {
         throw StoreError(path + ": the database is read-only; nothing was changed");
     }
+    if (info.st_size > 0) {
+        SqlDatabase existing(path, /*create=*/false, SqlAccess::read_only);
+        existing.wait_when_busy(kWriterBusyTimeoutMs);  // another process may be creating it right now
+        check_is_workspace(existing);
+    }
+    return path;
+}
+
+// A command that only reads needs a database that is there, and creates none.
+const std::string& existing_path(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) throw StoreError(path + ": no such database; nothing was created");
+    if (S_ISDIR(info.st_mode)) throw StoreError(path + ": is a folder, not a database file");
     return path;
 }
 
@@ -156,7 +197,10 @@ std::string default_database_path() {
 
 Store::Store(const std::string& path) : db_(writable_path(path), /*create=*/true) { migrate(); }
 
-Store::Store(const std::string& path, SqlAccess access) : db_(path, /*create=*/false, access) {
+Store::Store(const std::string& path, SqlAccess access)
+    : db_(access == SqlAccess::read_write ? writable_path(existing_path(path)) : existing_path(path), /*create=*/false,
+          access) {
+    check_is_workspace(db_);
     if (access == SqlAccess::read_write) {
         migrate();
     } else {

@@ -127,12 +127,15 @@ std::string default_database_path();
 class Store {
 public:
     // Opens or creates the database and migrates it. A file from a newer version, a file that
-    // is not a database, or one that cannot be written gives a StoreError naming the file.
+    // is not a database, a database of another program (tables, but not the workspace's), or a
+    // file or folder that cannot be written gives a StoreError naming the file, which is left
+    // untouched.
     explicit Store(const std::string& path);
-    // `SqlAccess::read_only`: an existing database someone else writes (a cluster job's), read
-    // without creating, migrating or writing anything. A missing file, or one from a newer
-    // version, gives a StoreError naming the file. (`read_write`: as above, for a file that must
-    // exist already.)
+    // `SqlAccess::read_only`: an existing database read without creating, migrating or writing
+    // anything (a cluster job's that someone else writes, the workspace of a command that only
+    // reads, a read-only file or folder). A missing file, one of another program, or one from a
+    // newer version gives a StoreError naming the file. (`read_write`: as above, for a file that
+    // must exist already.)
     Store(const std::string& path, SqlAccess access);
     static int schema_version();
     // The schema version of the file: 0 while whoever creates it has not written the schema yet

@@ -704,6 +704,8 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
                            int64_t* run_id) {
     RunRecord run;
     apply_runtime(spec, options, run);
+    // What the device can hold is known before the run exists: a refusal leaves the store as it was.
+    check_training_memory(spec, run.device);
     if (options.communicator && !options.communicator->leader()) {
         run = joined_run(store, options.communicator->broadcast_text("run", ""), run.device);
         if (run_id) *run_id = run.id;

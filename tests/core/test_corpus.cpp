@@ -1,6 +1,8 @@
 // Corpus formats, bad-input errors and the train/validation split.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <optional>
 #include <set>
 
 #include "core/data/corpus.h"
@@ -137,6 +139,73 @@ TEST(Corpus, JsonErrorsNameFileLineAndField) {
 TEST(Corpus, MissingPathIsAnError) {
     EXPECT_NE(error_of(corpus_of({"/nonexistent/corpus.txt"})).find("/nonexistent/corpus.txt: no such file"),
               std::string::npos);
+}
+
+// The peak resident memory of this process (VmHWM) in bytes.
+int64_t peak_memory_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    }
+    return -1;
+}
+
+// Lowers the peak to the present use; false where the kernel does not let the process do so.
+bool reset_peak_memory() {
+    std::ofstream clear_refs("/proc/self/clear_refs");
+    clear_refs << "5";
+    clear_refs.flush();
+    return clear_refs.good() && peak_memory_bytes() > 0;
+}
+
+// A file of a short document, a line of `long_line_bytes` bytes of 'a' (written in pieces, so
+// that the test itself never holds it) ending in `ending`, and another short document.
+std::string file_with_a_long_line(const test::TempDir& dir, size_t long_line_bytes, const std::string& ending) {
+    const std::string path = dir.file("long.txt");
+    std::ofstream out(path, std::ios::binary);
+    out << "짧은 문서\n";
+    const std::string piece(1 << 20, 'a');
+    for (size_t left = long_line_bytes; left > 0; left -= std::min(left, piece.size())) {
+        out.write(piece.data(), static_cast<std::streamsize>(std::min(left, piece.size())));
+    }
+    out << ending << "마지막 문서\n";
+    return path;
+}
+
+TEST(Corpus, ALineLongerThanTheLimitIsBadInputReadInBoundedMemory) {
+    test::TempDir dir;
+    const std::string path = file_with_a_long_line(dir, 24u << 20, "\n");
+    const bool measured = reset_peak_memory();
+    const int64_t before = peak_memory_bytes();
+    EXPECT_EQ(error_of(corpus_of({path})), path + ":2: the line is longer than 4194304 bytes (4 MiB), the longest a corpus "
+                                                  "line may be (to skip such input instead of stopping, use the skip policy)");
+    const int64_t growth = peak_memory_bytes() - before;
+
+    CorpusOptions options = corpus_of({path});
+    options.on_bad_input = BadInputPolicy::skip;
+    CorpusReader reader(options);
+    std::vector<Document> documents;
+    for (Document document; reader.next(document);) documents.push_back(document);
+    EXPECT_EQ(texts(documents), (std::vector<std::string>{"짧은 문서", "마지막 문서"}));
+    EXPECT_EQ(documents.at(1).line, 3u);
+    ASSERT_EQ(reader.warnings().size(), 1u);
+    EXPECT_EQ(reader.warnings()[0].rfind(path + ":2: the line is longer than 4194304 bytes", 0), 0u) << reader.warnings()[0];
+
+    if (!measured) GTEST_SKIP() << "this kernel does not let a process reset its peak memory; the bound is not measured";
+    // The reader holds at most the limit of the line (its string's capacity up to twice that),
+    // its 1 MiB read buffer and zlib's 1 MiB input and 2 MiB output buffers: 12 MiB, well under
+    // the 24 MiB line read whole.
+    EXPECT_LT(growth, int64_t{16} << 20);
+}
+
+TEST(Corpus, ALineAtTheLimitIsADocument) {
+    test::TempDir dir;
+    const std::string path = file_with_a_long_line(dir, kMaxCorpusLineBytes, "\r\n");
+    const std::vector<Document> documents = read_all(corpus_of({path}));
+    ASSERT_EQ(documents.size(), 3u);
+    EXPECT_EQ(documents[1].text, std::string(kMaxCorpusLineBytes, 'a'));
+    EXPECT_EQ(documents[2].line, 3u);
 }
 
 TEST(Corpus, Utf8Validation) {

@@ -2,9 +2,13 @@
 // error that names the file, field or option, never in a signal, an allocation failure or a run
 // that silently did something else.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +16,7 @@
 #include "core/data/corpus.h"
 #include "core/io/files.h"
 #include "core/store/store.h"
+#include "core/train/trainer.h"
 #include "data_test_support.h"
 #include "test_support.h"
 
@@ -203,6 +208,206 @@ TEST(HostileInputs, ASplitWithoutAValidationOrTrainingPartIsRefused) {
             << prepare.output;
         EXPECT_FALSE(std::filesystem::exists(dir.file("data")));
     }
+}
+
+// `import-results --csv table.csv` of `csv` into dir/ws.db, labelled "paper".
+test::CliResult import_results(const test::TempDir& dir, const std::string& csv) {
+    test::write_text(dir.file("table.csv"), csv);
+    return test::run_growthstudio_cli("import-results --csv table.csv --label paper --db ws.db", dir.path().string());
+}
+
+void expect_import_refused(const test::TempDir& dir, const std::string& csv, const std::string& message) {
+    const test::CliResult result = import_results(dir, csv);
+    EXPECT_EQ(result.exit_code, 1) << csv << "\n" << result.output;
+    EXPECT_NE(result.output.find(message), std::string::npos) << csv << "\n" << result.output;
+}
+
+TEST(HostileInputs, ImportedScoresMustBeFiniteUtf8UnderDistinctColumns) {
+    test::TempDir dir;
+    const test::CliResult good = import_results(dir, "model,valid_loss\nB,1.5\n");
+    ASSERT_EQ(good.exit_code, 0) << good.output;
+
+    for (const std::string score : {"nan", "inf", "-inf", "NaN", "infinity"}) {
+        expect_import_refused(dir, "model,valid_loss\nB,1.0\nS," + score + "\n",
+                              "table.csv:3: column 'valid_loss': '" + score + "' is not a finite number");
+    }
+    expect_import_refused(dir, "model,valid_loss\nB\xC3\x28,1.0\n", "table.csv:2: column 'model': invalid UTF-8 at byte 2");
+    expect_import_refused(dir, "model,valid\xFF\n", "table.csv:1: field 2: invalid UTF-8 at byte 6");
+    expect_import_refused(dir, "model,valid_loss,valid_loss\nB,1.0,2.0\n", "table.csv:1: column 'valid_loss' appears twice");
+
+    // Nothing refused replaced what the first import stored.
+    const std::vector<ExternalResult> stored = Store(dir.file("ws.db")).external_results();
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].valid_loss, 1.5);
+}
+
+TEST(HostileInputs, AByteOrderMarkBeforeTheHeaderIsReadPast) {
+    test::TempDir dir;
+    const test::CliResult result = import_results(dir, "\xEF\xBB\xBFmodel,valid_loss\r\nB,1.25\r\n");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const std::vector<ExternalResult> stored = Store(dir.file("ws.db")).external_results();
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].model, "B");
+    EXPECT_EQ(stored[0].valid_loss, 1.25);
+}
+
+test::CliResult run_cli_in(const test::TempDir& dir, const std::string& arguments) {
+    return test::run_growthstudio_cli(arguments, dir.path().string());
+}
+
+TEST(HostileInputs, CommandsThatOnlyReadCreateNoDatabase) {
+    test::TempDir dir;
+    for (const std::string command : {"list", "show B", "export"}) {
+        const test::CliResult result = run_cli_in(dir, command + " --db new/folder/x.db");
+        EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+        EXPECT_NE(result.output.find("new/folder/x.db: no such database; nothing was created"), std::string::npos)
+            << command << "\n" << result.output;
+        EXPECT_FALSE(std::filesystem::exists(dir.file("new"))) << command;
+    }
+}
+
+// The names of the tables in the SQLite file at `path`, read through SQLite itself.
+std::vector<std::string> sqlite_tables(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &statement, nullptr);
+    std::vector<std::string> names;
+    while (sqlite3_step(statement) == SQLITE_ROW) names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return names;
+}
+
+TEST(HostileInputs, AnotherProgramsDatabaseIsRefusedAndLeftUnchanged) {
+    test::TempDir dir;
+    const std::string path = dir.file("notes.db");
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('kept')",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    const std::string before = read_text_file(path);
+    test::write_text(dir.file("table.csv"), "model,valid_loss\nB,1.5\n");
+
+    for (const std::string command : {"list", "show B", "export", "import-results --csv table.csv"}) {
+        const test::CliResult result = run_cli_in(dir, command + " --db notes.db");
+        EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+        EXPECT_NE(result.output.find("notes.db: not a GrowthStudio database (it holds other tables: notes); nothing was changed"),
+                  std::string::npos)
+            << command << "\n" << result.output;
+    }
+    EXPECT_EQ(sqlite_tables(path), std::vector<std::string>{"notes"});
+    EXPECT_EQ(read_text_file(path), before);
+}
+
+// dir/ws.db with one run, B, and imported rows labelled "paper".
+std::string workspace_with_a_run(const test::TempDir& dir) {
+    const std::string path = dir.file("ws.db");
+    RunRecord run;
+    run.name = "B", run.pipeline = "B", run.status = "done";
+    Store(path).create_run(run);
+    EXPECT_EQ(import_results(dir, "model,valid_loss\nPaper-B,1.5\n").exit_code, 0);
+    return path;
+}
+
+// list, show and export read `database`; a command that writes it is refused with `refusal`.
+void expect_read_but_not_written(const test::TempDir& dir, const std::string& database, const std::string& refusal) {
+    const std::string before = read_text_file(database);
+    const test::CliResult list = run_cli_in(dir, "list --db " + database);
+    EXPECT_EQ(list.exit_code, 0) << list.output;
+    EXPECT_NE(list.output.find("\nB "), std::string::npos) << list.output;
+    const test::CliResult show = run_cli_in(dir, "show B --db " + database);
+    EXPECT_EQ(show.exit_code, 0) << show.output;
+    EXPECT_NE(show.output.find("run        B (#1)"), std::string::npos) << show.output;
+    const test::CliResult exported = run_cli_in(dir, "export --db " + database);
+    EXPECT_EQ(exported.exit_code, 0) << exported.output;
+    EXPECT_NE(exported.output.find("Paper-B"), std::string::npos) << exported.output;
+
+    const test::CliResult import = run_cli_in(dir, "import-results --csv table.csv --label again --db " + database);
+    EXPECT_EQ(import.exit_code, 1) << import.output;
+    EXPECT_NE(import.output.find(refusal), std::string::npos) << import.output;
+    EXPECT_EQ(read_text_file(database), before);
+}
+
+TEST(HostileInputs, AReadOnlyDatabaseFileIsReadButNotWritten) {
+    test::TempDir dir;
+    const std::string path = workspace_with_a_run(dir);
+    ASSERT_EQ(chmod(path.c_str(), 0444), 0);
+    // The permission bits are respected for root too, so this holds whoever runs it.
+    expect_read_but_not_written(dir, path, path + ": the database is read-only; nothing was changed");
+    chmod(path.c_str(), 0644);
+}
+
+TEST(HostileInputs, ADatabaseInAReadOnlyFolderIsReadButNotWritten) {
+    if (geteuid() == 0) GTEST_SKIP() << "running as root, whom a read-only folder does not stop from writing";
+    test::TempDir dir;
+    const std::string path = workspace_with_a_run(dir);
+    ASSERT_EQ(chmod(dir.path().c_str(), 0555), 0);
+    expect_read_but_not_written(dir, path, path + ": the database's folder is read-only; nothing was changed");
+    chmod(dir.path().c_str(), 0755);
+}
+
+// A run that the device cannot hold is refused before it is created, whichever way it starts
+// (the GUI's queue and `study` call run_experiment without the CLI's own check).
+TEST(HostileInputs, AnExperimentTooLargeForTheDeviceLeavesNoRunBehind) {
+    test::TempDir dir;
+    write_experiment(dir, {{"sizes", {{"S", {{"num_layers", 100000}}}}}});
+    const ExperimentSpec spec = ExperimentSpec::load(dir.file("experiment.json"));
+    Store store(dir.file("ws.db"));
+    RunOptions options;
+    options.device = "cpu";
+    try {
+        run_experiment(spec, store, options, TrainerHooks{});
+        ADD_FAILURE() << "the run started";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string(error.what()).find("field 'sizes.S': stage S at batch_size 8"), std::string::npos) << error.what();
+    }
+    EXPECT_TRUE(store.summaries().empty());
+    EXPECT_FALSE(std::filesystem::exists(dir.file("runs")));
+}
+
+TEST(HostileInputs, ShowListsTheCheckpointsOnDisk) {
+    test::TempDir dir;
+    Store store(dir.file("ws.db"));
+    RunRecord run;
+    run.name = "B", run.pipeline = "B", run.status = "done", run.directory = dir.file("runs/B");
+    const int64_t id = store.create_run(run);
+    const std::string run_folder = dir.file("runs/B/");
+    for (const auto& [step, kind] : std::vector<std::pair<int64_t, std::string>>{
+             {10, "interval"}, {20, "interval"}, {30, "interval"}, {40, "stage-end"}, {50, "final"}}) {
+        store.add_checkpoint({id, 0, step, run_folder + "step-" + std::to_string(step), kind});
+    }
+    // Pruning kept the interval checkpoint at step 30; the final one is there; the stage end was deleted by hand.
+    for (const int step : {30, 50}) std::filesystem::create_directories(run_folder + "step-" + std::to_string(step));
+
+    const test::CliResult show = run_cli_in(dir, "show B --db ws.db");
+    EXPECT_EQ(show.exit_code, 0) << show.output;
+    EXPECT_EQ(show.output.find("step-10"), std::string::npos) << show.output;
+    EXPECT_EQ(show.output.find("step-20"), std::string::npos) << show.output;
+    EXPECT_NE(show.output.find("checkpoint interval at step 30: " + run_folder + "step-30\n"), std::string::npos) << show.output;
+    EXPECT_NE(show.output.find("checkpoint stage-end at step 40: " + run_folder + "step-40 (missing)\n"), std::string::npos)
+        << show.output;
+    EXPECT_NE(show.output.find("checkpoint final at step 50: " + run_folder + "step-50\n"), std::string::npos) << show.output;
+    EXPECT_NE(show.output.find("checkpoint 2 earlier interval checkpoints pruned (keep_checkpoints)"), std::string::npos)
+        << show.output;
+}
+
+TEST(HostileInputs, AFolderOrAMissingFileGivenForAFileIsNamedAsSuch) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.file("folder"));
+    const std::string folder = dir.file("folder");
+    expect_evaluate_refuses("ext", "korquad_dev.json", folder, folder + ": is a folder, not a file");
+    expect_evaluate_refuses("sum", "summaries_dev.jsonl", folder, folder + ": is a folder, not a file");
+    expect_evaluate_refuses("ext", "korquad_dev.json", dir.file("none.json"), dir.file("none.json") + ": no such file");
+    for (const std::string command : {"import-results --csv folder --db ws.db", "run folder --db ws.db --dry-run",
+                                      "evaluate --task nli --data folder --predictions none.json"}) {
+        const test::CliResult result = run_cli_in(dir, command);
+        EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+        EXPECT_NE(result.output.find("folder: is a folder, not a file"), std::string::npos) << command << "\n" << result.output;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("ws.db")));
 }
 
 }  // namespace

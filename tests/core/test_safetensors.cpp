@@ -134,6 +134,38 @@ TEST(Safetensors, AShapeWhoseByteCountWrapsAroundIsRefusedBeforeAnyAllocation) {
     EXPECT_EQ(error, path + ": tensor 'w': bad shape 3");
 }
 
+// The data section must hold each tensor's bytes once and nothing else, as the format requires.
+TEST(Safetensors, OverlappingOrUncoveredDataIsRefusedNamingBothTensors) {
+    test::TempDir dir;
+    const std::string path = dir.file("bad.safetensors");
+    auto error_with = [&](const std::string& header, size_t data_bytes) {
+        write_raw(path, header, data_bytes);
+        return error_of([&] { SafetensorsFile f(path); });
+    };
+
+    std::string error = error_with(R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+                                         "b": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]}})", 24);
+    EXPECT_EQ(error, path + ": tensor 'a' [0, 16) and tensor 'b' [8, 24) overlap");
+    // The same bytes twice, listed in the other order.
+    error = error_with(R"({"z": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                          "y": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}})", 8);
+    EXPECT_NE(error.find("tensor 'y' [0, 8) and tensor 'z' [0, 8) overlap"), std::string::npos) << error;
+
+    error = error_with(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                          "b": {"dtype": "F32", "shape": [2], "data_offsets": [12, 20]}})", 20);
+    EXPECT_EQ(error, path + ": bytes [8, 12) of the data section belong to no tensor (between tensor 'a' [0, 8) and tensor 'b' [12, 20))");
+    error = error_with(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})", 12);
+    EXPECT_EQ(error, path + ": bytes [0, 4) of the data section belong to no tensor (before tensor 'a' [4, 12))");
+    error = error_with(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 10);
+    EXPECT_EQ(error, path + ": bytes [8, 10) of the data section belong to no tensor (after tensor 'a' [0, 8))");
+
+    // Offsets out of the header's order but covering the data once are the format's own.
+    error = error_with(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+                          "b": {"dtype": "F32", "shape": [0], "data_offsets": [8, 8]},
+                          "c": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 8);
+    EXPECT_EQ(error, "");
+}
+
 TEST(Safetensors, MissingTensorNamesFileAndTensor) {
     test::TempDir dir;
     save_safetensors(dir.file("t.safetensors"), {{"a", at::ones({1})}});
