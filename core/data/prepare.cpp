@@ -69,6 +69,24 @@ ProgressCallback corpus_share(const ProgressCallback& progress, const CorpusRead
     };
 }
 
+// "a.txt", "a.txt, b.txt and 3 more files": the corpus, for an error about all of it.
+std::string corpus_names(const CorpusOptions& corpus) {
+    constexpr size_t kNamed = 2;
+    std::string names;
+    for (size_t i = 0; i < std::min(kNamed, corpus.paths.size()); ++i) names += (i ? ", " : "") + corpus.paths[i];
+    if (corpus.paths.size() > kNamed) names += " and " + std::to_string(corpus.paths.size() - kNamed) + " more files";
+    return names;
+}
+
+Tokenizer train_on_corpus(const TokenizerTrainingOptions& options, TrainingSentences& sentences,
+                          const CorpusOptions& corpus, const ProgressCallback& progress) {
+    try {
+        return Tokenizer::train(options, [&](std::string& s) { return sentences.next(s); }, progress);
+    } catch (const TokenizerTrainingError& error) {
+        throw std::runtime_error(corpus_names(corpus) + ": " + error.what());
+    }
+}
+
 PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTrainingOptions& options, double megabytes,
                                  const CorpusOptions& corpus, const ProgressCallback& progress) {
     const auto start = std::chrono::steady_clock::now();
@@ -77,8 +95,7 @@ PreparedTokenizer train_or_reuse(const std::string& dir, const TokenizerTraining
     CorpusReader reader(corpus);
     const double share = std::min(1.0, megabytes * 1e6 / std::max<double>(reader.total_bytes(), 1));
     TrainingSentences sentences(reader, 4000, share, options.seed);
-    Tokenizer tokenizer = Tokenizer::train(options, [&](std::string& s) { return sentences.next(s); },
-                                           corpus_share(progress, reader));
+    Tokenizer tokenizer = train_on_corpus(options, sentences, corpus, corpus_share(progress, reader));
     tokenizer.save(tokenizer_model_path(dir));
     write_file_atomically(record_path(dir),
                           json{{"training", training}, {"fingerprint", to_hex(tokenizer.fingerprint())}}.dump(2) + "\n");

@@ -406,7 +406,7 @@ Tokenizer Tokenizer::train(const TokenizerTrainingOptions& options, const Senten
         throw OperationCancelled("cancelled while the tokenizer trained");
     }
     if (result == 2) throw OperationCancelled(take_error(error));
-    if (result != 0) throw std::runtime_error("tokenizer training failed: " + take_error(error));
+    if (result != 0) throw TokenizerTrainingError("tokenizer training failed: " + take_error(error));
     std::string bytes(model, model_size);
     shim().free_bytes(model);
     return from_bytes(std::move(bytes), "trained tokenizer");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,12 @@ struct TokenizerTrainingOptions {
 
 // Yields the next training sentence into `sentence`; false at the end.
 using SentenceSource = std::function<bool(std::string& sentence)>;
+
+// sentencepiece refused to train on the sentences it was given (a vocabulary larger than they
+// can fill, or smaller than their characters): the caller knows which corpus they came from.
+struct TokenizerTrainingError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class Tokenizer {
 public:

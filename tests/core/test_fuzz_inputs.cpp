@@ -9,11 +9,11 @@
 // GS_FUZZ_FIRST (the first input's number, 0) size a run; input i of a seed is the same on
 // every machine, so GS_FUZZ_FIRST=i GS_FUZZ_INPUTS=1 reruns one.
 //
-// Not generated yet, to be added once their readers refuse them: a folder where a file is
-// expected (--predictions DIR), databases (another program's SQLite file, a read-only one), lines
-// of many megabytes, safetensors tensors whose byte ranges overlap (read as they are). A results
-// CSV holding nan, inf, invalid UTF-8 or a repeated column is imported today, an exit 0 that
-// this test accepts; it only asks for a read or a named error.
+// Not generated here, each covered by a focused test of HostileInputs, Safetensors or Corpus
+// instead: a folder where a file is expected (--predictions DIR), databases (another program's
+// SQLite file, a read-only one), lines of many megabytes, safetensors tensors whose byte ranges
+// overlap. The generated results CSVs may hold nan, inf, invalid UTF-8 or a repeated column,
+// which import-results refuses naming the file.
 #include <gtest/gtest.h>
 
 #include <algorithm>
