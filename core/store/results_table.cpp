@@ -11,6 +11,7 @@
 
 #include "core/data/corpus.h"
 #include "core/io/files.h"
+#include "core/train/run_lock.h"
 
 namespace gs {
 
@@ -43,7 +44,8 @@ std::map<std::string, ScoreProvenance> provenance_of(Store& store, const RunSumm
 
 ResultsRow row_of(Store& store, const RunSummary& s) {
     ResultsRow row;
-    row.run_id = s.run.id, row.run = s.run.name, row.pipeline = s.run.pipeline, row.status = s.run.status;
+    row.run_id = s.run.id, row.run = s.run.name, row.pipeline = s.run.pipeline;
+    row.status = live_run_status(s.run);  // "interrupted" for a run its process no longer trains
     row.budget = budget_of(store, s.run.id);
     row.train_hours = s.wall_seconds / 3600.0;
     row.train_flops = s.flops;

@@ -15,6 +15,7 @@
 
 #include "cli_test_support.h"
 #include "core/runtime/runtime_info.h"
+#include "core/store/results_table.h"
 #include "core/store/store.h"
 #include "core/train/run_lock.h"
 #include "test_support.h"
@@ -141,6 +142,10 @@ TEST(RunOwnership, ATrainingRunRefusesASecondResumeAndAKilledOneResumes) {
     waitpid(child, nullptr, 0);
     const test::CliResult list = cli("list --db ws.db", folder);
     EXPECT_NE(list.output.find("interrupted"), std::string::npos) << list.output;
+    {
+        Store store(database, SqlAccess::read_only);
+        EXPECT_EQ(build_results_table(store).rows.at(0).status, "interrupted");  // the results view and its CSV
+    }
     EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, "running");  // the listing wrote nothing
     const test::CliResult resumed = cli("resume tiny-T_d_S --db ws.db --quiet", folder);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
