@@ -227,6 +227,27 @@ TEST(CurvesModel, AMissingDatabaseKeepsWhatWasReadUntilItIsBack) {
     EXPECT_EQ(steps(model.find("B")->rows), step_range(1, 15));
 }
 
+// Another file renamed over the workspace (a restored backup) while the model has it open: the
+// open connection would go on reading the old file, so the new one is opened and read whole.
+TEST(CurvesModel, AFileReplacedWhileOpenIsReadWhole) {
+    test::TempDir dir;
+    const std::string path = closed_workspace(dir, 10);
+    const std::string backup = dir.file("backup.db");
+    {
+        Store store(backup);
+        store.add_metrics(curve_rows(add_run(store, "B"), 1, 14, /*stage=*/1));  // B as well, past step 10
+    }
+    CurvesModel model;
+    model.open(path);
+    model.sync();
+    std::filesystem::rename(backup, path);
+    const CurvesChange change = model.sync();
+    EXPECT_EQ(model.problem(), "");
+    EXPECT_EQ(change.reread, Names{"B"});
+    EXPECT_EQ(steps(model.find("B")->rows), step_range(1, 14));
+    EXPECT_EQ(model.find("B")->rows.front().stage_index, 1);  // not the old file's rows with new ones after them
+}
+
 TEST(CurvesModel, ALockedOrCorruptDatabaseIsNamedAndReadAgainLater) {
     test::TempDir dir;
     const std::string path = closed_workspace(dir, 10);
