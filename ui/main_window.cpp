@@ -62,30 +62,28 @@ void MainWindow::buildMonitor() {
     tabifyDockWidget(curves, results);
     tabifyDockWidget(results, cluster);
     curves->raise();
-    connect(cluster_jobs_, &ClusterJobsView::runsMerged, this, [this] {
-        results_->load(database_.toStdString());
-        curves_->reload();
-    });
+    connect(cluster_jobs_, &ClusterJobsView::runsMerged, this, &MainWindow::reloadWorkspaceViews);
     connect(cluster_jobs_, &ClusterJobsView::runActivated, this, [this, curves](const QString& run) {
         curves_->reload();  // the job may have started since the last refresh
         curves_->highlightRun(run);
         curves->raise();
     });
-    try {
-        curves_->load(database_.toStdString());
-        results_->load(database_.toStdString());
-        cluster_jobs_->load(database_.toStdString());
-    } catch (const std::exception& error) {
-        statusBar()->showMessage(tr("Workspace %1: %2").arg(database_, QString::fromUtf8(error.what())));
-    }
+    // Each view reads the workspace itself and shows in its own panel when it cannot: none throws.
+    curves_->load(database_.toStdString());
+    results_->load(database_.toStdString());
+    cluster_jobs_->load(database_.toStdString());
     connect(canvas_, &PipelineCanvas::runRequested, this, &MainWindow::runFromCanvas);
     connect(run_panel_, &RunPanel::finetuneRequested, this, &MainWindow::showFinetune);
     connect(queue_, &RunQueue::statusChanged, this, &MainWindow::showOnCanvas);
     connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
         showOnCanvas(status);
-        results_->load(database_.toStdString());
-        curves_->reload();
+        reloadWorkspaceViews();
     });
+}
+
+void MainWindow::reloadWorkspaceViews() {
+    results_->load(database_.toStdString());
+    curves_->reload();
 }
 
 // A run launched from the canvas: its file's folder resolves relative paths (the current folder

@@ -46,6 +46,7 @@ private:
     void buildMonitor();
     void runFromCanvas(const QString& experimentJson);
     void showOnCanvas(const RunStatus& status);
+    void reloadWorkspaceViews();  // the results table and the curves, after runs ended or were merged
 
     QString database_;
     SystemPanel* system_panel_ = nullptr;

@@ -1,4 +1,6 @@
+#include <QComboBox>
 #include <QLabel>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QTableWidget>
 #include <QAction>
@@ -7,7 +9,11 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <filesystem>
+
 #include "core/model/t5_config.h"
+#include "core/store/sqlite.h"
+#include "core/store/store.h"
 #include "ui/main_window.h"
 #include "ui/monitor/curves_view.h"
 #include "ui/monitor/results_view.h"
@@ -23,6 +29,7 @@ private slots:
     void showsTheEngineVersions();
     void hasTheCanvasMenus();
     void runsThePipelineOnTheCanvasAndShowsItsCurvesAndResults();
+    void aDeletedOrLockedWorkspaceIsShownAndReadAgain();
 };
 
 void MainWindowTest::showsTheStudyPresetsWithTheirCosts() {
@@ -81,6 +88,84 @@ void MainWindowTest::runsThePipelineOnTheCanvasAndShowsItsCurvesAndResults() {
     QCOMPARE(window.resultsView()->proxy()->index(0, 1).data().toString(), QString("T_d_S"));
     QTRY_VERIFY_WITH_TIMEOUT(!window.curvesView()->shownCurve("tiny-T_d_S").empty(), 5000);
     QVERIFY(window.curvesView()->markerLabels().contains("tiny-T_d_S: T→S (d)"));
+}
+
+namespace {
+
+// A finished Base run with two validation points; the store closed, so that the file alone holds it.
+void make_workspace(const std::string& path) {
+    gs::Store store(path);
+    gs::RunRecord base;
+    base.name = "B", base.pipeline = "B";
+    const int64_t id = store.create_run(base);
+    store.add_stage({id, 0, "B", "{}", "100", 1000, 0, 100});
+    for (int64_t step : {50, 100}) {
+        gs::MetricRow row;
+        row.run_id = id, row.step = step, row.wall_seconds = step * 36.0, row.valid_loss = 4.0 - step / 100.0;
+        store.add_metrics({row});
+    }
+    store.set_run_status(id, "done");
+}
+
+QLabel* curves_problem(gs::ui::MainWindow& window) {
+    return window.curvesView()->findChild<QLabel*>(QStringLiteral("curvesProblem"));
+}
+
+}  // namespace
+
+// The workspace goes away while the curves poll it, comes back held by a writer that keeps
+// everyone out, then is free again. (A reader that has the file open keeps even such a writer
+// out, so the lock can only meet the views when they open the file afresh.) The window stays up
+// throughout, each panel says what is wrong with which file and keeps what it showed, and the
+// next refresh after the problem is gone shows the runs again.
+void MainWindowTest::aDeletedOrLockedWorkspaceIsShownAndReadAgain() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("ws.db").toStdString();
+    const std::string copy = dir.filePath("copy.db").toStdString();
+    make_workspace(path);
+    std::filesystem::copy_file(path, copy);
+    gs::ui::MainWindow window(nullptr, QString::fromStdString(path));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    gs::ui::CurvesView* curves = window.curvesView();
+    QCOMPARE(curves->runList()->count(), 1);
+    QCOMPARE(curves->shownCurve("B").size(), size_t(2));
+    QVERIFY(curves->problemText().isEmpty());
+    QVERIFY(!curves_problem(window)->isVisible());
+    curves->setLiveInterval(50);
+
+    std::filesystem::remove(path);
+    QTRY_VERIFY(curves->problemText().contains(QString::fromStdString(path) + ": no such database file"));
+    QVERIFY(curves_problem(window)->isVisible());
+    QVERIFY(window.isVisible());
+    QCOMPARE(curves->runList()->count(), 1);
+    QCOMPARE(curves->shownCurve("B").size(), size_t(2));  // what was read before
+    QVERIFY2(curves->figuresText().contains("B's final validation loss: 3.0000"), qPrintable(curves->figuresText()));
+
+    std::filesystem::copy_file(copy, path);
+    {
+        gs::SqlDatabase holder(path, false);
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE");
+        holder.execute("BEGIN EXCLUSIVE");
+        QTRY_VERIFY2(curves->problemText().contains("database is locked"), qPrintable(curves->problemText()));
+        QVERIFY(curves->problemText().contains(QString::fromStdString(path)));
+        QCOMPARE(curves->shownCurve("B").size(), size_t(2));
+        window.resultsView()->load(path);
+        QVERIFY2(window.resultsView()->problemText().contains(QString::fromStdString(path)) &&
+                     window.resultsView()->problemText().contains("database is locked"),
+                 qPrintable(window.resultsView()->problemText()));
+        QCOMPARE(window.resultsView()->proxy()->rowCount(), 1);  // the table shown before
+        QVERIFY(window.isVisible());
+    }
+
+    QTRY_VERIFY(curves->problemText().isEmpty());
+    QVERIFY(!curves_problem(window)->isVisible());
+    QCOMPARE(curves->runList()->count(), 1);
+    QCOMPARE(curves->shownCurve("B").size(), size_t(2));
+    QCOMPARE(curves->referenceBox()->currentText(), QStringLiteral("B"));
+    window.resultsView()->load(path);
+    QVERIFY(window.resultsView()->problemText().isEmpty());
+    QCOMPARE(window.resultsView()->proxy()->index(0, 0).data().toString(), QStringLiteral("B"));
 }
 
 QTEST_MAIN(MainWindowTest)

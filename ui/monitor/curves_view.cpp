@@ -18,12 +18,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
 
 #include <qcustomplot.h>
 
 #include "core/io/files.h"
-#include "core/store/results_table.h"
 
 namespace gs::ui {
 
@@ -97,6 +95,12 @@ void CurvesView::buildControls() {
     figures_ = new QLabel(this);
     figures_->setWordWrap(true);
     figures_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    problem_ = new QLabel(this);
+    problem_->setObjectName(QStringLiteral("curvesProblem"));
+    problem_->setWordWrap(true);
+    problem_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    problem_->setStyleSheet(QStringLiteral("color: #b00020"));
+    problem_->hide();
 
     auto* form = new QFormLayout;
     form->addRow(tr("Reference"), reference_);
@@ -113,6 +117,7 @@ void CurvesView::buildControls() {
     side->addWidget(runs_, 1);
     side->addLayout(form);
     auto* main = new QVBoxLayout;
+    main->addWidget(problem_);
     main->addWidget(plot_, 1);
     main->addWidget(figures_);
     auto* layout = new QHBoxLayout(this);
@@ -122,116 +127,35 @@ void CurvesView::buildControls() {
 }
 
 void CurvesView::load(const std::string& database_path) {
-    database_path_ = database_path;
-    data_.clear();
-    cache_.clear();
-    last_rowid_ = 0;
-    followers_.clear();
+    model_.open(database_path);
     reload();
     replot();
     live_->start();
 }
 
 void CurvesView::reload() {
-    if (database_path_.empty()) return;
-    Store store(database_path_);
-    bool changed = false;
-    QString base;
-    // New rows of every run in one read (only those after the last row seen) ...
-    std::vector<MetricRow> fresh;
-    if (data_.empty()) {
-        last_rowid_ = store.last_metric_rowid();  // the first load reads each run whole, below
-    } else {
-        fresh = store.metrics_since(last_rowid_);
-    }
-    std::map<int64_t, RunData*> by_id;
-    std::set<int64_t> reread;
-    for (const auto& summary : store.summaries()) {
-        const QString name = QString::fromStdString(summary.run.name);
-        RunData& run = data_[name];
-        const bool rewound = !run.rows.empty() && summary.step < run.rows.back().step;  // a resumed run
-        // A cluster job's run shown until now gives way to the merged one.
-        if (run.id != summary.run.id || rewound || run.cluster) {
-            // ... and a run seen for the first time (or rewound) read whole, up to the same row.
-            run = RunData();
-            run.name = summary.run.name, run.id = summary.run.id;
-            run.rows = store.metrics(run.id, last_rowid_);
-            cache_.erase(run.name);  // its curves may differ at the same number of rows
-            reread.insert(run.id);
-            changed = true;
-        }
-        run.growth = store.growth_events(run.id);
-        run.stages = store.stages(run.id);
-        changed = changed || run.status != summary.run.status;
-        run.status = summary.run.status;
-        by_id[run.id] = &run;
-        if (is_default_reference(summary.run)) base = name;
-    }
-    for (const MetricRow& row : fresh) {
-        auto it = by_id.find(row.run_id);
-        if (it == by_id.end() || reread.count(row.run_id)) continue;
-        it->second->rows.push_back(row);
-        changed = true;
-    }
-    changed = followClusterJobs(store) || changed;
-    addNewRunsToLists(base);
-    if (changed) replot();
+    const CurvesChange change = model_.sync();
+    if (change.problem_changed) showProblem();
+    addNewRunsToLists();
+    if (change.changed) replot();
 }
 
-// The runs of cluster jobs not merged yet, each read from its job's own database (only the rows
-// added since the last refresh; a database that cannot be read now keeps what was read and shows
-// why). A resubmitted run's latest job counts; a merged job's run is the workspace's.
-bool CurvesView::followClusterJobs(Store& workspace) {
-    if (!follow_cluster_jobs_) return false;
-    std::map<QString, ClusterJobRecord> latest;
-    for (const ClusterJobRecord& job : workspace.cluster_jobs()) latest[QString::fromStdString(job.run_name)] = job;
-    std::map<QString, JobRunFollower> followers;
-    bool changed = false;
-    for (const auto& [name, job] : latest) {
-        auto known = data_.find(name);
-        const bool in_workspace = known != data_.end() && !known->second.cluster;
-        if (job.state == "merged" || in_workspace) continue;
-        auto it = followers_.find(name);
-        if (it == followers_.end() || it->second.database() != job.database) {
-            it = followers_.insert_or_assign(name, JobRunFollower(job.database, job.run_name)).first;
-        }
-        if (it->second.poll() || known == data_.end()) {
-            takeFollowedRun(name, it->second);
-            changed = true;
-        }
-        followers.emplace(name, std::move(it->second));
-    }
-    followers_ = std::move(followers);
-    return changed;
+// The curves read before stay; the timer reads the database again at the next refresh.
+void CurvesView::showProblem() {
+    const QString problem = QString::fromStdString(model_.problem());
+    problem_->setText(problem.isEmpty() ? QString()
+                                        : tr("The workspace cannot be read: %1. The curves show what was read "
+                                             "before; it is read again at the next refresh.")
+                                              .arg(problem));
+    problem_->setVisible(!problem.isEmpty());
 }
 
-// The follower's run into data_: new rows appended, or all of them after the job read its run
-// whole again.
-void CurvesView::takeFollowedRun(const QString& name, const JobRunFollower& follower) {
-    RunData& run = data_[name];
-    const FollowedRun& followed = follower.run();
-    if (!run.cluster || run.generation != follower.generation() || run.rows.size() > followed.rows.size()) {
-        run.rows.clear();
-        cache_.erase(name.toStdString());
-    }
-    run.rows.insert(run.rows.end(), followed.rows.begin() + static_cast<std::ptrdiff_t>(run.rows.size()),
-                    followed.rows.end());
-    run.name = name.toStdString();
-    run.id = followed.run.id;
-    run.status = follower.state();
-    run.growth = followed.growth;
-    run.stages = followed.stages;
-    run.cluster = true;
-    run.cluster_state = follower.state();
-    run.problem = follower.problem();
-    run.database = follower.database();
-    run.generation = follower.generation();
-}
+QString CurvesView::problemText() const { return problem_->text(); }
 
 QString CurvesView::runLabel(const QString& name) const {
-    auto it = data_.find(name);
-    if (it == data_.end() || !it->second.cluster) return name;
-    const RunData& run = it->second;
+    const CurveRun* found = model_.find(name.toStdString());
+    if (!found || !found->cluster) return name;
+    const CurveRun& run = *found;
     QStringList marks{tr("cluster")};
     if (!run.cluster_state.empty()) marks << QString::fromStdString(run.cluster_state);
     if (!run.problem.empty()) marks << tr("unreadable");
@@ -246,10 +170,12 @@ QListWidgetItem* CurvesView::runItem(const QString& run) const {
 }
 
 // New runs join the lists checked; every item's label follows its run's state.
-void CurvesView::addNewRunsToLists(const QString& base) {
+void CurvesView::addNewRunsToLists() {
     const QSignalBlocker block_runs(runs_), block_reference(reference_);
-    const QString reference = reference_->currentText().isEmpty() ? base : reference_->currentText();
-    for (const auto& [name, run] : data_) {
+    const QString reference = reference_->currentText().isEmpty() ? QString::fromStdString(model_.defaultReference())
+                                                                   : reference_->currentText();
+    for (const auto& [run_name, run] : model_.runs()) {
+        const QString name = QString::fromStdString(run_name);
         QListWidgetItem* item = runItem(name);
         if (!item) {
             item = new QListWidgetItem(runs_);
@@ -273,14 +199,14 @@ void CurvesView::setLiveInterval(int milliseconds) { live_->setInterval(millisec
 void CurvesView::setReference(const QString& run) { reference_->setCurrentText(run); }
 
 void CurvesView::setAxis(CurveAxis axis) {
-    axis_ = axis;
+    model_.settings().axis = axis;
     const QSignalBlocker block(axis_box_);
     axis_box_->setCurrentIndex(axis_box_->findData(static_cast<int>(axis)));
     replot();
 }
 
 void CurvesView::setKind(CurveKind kind) {
-    kind_ = kind;
+    model_.settings().kind = kind;
     const QSignalBlocker block(kind_box_);
     kind_box_->setCurrentIndex(kind == CurveKind::validation ? 0 : 1);
     plot_->yAxis->setLabel(kind == CurveKind::validation ? tr("validation loss") : tr("training loss"));
@@ -288,10 +214,10 @@ void CurvesView::setKind(CurveKind kind) {
 }
 
 void CurvesView::setSmoothing(double weight) {
-    smoothing_ = std::clamp(weight, 0.0, 0.99);
+    const double smoothing = model_.settings().smoothing = std::clamp(weight, 0.0, 0.99);
     const QSignalBlocker block(smoothing_slider_);
-    smoothing_slider_->setValue(static_cast<int>(std::lround(smoothing_ * 100)));
-    smoothing_label_->setText(smoothing_ == 0 ? tr("off (raw curves)") : tr("EMA %1, raw curve faint").arg(smoothing_, 0, 'f', 2));
+    smoothing_slider_->setValue(static_cast<int>(std::lround(smoothing * 100)));
+    smoothing_label_->setText(smoothing == 0 ? tr("off (raw curves)") : tr("EMA %1, raw curve faint").arg(smoothing, 0, 'f', 2));
     replot();
 }
 
@@ -324,7 +250,7 @@ void CurvesView::setLogX(bool on) {
 }
 
 void CurvesView::setAlignToStageStart(bool on) {
-    align_ = on;
+    model_.settings().align_to_stage_start = on;
     const QSignalBlocker block(align_box_);
     align_box_->setChecked(on);
     replot();
@@ -352,21 +278,14 @@ std::vector<QString> CurvesView::shownRuns() const {
         if (runs_->item(i)->checkState() == Qt::Checked) shown.push_back(runs_->item(i)->data(Qt::UserRole).toString());
     }
     const QString reference = reference_->currentText();
-    if (!reference.isEmpty() && data_.count(reference) &&
+    if (!reference.isEmpty() && model_.find(reference.toStdString()) &&
         std::find(shown.begin(), shown.end(), reference) == shown.end()) {
         shown.push_back(reference);  // the reference stays pinned
     }
     return shown;
 }
 
-Curve CurvesView::curveOf(const RunData& run) const { return extract_curve(run.rows, axis_, kind_, align_); }
-
-Curve CurvesView::shownCurve(const QString& run) const {
-    auto it = data_.find(run);
-    if (it == data_.end()) return {};
-    const Curve raw = curveOf(it->second);
-    return smoothing_ > 0 ? smooth_ema(raw, smoothing_) : raw;
-}
+Curve CurvesView::shownCurve(const QString& run) const { return model_.shownCurve(run.toStdString()); }
 
 void CurvesView::replot() {
     plot_->clearGraphs();
@@ -377,55 +296,26 @@ void CurvesView::replot() {
     for (const QString& name : shownRuns()) {
         const bool is_reference = name == reference;
         const QColor c = is_reference ? QColor(Qt::black) : kPalette[colour++ % kPalette.size()];
-        plotRun(data_.at(name), c, is_reference);
-        addGrowthMarkers(data_.at(name), c);
+        const CurveRun& run = *model_.find(name.toStdString());
+        plotRun(run, c, is_reference);
+        addGrowthMarkers(run, c);
     }
     plot_->legend->setVisible(plot_->legend->itemCount() > 0);  // no empty frame before any run is shown
-    plot_->xAxis->setLabel(QString::fromStdString(axis_label(axis_)) + (align_ ? tr(" since stage start") : QString()));
+    const CurveSettings& settings = model_.settings();
+    plot_->xAxis->setLabel(QString::fromStdString(axis_label(settings.axis)) +
+                           (settings.align_to_stage_start ? tr(" since stage start") : QString()));
     plot_->rescaleAxes();
     updateFigures();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-// The run's raw validation curve on the current axis (reach figures), cached like the stage curves.
-const Curve& CurvesView::validationCurve(const RunData& run) {
-    const std::string key = std::to_string(run.rows.size()) + "|" + std::to_string(static_cast<int>(axis_));
-    CachedRun& cached = cache_[run.name];
-    if (cached.validation_key != key) {
-        cached.validation = extract_curve(run.rows, axis_, CurveKind::validation);
-        cached.validation_key = key;
-    }
-    return cached.validation;
-}
-
-// Each stage's curve, raw and as shown (smoothed on the raw points, then both downsampled);
-// recomputed only when the run has new rows or a setting changed, so a live append redraws the
-// other runs from the cache.
-const std::map<int64_t, CurvesView::StageCurve>& CurvesView::stageCurves(const RunData& run) {
-    const std::string key = std::to_string(run.rows.size()) + "|" + std::to_string(static_cast<int>(axis_)) + "|" +
-                            std::to_string(static_cast<int>(kind_)) + "|" + std::to_string(align_) + "|" +
-                            std::to_string(smoothing_);
-    CachedRun& cached = cache_[run.name];
-    if (cached.key == key) return cached.stages;
-    cached.key = key;
-    cached.stages.clear();
-    std::map<int64_t, std::vector<MetricRow>> by_stage;
-    for (const auto& row : run.rows) by_stage[row.stage_index].push_back(row);
-    for (const auto& [stage, rows] : by_stage) {
-        const Curve raw = extract_curve(rows, axis_, kind_, align_);
-        const Curve shown = smoothing_ > 0 ? smooth_ema(raw, smoothing_) : raw;
-        cached.stages[stage] = {downsample_min_max(raw, kBuckets), downsample_min_max(shown, kBuckets)};
-    }
-    return cached.stages;
-}
-
 // One graph per stage (coloured by stage), the smoothed curve on top of the faint raw one.
-void CurvesView::plotRun(const RunData& run, const QColor& colour, bool reference) {
+void CurvesView::plotRun(const CurveRun& run, const QColor& colour, bool reference) {
     const QString name = QString::fromStdString(run.name);
     bool first = true;
-    for (const auto& [stage, curves] : stageCurves(run)) {
+    for (const auto& [stage, curves] : model_.stageCurves(run.name)) {
         const QColor c = stage_colour(colour, stage);
-        if (smoothing_ > 0) {
+        if (model_.settings().smoothing > 0) {
             QCPGraph* faint = plot_->addGraph();
             faint->setData(xs(curves.raw), ys(curves.raw), true);
             QColor light = c;
@@ -438,7 +328,7 @@ void CurvesView::plotRun(const RunData& run, const QColor& colour, bool referenc
         QPen pen(c, name == highlighted_ ? 3 : reference ? 2 : 1.5);
         if (reference) pen.setStyle(Qt::DashLine);
         graph->setPen(pen);
-        if (kind_ == CurveKind::validation) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        if (model_.settings().kind == CurveKind::validation) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
         graph->setName(first ? runLabel(name) + (reference ? tr(" (reference)") : QString()) : QString());
         graph->setProperty("run", name);
         graph->setProperty("stage", static_cast<qlonglong>(stage));
@@ -447,17 +337,15 @@ void CurvesView::plotRun(const RunData& run, const QColor& colour, bool referenc
     }
 }
 
-double CurvesView::axisValueOf(const MetricRow& row) const { return axis_value(row, axis_); }
-
-double CurvesView::axisValueAtStep(const RunData& run, int64_t step) const {
+double CurvesView::axisValueAtStep(const CurveRun& run, int64_t step) const {
     for (const auto& row : run.rows) {
-        if (row.step >= step) return axisValueOf(row);
+        if (row.step >= step) return axis_value(row, model_.settings().axis);
     }
     return std::numeric_limits<double>::quiet_NaN();
 }
 
-void CurvesView::addGrowthMarkers(const RunData& run, const QColor& colour) {
-    if (align_) return;  // stage starts are x = 0 then: the markers would pile up there
+void CurvesView::addGrowthMarkers(const CurveRun& run, const QColor& colour) {
+    if (model_.settings().align_to_stage_start) return;  // stage starts are x = 0 then: the markers would pile up there
     for (const auto& event : run.growth) {
         const double x = axisValueAtStep(run, event.step);
         if (std::isnan(x)) continue;
@@ -484,48 +372,46 @@ void CurvesView::addGrowthMarkers(const RunData& run, const QColor& colour) {
     }
 }
 
-// When each run first reaches the reference's final loss, on the current axis (raw curves:
-// never on whatever smoothing the display uses).
+// When each run first reaches the reference's final loss, on the current axis.
 void CurvesView::updateFigures() {
     const QString reference = reference_->currentText();
-    if (reference.isEmpty() || !data_.count(reference)) {
+    std::vector<std::string> others;
+    for (const QString& name : shownRuns()) others.push_back(name.toStdString());
+    const ReachTable table = model_.reachTable(reference.toStdString(), others);
+    if (reference.isEmpty() || !table.reference_known) {
         figures_->setText(tr("Choose a reference run to compare the runs with it."));
         return;
     }
-    const RunData& base = data_.at(reference);
-    const Curve& base_curve = validationCurve(base);
-    if (base_curve.empty()) {
+    if (!table.reference_has_validation) {
         figures_->setText(tr("%1 has no validation loss yet.").arg(reference));
         return;
     }
-    const double target = base_curve.back().y;
-    const double base_total = base_curve.back().x;
+    const double target = table.target_loss;
     QStringList lines;
-    lines << tr("%1's final validation loss: %2 at %3 %4").arg(reference).arg(target, 0, 'f', 4).arg(base_total, 0, 'g', 4)
-                 .arg(QString::fromStdString(axis_label(axis_)));
+    lines << tr("%1's final validation loss: %2 at %3 %4").arg(reference).arg(target, 0, 'f', 4)
+                 .arg(table.reference_total, 0, 'g', 4)
+                 .arg(QString::fromStdString(axis_label(model_.settings().axis)));
     markReferenceLoss(target);
-    for (const QString& name : shownRuns()) {
-        if (name == reference) continue;
-        const Curve& curve = validationCurve(data_.at(name));
-        if (curve.empty()) {  // a run just started, or a cluster job still waiting
+    for (const RunReach& run : table.runs) {
+        const QString name = QString::fromStdString(run.run);
+        if (!run.has_validation) {  // a run just started, or a cluster job still waiting
             lines << tr("%1 has no validation loss yet").arg(name);
             continue;
         }
-        const auto reach = first_reach(curve, target);
-        if (reach) markReach(*reach, target);
-        lines << (reach ? tr("%1 reaches it at %2 (%3 % of %4)")
-                              .arg(name)
-                              .arg(*reach, 0, 'g', 4)
-                              .arg(100.0 * *reach / base_total, 0, 'f', 1)
-                              .arg(reference)
-                        : tr("%1 has not reached it").arg(name));
+        if (run.reach) markReach(*run.reach, target);
+        lines << (run.reach ? tr("%1 reaches it at %2 (%3 % of %4)")
+                                  .arg(name)
+                                  .arg(*run.reach, 0, 'g', 4)
+                                  .arg(100.0 * *run.reach / table.reference_total, 0, 'f', 1)
+                                  .arg(reference)
+                            : tr("%1 has not reached it").arg(name));
     }
     figures_->setText(lines.join("\n"));
 }
 
 // The reference's final loss as a faint horizontal line, so that crossings read at a glance.
 void CurvesView::markReferenceLoss(double target) {
-    if (kind_ != CurveKind::validation) return;
+    if (model_.settings().kind != CurveKind::validation) return;
     auto* line = new QCPItemStraightLine(plot_);
     line->point1->setCoords(0, target);
     line->point2->setCoords(1, target);
@@ -533,7 +419,7 @@ void CurvesView::markReferenceLoss(double target) {
 }
 
 void CurvesView::markReach(double x, double target) {
-    if (kind_ != CurveKind::validation || align_) return;
+    if (model_.settings().kind != CurveKind::validation || model_.settings().align_to_stage_start) return;
     QCPGraph* point = plot_->addGraph();
     point->setData({x}, {target});
     point->setLineStyle(QCPGraph::lsNone);
@@ -558,17 +444,18 @@ void CurvesView::showTooltip(QMouseEvent* event) {
     if (it == nearest->data()->constEnd()) return;
     const QString run = nearest->property("run").toString();
     const int64_t stage = nearest->property("stage").toLongLong();
-    const RunData& data = data_.at(run);
+    const CurveRun* data = model_.find(run.toStdString());
+    if (!data) return;
     // The stored row nearest to the point under the mouse, for its step and time.
     const MetricRow* row = nullptr;
     double best_gap = std::numeric_limits<double>::infinity();
-    for (const auto& candidate : data.rows) {
+    for (const auto& candidate : data->rows) {
         if (candidate.stage_index != stage) continue;
-        const double gap = std::abs(axisValueOf(candidate) - it->key);
+        const double gap = std::abs(axis_value(candidate, model_.settings().axis) - it->key);
         if (gap < best_gap) best_gap = gap, row = &candidate;
     }
     qlonglong parameters = 0;
-    for (const auto& s : data.stages) {
+    for (const auto& s : data->stages) {
         if (s.stage_index == stage) parameters = s.parameters;
     }
     QToolTip::showText(event->globalPosition().toPoint(),
@@ -604,9 +491,10 @@ bool CurvesView::exportCsv(const QString& path) {
     std::vector<Curve> curves;
     for (const QString& name : shownRuns()) {
         names.push_back(name.toStdString());
-        curves.push_back(curveOf(data_.at(name)));
+        curves.push_back(model_.rawCurve(names.back()));
     }
-    write_file_atomically(path.toStdString(), curves_csv(axis_label(axis_), names, curves, common_grid(curves, 200)));
+    write_file_atomically(path.toStdString(),
+                          curves_csv(axis_label(model_.settings().axis), names, curves, common_grid(curves, 200)));
     return true;
 }
 

@@ -131,17 +131,30 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
     bar->addWidget(filter_, 1);
     bar->addWidget(reference_);
     bar->addWidget(exportButton);
+    problem_ = new QLabel(this);
+    problem_->setWordWrap(true);
+    problem_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    problem_->setStyleSheet(QStringLiteral("color: #b00020"));
+    problem_->hide();
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(bar);
+    layout->addWidget(problem_);
     layout->addWidget(table_);
 }
 
+// The table shown before stays when the workspace cannot be read; the message says why.
 void ResultsView::load(const std::string& database_path, const std::string& reference_run) {
     database_path_ = database_path;
     reference_run_ = reference_run;
+    ResultsTable results;
+    try {
+        results = readTable();
+    } catch (const std::exception& error) {
+        showProblem(tr("The workspace cannot be read: %1").arg(QString::fromUtf8(error.what())));
+        return;
+    }
+    showProblem(QString());
     model_->removeRows(0, model_->rowCount());
-    Store store(database_path);
-    const ResultsTable results = build_results_table(store, reference_run);
     for (const ResultsRow& row : results.rows) model_->appendRow(row_items(row));
     highlight_best(model_);
     reference_->setText(results.reference_run.empty()
@@ -153,9 +166,25 @@ void ResultsView::load(const std::string& database_path, const std::string& refe
 
 bool ResultsView::exportCsv(const QString& path) {
     if (database_path_.empty()) return false;
-    Store store(database_path_);
-    write_file_atomically(path.toStdString(), results_csv(build_results_table(store, reference_run_)));
+    try {
+        write_file_atomically(path.toStdString(), results_csv(readTable()));
+    } catch (const std::exception& error) {
+        showProblem(tr("The results could not be exported: %1").arg(QString::fromUtf8(error.what())));
+        return false;
+    }
     return true;
+}
+
+ResultsTable ResultsView::readTable() const {
+    Store store(database_path_, SqlAccess::read_only);
+    return build_results_table(store, reference_run_);
+}
+
+QString ResultsView::problemText() const { return problem_->text(); }
+
+void ResultsView::showProblem(const QString& message) {
+    problem_->setText(message);
+    problem_->setVisible(!message.isEmpty());
 }
 
 void ResultsView::setColumnShown(int column, bool shown) { table_->setColumnHidden(column, !shown); }

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "core/store/results_table.h"
+
 class QLineEdit;
 class QLabel;
 class QSortFilterProxyModel;
@@ -20,16 +22,20 @@ class ResultsView : public QWidget {
 public:
     explicit ResultsView(QWidget* parent = nullptr);
 
-    // Reads the table from the workspace database (nothing shown when it cannot be opened).
+    // Reads the table from the workspace database. One that cannot be read keeps the table shown
+    // before and says why above it (problemText()).
     void load(const std::string& database_path, const std::string& reference_run = "");
-    bool exportCsv(const QString& path);
+    bool exportCsv(const QString& path);  // false, and the reason shown, when it cannot be written
     void setColumnShown(int column, bool shown);
 
     QTableView* table() const { return table_; }
     QLineEdit* filter() const { return filter_; }
     QSortFilterProxyModel* proxy() const { return proxy_; }
+    QString problemText() const;
 
 private:
+    ResultsTable readTable() const;
+    void showProblem(const QString& message);  // "" hides the line
     void chooseExportFile();
     void showColumnMenu(const QPoint& position);
 
@@ -40,6 +46,7 @@ private:
     QTableView* table_ = nullptr;
     QLineEdit* filter_ = nullptr;
     QLabel* reference_ = nullptr;
+    QLabel* problem_ = nullptr;
 };
 
 }  // namespace gs::ui

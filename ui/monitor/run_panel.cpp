@@ -95,7 +95,13 @@ void RunPanel::chooseExperiment() {
 void RunPanel::resumeSelected() {
     if (!resumable_->currentItem()) return;
     const QString name = resumable_->currentItem()->data(Qt::UserRole).toString();
-    const auto run = Store(database_.toStdString()).find_run(name.toStdString());
+    std::optional<RunRecord> run;
+    try {
+        run = Store(database_.toStdString(), SqlAccess::read_only).find_run(name.toStdString());
+    } catch (const std::exception& error) {
+        showWorkspaceProblem(error);
+        return;
+    }
     if (const auto owner = run ? run_owner(run->directory) : std::nullopt) {
         error_->setPlainText(QString::fromStdString(run_busy_message(run->name, *owner)));
         refreshResumable();
@@ -107,12 +113,19 @@ void RunPanel::resumeSelected() {
 }
 
 // Runs that can continue: paused, failed, or interrupted (marked running by a process that is
-// gone); and, shown busy, runs another process trains.
+// gone); and, shown busy, runs another process trains. A workspace that cannot be read leaves the
+// list as it was and says why.
 void RunPanel::refreshResumable() {
+    std::vector<RunSummary> summaries;
+    try {
+        summaries = Store(database_.toStdString()).summaries();
+    } catch (const std::exception& error) {
+        showWorkspaceProblem(error);
+        return;
+    }
     resumable_->clear();
-    Store store(database_.toStdString());
     const QString current = queue_->busy() ? queue_->current().run : QString();
-    for (const auto& summary : store.summaries()) {
+    for (const auto& summary : summaries) {
         const QString name = QString::fromStdString(summary.run.name);
         if (name == current) continue;  // this window's own run
         const auto owner = run_owner(summary.run.directory);
@@ -123,6 +136,10 @@ void RunPanel::refreshResumable() {
                                          resumable_);
         item->setData(Qt::UserRole, name);
     }
+}
+
+void RunPanel::showWorkspaceProblem(const std::exception& error) {
+    error_->setPlainText(tr("The workspace cannot be read: %1").arg(QString::fromUtf8(error.what())));
 }
 
 void RunPanel::show(const RunStatus& s) {

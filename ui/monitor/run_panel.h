@@ -6,6 +6,8 @@
 
 #include <QWidget>
 
+#include <exception>
+
 #include "ui/monitor/run_queue.h"
 
 class QLabel;
@@ -44,6 +46,7 @@ private:
     void showFinetune(const RunStatus& status);
     void chooseExperiment();
     void resumeSelected();
+    void showWorkspaceProblem(const std::exception& error);  // in the error view, in full
 
     RunQueue* queue_;
     QString database_;

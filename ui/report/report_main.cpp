@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
     view.resize(1200, 750);
     view.setFollowClusterJobs(false);  // a study's figures show the workspace's runs, not runs still training elsewhere
     view.load(request.database.toStdString());
+    if (!view.model().problem().empty()) {  // a locked or corrupt file: no figures of nothing
+        std::fprintf(stderr, "growthstudio-report: %s\n", view.model().problem().c_str());
+        return 1;
+    }
     if (!request.reference.isEmpty()) view.setReference(request.reference);
     if (!request.runs.isEmpty()) {
         for (int i = 0; i < view.runList()->count(); ++i) {
