@@ -17,6 +17,7 @@
 #include "ui/monitor/results_view.h"
 #include "ui/monitor/run_panel.h"
 #include "ui/monitor/run_queue.h"
+#include "ui/pipeline/estimate_panel.h"
 #include "ui/pipeline/pipeline_canvas.h"
 #include "ui/pipeline/pipeline_document.h"
 #include "ui/prepare_data_dialog.h"
@@ -28,6 +29,7 @@ MainWindow::MainWindow(QWidget* parent, const QString& databasePath)
     : QMainWindow(parent),
       database_(databasePath.isEmpty() ? QString::fromStdString(default_database_path()) : databasePath) {
     canvas_ = new PipelineCanvas(this);
+    canvas_->estimatePanel()->setWorkspace(database_);
     setCentralWidget(canvas_);
     // The system overview stays one click away, in a dock the View menu shows.
     system_panel_ = new SystemPanel(this);

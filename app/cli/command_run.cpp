@@ -23,6 +23,7 @@
 #include "core/pipeline/pipeline_estimate.h"
 #include "core/runtime/runtime_info.h"
 #include "core/store/results_table.h"
+#include "core/train/experiment_estimate.h"
 #include "core/train/measured_speed.h"
 #include "core/train/metrics_writer.h"
 #include "core/train/run_lock.h"
@@ -125,32 +126,6 @@ std::string vocabulary_text(const ExperimentSpec& spec, const ExpectedVocabulary
     return text.str();
 }
 
-// The steps of one epoch, once the experiment's data is prepared.
-std::optional<int64_t> prepared_steps_per_epoch(const ExperimentSpec& spec) {
-    if (!fs::exists(train_tokens_path(spec.data.cache_dir))) return std::nullopt;
-    try {
-        const auto data = PretrainingData::open(spec.data.cache_dir, spec.data.span);
-        return steps_per_epoch(data->train().rows(), spec.batch_size * spec.gradient_accumulation);
-    } catch (const std::exception&) {
-        return std::nullopt;  // a stale or partial cache: the run rebuilds it
-    }
-}
-
-// What each stage's steps took in earlier runs of this machine and device, where the workspace has them.
-std::map<size_t, MeasuredStepTime> measured_times(const ExperimentSpec& spec, const EstimateSettings& settings,
-                                                  const std::string& database, const std::string& device) {
-    std::map<size_t, MeasuredStepTime> measured;
-    if (!fs::exists(database)) return measured;
-    Store store(database, SqlAccess::read_only);
-    for (size_t i = 0; i < spec.pipeline.stages.size(); ++i) {
-        T5Config config = spec.pipeline.stages[i].config;
-        config.vocab_size = *settings.vocab_size;
-        const double flops = training_flops_per_step(config, settings.batch_rows, settings.input_length, settings.target_length);
-        if (auto time = measured_step_time(store, host_name(), device, config, flops)) measured[i] = *time;
-    }
-    return measured;
-}
-
 std::string step_time_source(const StageEstimate& stage, const std::map<size_t, MeasuredStepTime>& measured, size_t index,
                              const std::string& device, double flops_per_second) {
     std::ostringstream text;
@@ -199,18 +174,13 @@ void print_memory(const ExperimentSpec& spec, const std::string& device) {
 }
 
 void print_plan(const ExperimentSpec& spec, const std::string& database, const std::string& requested_device) {
-    const ExpectedVocabulary vocabulary = expected_vocabulary(spec.data.cache_dir, parse_tokenizer_choice(spec.data.tokenizer));
-    const SpanLengths lengths = compute_span_lengths(spec.data.span);
     const std::string device = resolve_device_name(requested_device.empty() ? spec.device : requested_device);
-    EstimateSettings settings;
-    settings.batch_rows = spec.batch_size * spec.gradient_accumulation;
-    settings.input_length = lengths.input_length;
-    settings.target_length = lengths.target_length;
-    settings.steps_per_epoch = prepared_steps_per_epoch(spec);
-    settings.vocab_size = vocabulary.model_vocab_size;
-    const std::map<size_t, MeasuredStepTime> measured = measured_times(spec, settings, database, device);
-    for (const auto& [stage, time] : measured) settings.measured_step_seconds[stage] = time.seconds;
-    if (measured.size() < spec.pipeline.stages.size()) {
+    ExperimentEstimateInputs inputs = experiment_estimate_inputs(spec, database, device);
+    EstimateSettings& settings = inputs.settings;
+    const ExpectedVocabulary& vocabulary = inputs.vocabulary;
+    const SpanLengths lengths = compute_span_lengths(spec.data.span);
+    const std::map<size_t, MeasuredStepTime>& measured = inputs.measured;
+    if (!inputs.all_measured(spec)) {
         settings.flops_per_second = kTrainingShareOfMatmulPeak * measure_matmul_peak(device, spec.precision == "bf16");
     }
     const PipelineEstimate estimate = estimate_pipeline(spec.pipeline, settings);

@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QDropEvent>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -11,6 +12,7 @@
 #include <QMimeData>
 #include <QProcess>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -29,6 +31,8 @@
 
 #include "core/model/t5_cost.h"
 #include "core/store/store.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/train/experiment.h"
 #include "ui/main_window.h"
 #include "ui/pipeline/estimate_panel.h"
 #include "ui/pipeline/pipeline_canvas.h"
@@ -81,6 +85,7 @@ private slots:
     void savesReopensAndComparesTheJson();
     void titleShowsUnsavedChanges();
     void refusesEveryFileTheCliRefusesWithItsError();
+    void estimatesAsTheDryRunDoes();
     void copiesPastesSelectsAllAndDeletes();
     void quickAddMenuFiltersAndAdds();
     void zoomsAndArranges();
@@ -462,6 +467,40 @@ void PipelineCanvasTest::refusesEveryFileTheCliRefusesWithItsError() {
     }
 }
 
+// One estimate: after a run of the experiment, `run --dry-run` and the canvas both time each
+// stage by that run's measured steps, count the same steps and the same FLOPs per step.
+void PipelineCanvasTest::estimatesAsTheDryRunDoes() {
+    QTemporaryDir folder;
+    const QString path = folder.filePath("experiment.json");
+    QVERIFY(QFile::copy(QString(GS_TEST_DATA_DIR) + "/experiments/tiny_T_d_S.json", path));
+    auto cli = [&](const QStringList& arguments) {
+        QProcess process;
+        process.setWorkingDirectory(folder.path());
+        process.start(GS_CLI_PATH, arguments);
+        process.waitForFinished(300000);
+        return QString::fromUtf8(process.readAllStandardOutput() + process.readAllStandardError());
+    };
+    cli({"run", "experiment.json", "--db", "ws.db", "--quiet"});
+    const QString plan = cli({"run", "experiment.json", "--db", "ws.db", "--dry-run"});
+    QVERIFY2(plan.count("(measured: median of") == 2, qPrintable(plan));
+
+    QVERIFY(canvas_->openFile(path));
+    canvas_->estimatePanel()->setWorkspace(folder.filePath("ws.db"));
+    const PipelineEstimate estimate = canvas_->estimatePanel()->estimate();
+    const QRegularExpression stageLine(R"(budget \S+: (\d+) steps, ~\S+, ([0-9.]+) TFLOP/step, ([0-9.]+) s/step \(measured)");
+    auto match = stageLine.globalMatch(plan);
+    for (const StageEstimate& stage : estimate.stages) {
+        QVERIFY2(match.hasNext(), qPrintable(plan));
+        const QRegularExpressionMatch printed = match.next();
+        QVERIFY(stage.measured);
+        QCOMPARE(stage.steps, printed.captured(1).toDouble());
+        // The plan prints 4 decimals of TFLOP/step and 2 of seconds: equal to half a last digit.
+        QVERIFY2(std::abs(stage.flops_per_step / 1e12 - printed.captured(2).toDouble()) <= 0.5e-4, qPrintable(plan));
+        QVERIFY2(std::abs(stage.step_seconds - printed.captured(3).toDouble()) <= 0.5e-2, qPrintable(plan));
+    }
+    QVERIFY(!match.hasNext());
+}
+
 void PipelineCanvasTest::titleShowsUnsavedChanges() {
     QTemporaryDir folder;
     const QString path = folder.filePath("T_d_S.json");
@@ -564,12 +603,17 @@ void PipelineCanvasTest::estimatesFlopsAgainstBase() {
     document_->setBudget(tiny, Budget::parse("500steps"));
     document_->setBudget(small, Budget::parse("1000steps"));
     canvas_->estimatePanel()->setThroughput(2e12);
-    // A new pipeline trains 8 rows of 512 -> 114 tokens per step (the experiment defaults).
-    const double tiny_step = training_flops_per_step(default_size_config("T"), 8, 512, 114);
-    const double small_step = training_flops_per_step(default_size_config("S"), 8, 512, 114);
+    // A new pipeline trains 8 rows of 512 -> 114 tokens per step with the vocabulary of the
+    // default tokenizer (the experiment defaults, as the run and its dry run have them).
+    const int64_t default_vocabulary =
+        Tokenizer::model_vocab_size_for_pieces(parse_tokenizer_choice(DataSpec().tokenizer).train->vocab_size);
+    T5Config tiny_config = default_size_config("T"), small_config = default_size_config("S");
+    tiny_config.vocab_size = small_config.vocab_size = default_vocabulary;
+    const double tiny_step = training_flops_per_step(tiny_config, 8, 512, 114);
+    const double small_step = training_flops_per_step(small_config, 8, 512, 114);
     QTableWidget* table = canvas_->estimatePanel()->table();
     QCOMPARE(table->rowCount(), 2);
-    QCOMPARE(table->item(0, 1)->text(), QLocale().toString(qlonglong(count_parameters(default_size_config("T")))));
+    QCOMPARE(table->item(0, 1)->text(), QLocale().toString(qlonglong(count_parameters(tiny_config))));
     QCOMPARE(table->item(0, 3)->text(), QString::fromStdString(flops_text(500 * tiny_step)));
     QCOMPARE(table->item(1, 4)->text(), QString::fromStdString(duration_text(1000 * small_step / 2e12)));
     const QString summary = canvas_->estimatePanel()->summary();

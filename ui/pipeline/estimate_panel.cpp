@@ -1,6 +1,7 @@
 #include "ui/pipeline/estimate_panel.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -14,10 +15,14 @@
 
 #include "core/bench/train_benchmark.h"
 #include "core/data/span_corruption.h"
+#include "core/runtime/runtime_info.h"
+#include "core/train/experiment_estimate.h"
 #include "ui/pipeline/pipeline_document.h"
 #include "ui/pipeline/stage_palette.h"
 
 namespace gs::ui {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -75,7 +80,31 @@ EstimatePanel::~EstimatePanel() {
     if (measuring_) measuring_->wait();
 }
 
+void EstimatePanel::setWorkspace(const QString& database) {
+    database_ = database;
+    refresh();
+}
+
+// The experiment's own figures when it reads as a whole, as the dry run takes them; else (a
+// document still being written) its fields as far as they go.
 EstimateSettings EstimatePanel::settings() const {
+    EstimateSettings settings;
+    try {
+        const std::string source = document_->filePath().toStdString();
+        const fs::path folder = source.empty() ? fs::current_path() : fs::absolute(source).parent_path();
+        const ExperimentSpec spec = ExperimentSpec::from_json(document_->experimentJson(), source, folder.string());
+        settings = experiment_estimate_inputs(spec, database_.toStdString(), resolve_device_name(spec.device)).settings;
+    } catch (const std::exception&) {  // the Problems list says what is wrong with it
+        settings = documentSettings();
+    }
+    if (!settings.steps_per_epoch) settings.steps_per_epoch = std::llround(steps_per_epoch_->value());
+    settings.flops_per_second = tflops_->value() * kTera;
+    return settings;
+}
+
+PipelineEstimate EstimatePanel::estimate() const { return estimate_pipeline(document_->check().pipeline, settings()); }
+
+EstimateSettings EstimatePanel::documentSettings() const {
     const nlohmann::json& json = document_->settings();
     EstimateSettings settings;
     settings.batch_rows = json.value("batch_size", int64_t{8}) * json.value("gradient_accumulation", int64_t{1});
@@ -91,8 +120,7 @@ EstimateSettings EstimatePanel::settings() const {
         settings.target_length = span.input_length / 4;  // settings the trainer refuses anyway
     }
     settings.vocab_size = document_->modelVocabSize();
-    settings.steps_per_epoch = std::llround(steps_per_epoch_->value());
-    settings.flops_per_second = tflops_->value() * kTera;
+    settings.steps_per_epoch.reset();
     return settings;
 }
 
@@ -107,7 +135,7 @@ void EstimatePanel::refresh() {
         summary_->setText(tr("No estimate while the graph is not one chain of stages."));
         return;
     }
-    const PipelineEstimate estimate = estimate_pipeline(check.pipeline, settings());
+    const PipelineEstimate estimate = this->estimate();
     for (const StageEstimate& stage : estimate.stages) {
         const int row = table_->rowCount();
         table_->insertRow(row);

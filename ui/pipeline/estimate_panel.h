@@ -1,6 +1,9 @@
 // The cost of the pipeline before launch: parameters, steps, FLOPs and time per stage, against
-// the last stage's size trained from scratch for the same steps. Time comes from an assumed
-// training throughput, which the user can measure on this machine.
+// the last stage's size trained from scratch for the same steps. An experiment that reads as a
+// whole takes what `run --dry-run` takes from this machine (core's experiment_estimate_inputs:
+// its prepared data's epoch, its tokenizer's vocabulary, step times measured by earlier runs of
+// the workspace); the steps of an epoch before the data is prepared, and the throughput of stages
+// nobody measured, come from the fields below (the throughput measurable on this machine).
 #pragma once
 
 #include <QWidget>
@@ -25,13 +28,18 @@ public:
     QTableWidget* table() const { return table_; }
     QString summary() const;
     EstimateSettings settings() const;
+    PipelineEstimate estimate() const;
     void setThroughput(double flops_per_second);
+    // The workspace whose earlier runs time the stages ("" : none).
+    void setWorkspace(const QString& database);
 
 private:
     void refresh();
+    EstimateSettings documentSettings() const;
     void measure();
 
     PipelineDocument* document_;
+    QString database_;
     QTableWidget* table_ = nullptr;
     QLabel* summary_ = nullptr;
     QDoubleSpinBox* steps_per_epoch_ = nullptr;

@@ -336,7 +336,7 @@ bool PipelineDocument::isModified() const { return !undo_->isClean(); }
 std::optional<int64_t> PipelineDocument::modelVocabSize() const {
     try {
         const TokenizerChoice choice =
-            parse_tokenizer_choice(settings_.value("data", nlohmann::json::object()).value("tokenizer", std::string()));
+            parse_tokenizer_choice(settings_.value("data", nlohmann::json::object()).value("tokenizer", DataSpec().tokenizer));
         if (choice.train) return Tokenizer::model_vocab_size_for_pieces(choice.train->vocab_size);
     } catch (const std::exception&) {  // not text, or not train:N: the Problems list reports it
     }
