@@ -318,7 +318,7 @@ void FinetuneDialog::loadModels() {
         Store store(database_.toStdString());
         for (const RunSummary& summary : store.summaries()) {
             for (const CheckpointRecord& checkpoint : store.checkpoints(summary.run.id)) {
-                if (checkpoint.kind != "final") continue;
+                if (checkpoint.kind != CheckpointKind::final) continue;
                 const QString name = QString::fromStdString(summary.run.name);
                 auto* item = new QListWidgetItem(tr("%1  (%2, final step %3)")
                                                      .arg(name, QString::fromStdString(summary.run.pipeline))

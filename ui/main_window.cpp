@@ -77,7 +77,7 @@ void MainWindow::buildMonitor() {
     connect(canvas_, &PipelineCanvas::runRequested, this, &MainWindow::runFromCanvas);
     connect(run_panel_, &RunPanel::finetuneRequested, this, &MainWindow::showFinetune);
     connect(queue_, &RunQueue::statusChanged, this, &MainWindow::showOnCanvas);
-    connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
+    connect(queue_, &RunQueue::finished, this, [this](const RunSnapshot& status) {
         showOnCanvas(status);
         reloadWorkspaceViews();
     });
@@ -102,13 +102,13 @@ void MainWindow::runFromCanvas(const QString& experimentJson) {
 
 // The launched run's stages on the canvas: the ones before the current stage done, the current
 // one training with its progress (or failed with the message).
-void MainWindow::showOnCanvas(const RunStatus& status) {
+void MainWindow::showOnCanvas(const RunSnapshot& status) {
     if (status.job != canvas_job_ || status.stages == 0) return;
     for (int stage = 0; stage < status.stage; ++stage) canvas_->setStageState(stage, StageRunState::done);
     const double progress = status.stageSteps > 0 ? static_cast<double>(status.stageStep) / status.stageSteps : 0;
-    if (status.state == "failed") {
+    if (status.state == RunStatus::failed) {
         canvas_->setStageState(status.stage, StageRunState::failed, progress, status.error);
-    } else if (status.state == "done") {
+    } else if (status.state == RunStatus::done) {
         for (int stage = 0; stage < status.stages; ++stage) canvas_->setStageState(stage, StageRunState::done);
     } else {
         canvas_->setStageState(status.stage, StageRunState::training, progress, status.phase);

@@ -15,7 +15,7 @@ class ResultsView;
 class RunPanel;
 class RunQueue;
 class SystemPanel;
-struct RunStatus;
+struct RunSnapshot;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -45,7 +45,7 @@ private:
     QDockWidget* addDock(const QString& title, const QString& name, QWidget* widget, Qt::DockWidgetArea area);
     void buildMonitor();
     void runFromCanvas(const QString& experimentJson);
-    void showOnCanvas(const RunStatus& status);
+    void showOnCanvas(const RunSnapshot& status);
     void reloadWorkspaceViews();  // the results table and the curves, after runs ended or were merged
 
     QString database_;

@@ -72,16 +72,16 @@ TrainerHooks terminal_hooks(bool quiet) {
         if (progress_line->terminal() && p.stage_steps > 0) {
             line << progress_bar(static_cast<double>(p.stage_step) / p.stage_steps) << " ";
         }
-        line << p.run << " | stage " << p.stage + 1 << "/" << p.stages << " " << p.size << " | " << p.phase << " | step "
+        line << p.run << " | stage " << p.stage + 1 << "/" << p.stages << " " << p.size << " | " << to_string(p.phase) << " | step "
              << p.step << " (stage " << p.stage_step;
         if (p.stage_steps > 0) line << "/" << p.stage_steps;
         line << ")";
-        if (p.phase == "training") {
+        if (p.phase == RunPhase::training) {
             line << std::fixed << std::setprecision(4) << " | loss " << p.train_loss << std::setprecision(0) << " | "
                  << p.tokens_per_s << " tok/s | ETA stage " << clock_text(p.stage_eta_s) << ", run "
                  << clock_text(p.run_eta_s);
         }
-        progress_line->show(p.phase, line.str());
+        progress_line->show(to_string(p.phase), line.str());
     };
     return hooks;
 }
@@ -181,7 +181,7 @@ void print_plan(const ExperimentSpec& spec, const std::string& database, const s
     const SpanLengths lengths = compute_span_lengths(spec.data.span);
     const std::map<size_t, MeasuredStepTime>& measured = inputs.measured;
     if (!inputs.all_measured(spec)) {
-        settings.flops_per_second = kTrainingShareOfMatmulPeak * measure_matmul_peak(device, spec.precision == "bf16");
+        settings.flops_per_second = kTrainingShareOfMatmulPeak * measure_matmul_peak(device, spec.precision == Precision::bf16);
     }
     const PipelineEstimate estimate = estimate_pipeline(spec.pipeline, settings);
 
@@ -202,13 +202,13 @@ void print_plan(const ExperimentSpec& spec, const std::string& database, const s
     print_memory(spec, device);
 }
 
-int finish(const std::string& run, const std::string& status, const Communicator* group) {
+int finish(const std::string& run, RunStatus status, const Communicator* group) {
     if (!group || group->leader()) {
-        std::cerr << "\n" << run << ": " << status;
-        if (status == "paused") std::cerr << " (continue with: growthstudio-cli resume " << run << ")";
+        std::cerr << "\n" << run << ": " << to_string(status);
+        if (status == RunStatus::paused) std::cerr << " (continue with: growthstudio-cli resume " << run << ")";
         std::cerr << "\n";
     }
-    return status == "done" ? 0 : 3;
+    return status == RunStatus::done ? 0 : 3;
 }
 
 // --nproc N: this command again in N processes on this machine, as ranks of one data-parallel
@@ -273,7 +273,7 @@ int run_run(const Words& words) {
     stop_on_signals();
     int64_t run_id = 0;
     const bool quiet = args.has("quiet") || (group && !group->leader());
-    const std::string status = run_experiment(spec, *store, group_run_options(args, group.get()), terminal_hooks(quiet), &run_id);
+    const RunStatus status = run_experiment(spec, *store, group_run_options(args, group.get()), terminal_hooks(quiet), &run_id);
     return finish(store->find_run(std::to_string(run_id))->name, status, group.get());
 }
 
@@ -296,7 +296,7 @@ int run_list(const Words& words) {
               << std::right << std::setw(10) << "step" << std::setw(12) << "hours" << std::setw(12) << "valid loss\n";
     for (const auto& s : store.summaries()) {
         std::cout << std::left << std::setw(28) << s.run.name << std::setw(20) << s.run.pipeline << std::setw(10)
-                  << live_run_status(s.run) << std::right << std::setw(10) << s.step << std::setw(12) << std::fixed
+                  << to_string(live_run_status(s.run)) << std::right << std::setw(10) << s.step << std::setw(12) << std::fixed
                   << std::setprecision(4) << s.wall_seconds / 3600 << std::setw(11)
                   << (s.valid_loss ? std::to_string(*s.valid_loss).substr(0, 6) : "-") << "\n";
     }
@@ -312,11 +312,11 @@ void print_checkpoints(const std::vector<CheckpointRecord>& checkpoints) {
     int64_t pruned = 0;
     for (const auto& checkpoint : checkpoints) {
         const bool exists = fs::exists(checkpoint.path);
-        if (!exists && checkpoint.kind == "interval") {
+        if (!exists && checkpoint.kind == CheckpointKind::interval) {
             ++pruned;
             continue;
         }
-        std::cout << "checkpoint " << checkpoint.kind << " at step " << checkpoint.step << ": " << checkpoint.path
+        std::cout << "checkpoint " << to_string(checkpoint.kind) << " at step " << checkpoint.step << ": " << checkpoint.path
                   << (exists ? "" : " (missing)") << "\n";
     }
     if (pruned > 0) std::cout << "checkpoint " << pruned << " earlier interval checkpoints pruned (keep_checkpoints)\n";
@@ -325,7 +325,7 @@ void print_checkpoints(const std::vector<CheckpointRecord>& checkpoints) {
 // The run's live status, with the process that trains it when one does.
 std::string status_text(const RunRecord& run) {
     const auto owner = run_owner(run.directory);
-    return live_run_status(run) + (owner ? " (by " + describe_owner(*owner) + ")" : "");
+    return to_string(live_run_status(run)) + (owner ? " (by " + describe_owner(*owner) + ")" : "");
 }
 
 }  // namespace

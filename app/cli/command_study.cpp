@@ -43,18 +43,19 @@ void print_order(const std::vector<StudyEntry>& entries, const std::string& refe
 
 // Runs one experiment of the set unless its run is finished: a run that exists but is not
 // finished (paused, killed, failed) continues from its last checkpoint.
-std::string run_entry(const StudyEntry& entry, Store& store, RunOptions options, bool quiet) {
+RunStatus run_entry(const StudyEntry& entry, Store& store, RunOptions options, bool quiet) {
     const auto existing = store.find_run(entry.spec.name);
     if (existing && static_cast<uint64_t>(existing->seed) != entry.spec.seed) {
         throw std::runtime_error(store.path() + ": run '" + entry.spec.name + "' was trained with seed " +
                                  std::to_string(existing->seed) + ", not " + std::to_string(entry.spec.seed) +
                                  "; a set with another seed needs a database and runs folder of its own (--db, --runs-dir)");
     }
-    if (existing && existing->status == "done") {
+    if (existing && existing->status == RunStatus::done) {
         std::cerr << entry.spec.name << ": finished, skipped\n";
-        return "done";
+        return RunStatus::done;
     }
-    std::cerr << entry.spec.name << ": " << (existing ? "resuming (was " + live_run_status(*existing) + ")" : "starting") << "\n";
+    std::cerr << entry.spec.name << ": "
+              << (existing ? "resuming (was " + to_string(live_run_status(*existing)) + ")" : "starting") << "\n";
     if (existing) return resume_run(entry.spec.name, store, terminal_hooks(quiet), options);
     options.name = entry.spec.name;
     return run_experiment(entry.spec, store, options, terminal_hooks(quiet));
@@ -164,9 +165,9 @@ int run_study(const Words& words) {
     if (!args.has("report-only")) {
         stop_on_signals();
         for (const auto& entry : entries) {
-            const std::string status = run_entry(entry, store, run_options(args), args.has("quiet"));
-            if (status == "done") continue;
-            std::cerr << entry.spec.name << ": " << status << "; the same command continues the study\n";
+            const RunStatus status = run_entry(entry, store, run_options(args), args.has("quiet"));
+            if (status == RunStatus::done) continue;
+            std::cerr << entry.spec.name << ": " << to_string(status) << "; the same command continues the study\n";
             return 3;
         }
     }

@@ -189,7 +189,7 @@ void CurvesModel::takeFollowedRun(const std::string& name, const JobRunFollower&
                     followed.rows.end());
     run.name = name;
     run.id = followed.run.id;
-    run.status = follower.state();
+    run.status = followed.run.status;
     run.growth = followed.growth;
     run.stages = followed.stages;
     run.cluster = true;

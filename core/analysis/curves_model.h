@@ -28,7 +28,7 @@ namespace gs {
 struct CurveRun {
     std::string name;
     int64_t id = 0;
-    std::string status;
+    RunStatus status = RunStatus::queued;
     std::vector<MetricRow> rows;
     std::vector<GrowthEventRecord> growth;
     std::vector<StageRecord> stages;

@@ -46,7 +46,7 @@ void JobRunFollower::read() {
     Store store(database_, SqlAccess::read_only);
     const auto run = find_job_run(store, run_name_);
     if (!run) {
-        state_ = "queued";
+        state_ = to_string(RunStatus::queued);
         return;
     }
     if (run->id != run_.run.id || rewound(store, run->id)) {
@@ -58,7 +58,7 @@ void JobRunFollower::read() {
     run_.stages = store.stages(run->id);
     run_.growth = store.growth_events(run->id);
     for (MetricRow& row : store.metrics_since(last_rowid_, run->id)) run_.rows.push_back(std::move(row));
-    state_ = run->status;
+    state_ = to_string(run->status);
 }
 
 // A requeued job resumes from its last checkpoint and drops the rows after it; the rows it writes

@@ -291,9 +291,9 @@ std::vector<ClusterJobStatus> sync_cluster_jobs(Store& workspace) {
             statuses.push_back(status);
             continue;
         }
-        status.state = run ? run->status : "queued";
-        if (run && run->status == "failed") status.detail = run->error;
-        if (run && run->status == "done") {
+        status.state = to_string(run ? run->status : RunStatus::queued);
+        if (run && run->status == RunStatus::failed) status.detail = run->error;
+        if (run && run->status == RunStatus::done) {
             merge_run(*store, job.run_name, workspace);
             workspace.set_cluster_job_state(job.id, "merged");
             status.state = "merged";

@@ -152,7 +152,7 @@ ResolvedModel resolve_finetune_model(Store& store, const std::string& run_or_dir
     if (checkpoints.empty()) throw std::runtime_error("run '" + run->name + "' has no checkpoint yet");
     const CheckpointRecord* chosen = &checkpoints.front();
     for (const auto& checkpoint : checkpoints) {
-        const bool chosen_final = chosen->kind == "final", final = checkpoint.kind == "final";
+        const bool chosen_final = chosen->kind == CheckpointKind::final, final = checkpoint.kind == CheckpointKind::final;
         if (final > chosen_final || (final == chosen_final && checkpoint.step >= chosen->step)) chosen = &checkpoint;
     }
     return {chosen->path, run->id};

@@ -60,7 +60,7 @@ ResultsRow row_of(Store& store, const RunSummary& s) {
 
 ResultsRow row_of(const ExternalResult& r) {
     ResultsRow row;
-    row.source = r.source, row.run = r.model, row.pipeline = r.model, row.status = "external", row.budget = r.budget;
+    row.source = r.source, row.run = r.model, row.pipeline = r.model, row.budget = r.budget;
     row.train_hours = r.train_time_h, row.valid_loss = r.valid_loss;
     row.klue_nli_accuracy = r.klue_nli_accuracy, row.korquad_ext_em = r.korquad_ext_em;
     row.korquad_ext_f1 = r.korquad_ext_f1, row.korquad_gen_em = r.korquad_gen_em;
@@ -142,7 +142,7 @@ std::optional<double> study_average(const ResultsRow& row) {
     return (*row.klue_nli_accuracy + *row.korquad_ext_f1 + *row.korquad_gen_f1 + *row.summarization_rouge_l_f1) / 4.0;
 }
 
-bool is_default_reference(const RunRecord& run) { return run.pipeline == "B" && run.status == "done"; }
+bool is_default_reference(const RunRecord& run) { return run.pipeline == "B" && run.status == RunStatus::done; }
 
 ResultsTable build_results_table(Store& store, const std::string& reference) {
     ResultsTable table;
@@ -252,7 +252,7 @@ std::vector<Column> run_columns() {
         {"source", "Source", false, [](const ResultsRow& r, int) { return r.source; }},
         {"run", "Run", false, [](const ResultsRow& r, int) { return r.source.empty() ? r.run : ""; }},
         {"run_id", "Run id", false, [](const ResultsRow& r, int) { return r.run_id ? std::to_string(r.run_id) : ""; }},
-        {"status", "Status", false, [](const ResultsRow& r, int) { return r.status; }},
+        {"status", "Status", false, [](const ResultsRow& r, int) { return r.status ? to_string(*r.status) : "external"; }},
         {"seed", "Seed", false, [](const ResultsRow& r, int) { return r.source.empty() ? std::to_string(r.seed) : ""; }},
         {"started_at", "Started", false, [](const ResultsRow& r, int) { return r.started_at; }},
         {"experiment_hash", "Experiment hash", false, [](const ResultsRow& r, int) { return r.experiment_hash; }},

@@ -21,7 +21,7 @@ struct ResultsRow {
     int64_t run_id = 0;
     std::string run;
     std::string pipeline;
-    std::string status;
+    std::optional<RunStatus> status;  // none for a row imported from elsewhere
     std::string budget;  // the study's notation, "2-3"
     std::optional<double> train_hours;
     std::optional<double> ratio_to_reference_pct;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 #include <sqlite3.h>
 
@@ -102,7 +103,8 @@ SqlStatement::~SqlStatement() {
     if (statement_) sqlite3_finalize(statement_);
 }
 
-SqlStatement::SqlStatement(SqlStatement&& other) noexcept : database_(other.database_), statement_(other.statement_) {
+SqlStatement::SqlStatement(SqlStatement&& other) noexcept
+    : database_(other.database_), statement_(other.statement_), column_names_(std::move(other.column_names_)) {
     other.statement_ = nullptr;
 }
 
@@ -154,6 +156,16 @@ std::string SqlStatement::text(int column) const {
 std::optional<double> SqlStatement::optional_real(int column) const {
     if (is_null(column)) return std::nullopt;
     return real(column);
+}
+
+int SqlStatement::column(const std::string& name) const {
+    if (column_names_.empty()) {
+        for (int i = 0; i < sqlite3_column_count(statement_); ++i) column_names_.emplace_back(sqlite3_column_name(statement_, i));
+    }
+    for (size_t i = 0; i < column_names_.size(); ++i) {
+        if (column_names_[i] == name) return static_cast<int>(i);
+    }
+    throw StoreError(database_->path() + ": no column '" + name + "' in '" + sqlite3_sql(statement_) + "'");
 }
 
 SqlTransaction::SqlTransaction(SqlDatabase& database) : database_(database) { database_.execute("BEGIN IMMEDIATE"); }

@@ -75,9 +75,21 @@ public:
     bool is_null(int column) const;
     std::optional<double> optional_real(int column) const;
 
+    // The index of the result column called `name`, so that rows are read by name rather than
+    // by position: a plain column of one table is named as in the table; give an expression, or
+    // a column of a join, an alias (AS), the one name SQLite promises. A StoreError naming it
+    // when the statement has no such column. The names are read once per statement.
+    int column(const std::string& name) const;
+    int64_t integer(const std::string& name) const { return integer(column(name)); }
+    double real(const std::string& name) const { return real(column(name)); }
+    std::string text(const std::string& name) const { return text(column(name)); }
+    bool is_null(const std::string& name) const { return is_null(column(name)); }
+    std::optional<double> optional_real(const std::string& name) const { return optional_real(column(name)); }
+
 private:
     SqlDatabase* database_;
     sqlite3_stmt* statement_;
+    mutable std::vector<std::string> column_names_;  // read on the first lookup by name
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed without commit().

@@ -96,18 +96,17 @@ SqlValue optional_value(const std::optional<double>& value) {
     return std::monostate{};
 }
 
-// A metrics row from the columns stage_index, step, tokens, flops, wall_seconds, train_loss,
-// valid_loss, learning_rate, gradient_norm, step_seconds.
-// The columns read_metric reads, in its order (0-9); queries add theirs after them.
+// The columns read_metric reads; queries add theirs.
 const std::string kMetricColumns =
     "stage_index, step, tokens, flops, wall_seconds, train_loss, valid_loss, learning_rate, gradient_norm, step_seconds";
 
 MetricRow read_metric(const SqlStatement& s, int64_t run_id) {
     MetricRow m;
-    m.run_id = run_id, m.stage_index = s.integer(0), m.step = s.integer(1), m.tokens = s.integer(2);
-    m.flops = s.real(3), m.wall_seconds = s.real(4), m.train_loss = s.optional_real(5);
-    m.valid_loss = s.optional_real(6), m.learning_rate = s.optional_real(7);
-    m.gradient_norm = s.optional_real(8), m.step_seconds = s.optional_real(9);
+    m.run_id = run_id, m.stage_index = s.integer("stage_index"), m.step = s.integer("step");
+    m.tokens = s.integer("tokens"), m.flops = s.real("flops"), m.wall_seconds = s.real("wall_seconds");
+    m.train_loss = s.optional_real("train_loss"), m.valid_loss = s.optional_real("valid_loss");
+    m.learning_rate = s.optional_real("learning_rate"), m.gradient_norm = s.optional_real("gradient_norm");
+    m.step_seconds = s.optional_real("step_seconds");
     return m;
 }
 
@@ -116,9 +115,13 @@ SqlValue text_or_null(const std::string& text) {
     return text;
 }
 
-const char* kRunColumns =
-    "id, experiment_id, name, pipeline, status, device, host, app_version, libtorch_version, cuda_version, seed, "
-    "git_commit, directory, started_at, ended_at, error";
+// The columns read_run reads, each under its own name also where runs is joined to another table.
+const std::string kRunColumns =
+    "runs.id AS id, runs.experiment_id AS experiment_id, runs.name AS name, runs.pipeline AS pipeline, "
+    "runs.status AS status, runs.device AS device, runs.host AS host, runs.app_version AS app_version, "
+    "runs.libtorch_version AS libtorch_version, runs.cuda_version AS cuda_version, runs.seed AS seed, "
+    "runs.git_commit AS git_commit, runs.directory AS directory, runs.started_at AS started_at, "
+    "runs.ended_at AS ended_at, runs.error AS error";
 
 }  // namespace
 
@@ -212,7 +215,7 @@ Store::Store(const std::string& path, SqlAccess access)
 int64_t Store::file_version() {
     SqlStatement statement = db_.prepare("PRAGMA user_version");
     statement.step();
-    const int64_t version = statement.integer(0);
+    const int64_t version = statement.integer("user_version");
     if (version > schema_version()) {
         throw StoreError(path() + ": database schema version " + std::to_string(version) +
                          " is newer than this GrowthStudio understands (" + std::to_string(schema_version()) + ")");
@@ -241,7 +244,7 @@ int64_t Store::add_experiment(const std::string& name, const std::string& json_t
     const std::string hash = to_hex(hash_text(json_text));
     SqlTransaction transaction(db_);
     SqlStatement find = db_.prepare("SELECT id FROM experiments WHERE hash = ?");
-    if (find.bind({hash}).step()) return find.integer(0);  // rolled back: nothing was written
+    if (find.bind({hash}).step()) return find.integer("id");  // rolled back: nothing was written
     db_.prepare("INSERT INTO experiments (name, json, hash) VALUES (?, ?, ?)").bind({name, json_text, hash}).run();
     const int64_t id = db_.last_insert_id();
     transaction.commit();
@@ -251,7 +254,7 @@ int64_t Store::add_experiment(const std::string& name, const std::string& json_t
 std::string Store::experiment_json(int64_t experiment_id) {
     SqlStatement statement = db_.prepare("SELECT json FROM experiments WHERE id = ?");
     if (!statement.bind({experiment_id}).step()) throw StoreError(path() + ": no experiment " + std::to_string(experiment_id));
-    return statement.text(0);
+    return statement.text("json");
 }
 
 int64_t Store::create_run(const RunRecord& r) {
@@ -260,7 +263,7 @@ int64_t Store::create_run(const RunRecord& r) {
         "cuda_version, seed, git_commit, directory, started_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
     SqlValue experiment = r.experiment_id > 0 ? SqlValue(r.experiment_id) : SqlValue(std::monostate{});
-    insert.bind({experiment, r.name, r.pipeline, r.status, r.device, r.host, r.app_version, r.libtorch_version,
+    insert.bind({experiment, r.name, r.pipeline, to_string(r.status), r.device, r.host, r.app_version, r.libtorch_version,
                  text_or_null(r.cuda_version), r.seed, text_or_null(r.git_commit), r.directory,
                  text_or_null(r.started_at)});
     try {
@@ -272,11 +275,10 @@ int64_t Store::create_run(const RunRecord& r) {
     return db_.last_insert_id();
 }
 
-void Store::set_run_status(int64_t run_id, const std::string& status, const std::string& error) {
-    const bool finished = status == "done" || status == "failed" || status == "cancelled";
+void Store::set_run_status(int64_t run_id, RunStatus status, const std::string& error) {
     db_.prepare("UPDATE runs SET status = ?, error = ?, ended_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%SZ', "
                 "'now') ELSE NULL END WHERE id = ?")
-        .bind({status, text_or_null(error), int64_t{finished}, run_id})
+        .bind({to_string(status), text_or_null(error), int64_t{is_finished(status)}, run_id})
         .run();
 }
 
@@ -284,50 +286,59 @@ void Store::set_run_ended_at(int64_t run_id, const std::string& ended_at) {
     db_.prepare("UPDATE runs SET ended_at = ? WHERE id = ?").bind({text_or_null(ended_at), run_id}).run();
 }
 
-RunRecord Store::read_run(SqlStatement& s) {
+RunRecord Store::read_run(const SqlStatement& s) {
     RunRecord r;
-    r.id = s.integer(0), r.experiment_id = s.integer(1), r.name = s.text(2), r.pipeline = s.text(3);
-    r.status = s.text(4), r.device = s.text(5), r.host = s.text(6), r.app_version = s.text(7);
-    r.libtorch_version = s.text(8), r.cuda_version = s.text(9), r.seed = s.integer(10), r.git_commit = s.text(11);
-    r.directory = s.text(12), r.started_at = s.text(13), r.ended_at = s.text(14), r.error = s.text(15);
+    r.id = s.integer("id"), r.experiment_id = s.integer("experiment_id"), r.name = s.text("name");
+    r.pipeline = s.text("pipeline"), r.device = s.text("device"), r.host = s.text("host");
+    r.app_version = s.text("app_version"), r.libtorch_version = s.text("libtorch_version");
+    r.cuda_version = s.text("cuda_version"), r.seed = s.integer("seed"), r.git_commit = s.text("git_commit");
+    r.directory = s.text("directory"), r.started_at = s.text("started_at"), r.ended_at = s.text("ended_at");
+    r.error = s.text("error");
+    try {
+        r.status = parse_run_status(s.text("status"));
+    } catch (const std::invalid_argument& error) {
+        throw StoreError(path() + ": run '" + r.name + "': " + error.what());
+    }
     return r;
 }
 
 std::optional<RunRecord> Store::find_run(const std::string& name_or_id) {
-    SqlStatement s = db_.prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE name = ? OR CAST(id AS TEXT) = ?");
+    SqlStatement s = db_.prepare("SELECT " + kRunColumns + " FROM runs WHERE name = ? OR CAST(id AS TEXT) = ?");
     if (!s.bind({name_or_id, name_or_id}).step()) return std::nullopt;
     return read_run(s);
 }
 
 std::set<std::string> Store::run_names() {
-    const auto names = query<std::string>("SELECT name FROM runs", {}, [](SqlStatement& s) { return s.text(0); });
+    const auto names = query<std::string>("SELECT name FROM runs", {}, [](SqlStatement& s) { return s.text("name"); });
     return {names.begin(), names.end()};
 }
 
 std::vector<RunSummary> Store::summaries() {
     SqlStatement s = db_.prepare(
-        "SELECT runs.id, runs.experiment_id, runs.name, pipeline, status, device, host, app_version, libtorch_version, "
-        "cuda_version, seed, git_commit, directory, started_at, ended_at, error, "
-        "l.step, l.tokens, l.flops, l.wall_seconds, l.train_loss, l.valid_loss, l.best_valid_loss "
+        "SELECT " + kRunColumns +
+        ", l.step AS step, l.tokens AS tokens, l.flops AS flops, l.wall_seconds AS wall_seconds, "
+        "l.train_loss AS train_loss, l.valid_loss AS valid_loss, l.best_valid_loss AS best_valid_loss "
         "FROM runs LEFT JOIN latest_metrics l ON l.run_id = runs.id ORDER BY runs.id");
     std::vector<RunSummary> rows;
     std::map<int64_t, size_t> by_id;
     while (s.step()) {
         RunSummary row;
         row.run = read_run(s);
-        row.step = s.integer(16), row.tokens = s.integer(17), row.flops = s.real(18), row.wall_seconds = s.real(19);
-        row.train_loss = s.optional_real(20), row.valid_loss = s.optional_real(21), row.best_valid_loss = s.optional_real(22);
+        row.step = s.integer("step"), row.tokens = s.integer("tokens"), row.flops = s.real("flops");
+        row.wall_seconds = s.real("wall_seconds"), row.train_loss = s.optional_real("train_loss");
+        row.valid_loss = s.optional_real("valid_loss"), row.best_valid_loss = s.optional_real("best_valid_loss");
         by_id[row.run.id] = rows.size();
         rows.push_back(row);
     }
     SqlStatement results = db_.prepare(
-        "SELECT run_id, task, metric, value, coalesce(provenance_json, '') FROM downstream_results "
+        "SELECT run_id, task, metric, value, coalesce(provenance_json, '') AS provenance_json FROM downstream_results "
         "ORDER BY id");  // the latest score wins
     while (results.step()) {
-        auto it = by_id.find(results.integer(0));
+        auto it = by_id.find(results.integer("run_id"));
         if (it == by_id.end()) continue;
-        rows[it->second].results[results.text(1) + "/" + results.text(2)] = results.real(3);
-        rows[it->second].task_provenance[results.text(1)] = results.text(4);
+        const std::string task = results.text("task");
+        rows[it->second].results[task + "/" + results.text("metric")] = results.real("value");
+        rows[it->second].task_provenance[task] = results.text("provenance_json");
     }
     return rows;
 }
@@ -351,9 +362,10 @@ std::vector<StageRecord> Store::stages(int64_t run_id) {
         "ORDER BY stage_index",
         {run_id}, [&](const SqlStatement& s) {
             StageRecord st;
-            st.run_id = run_id, st.stage_index = s.integer(0), st.size = s.text(1), st.config_json = s.text(2);
-            st.budget = s.text(3), st.parameters = s.integer(4), st.start_step = s.integer(5);
-            if (!s.is_null(6)) st.end_step = s.integer(6);
+            st.run_id = run_id, st.stage_index = s.integer("stage_index"), st.size = s.text("size");
+            st.config_json = s.text("config_json"), st.budget = s.text("budget"), st.parameters = s.integer("parameters");
+            st.start_step = s.integer("start_step");
+            if (!s.is_null("end_step")) st.end_step = s.integer("end_step");
             return st;
         });
 }
@@ -383,33 +395,33 @@ std::vector<MetricRow> Store::metrics_since(int64_t& after_rowid, std::optional<
     const SqlValue run = run_id ? SqlValue(*run_id) : SqlValue(std::monostate{});
     std::vector<MetricRow> rows = query<MetricRow>(
         "SELECT " + kMetricColumns +
-            ", rowid, run_id FROM metrics WHERE rowid > ? AND (?2 IS NULL OR run_id = ?2) ORDER BY rowid",
+            ", rowid AS metric_rowid, run_id FROM metrics WHERE rowid > ? AND (?2 IS NULL OR run_id = ?2) ORDER BY rowid",
         {after_rowid, run}, [&](const SqlStatement& s) {
-            last = std::max(last, s.integer(10));
-            return read_metric(s, s.integer(11));
+            last = std::max(last, s.integer("metric_rowid"));
+            return read_metric(s, s.integer("run_id"));
         });
     after_rowid = last;
     return rows;
 }
 
 int64_t Store::metric_count(int64_t run_id, int64_t up_to_rowid) {
-    SqlStatement statement = db_.prepare("SELECT count(*) FROM metrics WHERE run_id = ? AND rowid <= ?");
+    SqlStatement statement = db_.prepare("SELECT count(*) AS row_count FROM metrics WHERE run_id = ? AND rowid <= ?");
     statement.bind({run_id, up_to_rowid}).step();
-    return statement.integer(0);
+    return statement.integer("row_count");
 }
 
 std::optional<MetricRow> Store::metric_at(int64_t rowid) {
     auto rows = query<MetricRow>(
         "SELECT " + kMetricColumns + ", run_id FROM metrics WHERE rowid = ?",
-        {rowid}, [](const SqlStatement& s) { return read_metric(s, s.integer(10)); });
+        {rowid}, [](const SqlStatement& s) { return read_metric(s, s.integer("run_id")); });
     if (rows.empty()) return std::nullopt;
     return rows.front();
 }
 
 int64_t Store::last_metric_rowid() {
-    SqlStatement statement = db_.prepare("SELECT coalesce(max(rowid), 0) FROM metrics");
+    SqlStatement statement = db_.prepare("SELECT coalesce(max(rowid), 0) AS last_rowid FROM metrics");
     statement.step();
-    return statement.integer(0);
+    return statement.integer("last_rowid");
 }
 
 void Store::add_growth_event(const GrowthEventRecord& e) {
@@ -427,24 +439,33 @@ std::vector<GrowthEventRecord> Store::growth_events(int64_t run_id) {
         "probe_max_logit_difference, seconds, plan_json FROM growth_events WHERE run_id = ? ORDER BY step, id",
         {run_id}, [&](const SqlStatement& s) {
             GrowthEventRecord e;
-            e.run_id = run_id, e.stage_index = s.integer(0), e.step = s.integer(1), e.op = s.text(2);
-            e.valid_loss_before = s.optional_real(3), e.valid_loss_after = s.optional_real(4);
-            e.probe_loss_before = s.real(5), e.probe_loss_after = s.real(6), e.probe_max_logit_difference = s.real(7);
-            e.seconds = s.real(8), e.plan_json = s.text(9);
+            e.run_id = run_id, e.stage_index = s.integer("stage_index"), e.step = s.integer("step");
+            e.op = s.text("operator"), e.valid_loss_before = s.optional_real("valid_loss_before");
+            e.valid_loss_after = s.optional_real("valid_loss_after"), e.probe_loss_before = s.real("probe_loss_before");
+            e.probe_loss_after = s.real("probe_loss_after");
+            e.probe_max_logit_difference = s.real("probe_max_logit_difference");
+            e.seconds = s.real("seconds"), e.plan_json = s.text("plan_json");
             return e;
         });
 }
 
 void Store::add_checkpoint(const CheckpointRecord& c) {
     db_.prepare("INSERT INTO checkpoints (run_id, stage_index, step, path, kind) VALUES (?, ?, ?, ?, ?)")
-        .bind({c.run_id, c.stage_index, c.step, c.path, c.kind})
+        .bind({c.run_id, c.stage_index, c.step, c.path, to_string(c.kind)})
         .run();
 }
 
 std::vector<CheckpointRecord> Store::checkpoints(int64_t run_id) {
     return query<CheckpointRecord>(
         "SELECT stage_index, step, path, kind FROM checkpoints WHERE run_id = ? ORDER BY step, id", {run_id},
-        [&](const SqlStatement& s) { return CheckpointRecord{run_id, s.integer(0), s.integer(1), s.text(2), s.text(3)}; });
+        [&](const SqlStatement& s) {
+            try {
+                return CheckpointRecord{run_id, s.integer("stage_index"), s.integer("step"), s.text("path"),
+                                        parse_checkpoint_kind(s.text("kind"))};
+            } catch (const std::invalid_argument& error) {
+                throw StoreError(path() + ": checkpoint of run " + std::to_string(run_id) + ": " + error.what());
+            }
+        });
 }
 
 void Store::add_result(const ResultRecord& r) {
@@ -456,10 +477,11 @@ void Store::add_result(const ResultRecord& r) {
 
 std::vector<ResultRecord> Store::results(int64_t run_id) {
     return query<ResultRecord>(
-        "SELECT task, metric, value, settings_json, coalesce(provenance_json, '') FROM downstream_results "
-        "WHERE run_id = ? ORDER BY id",
+        "SELECT task, metric, value, settings_json, coalesce(provenance_json, '') AS provenance_json "
+        "FROM downstream_results WHERE run_id = ? ORDER BY id",
         {run_id}, [&](const SqlStatement& s) {
-            return ResultRecord{run_id, s.text(0), s.text(1), s.real(2), s.text(3), s.text(4)};
+            return ResultRecord{run_id,           s.text("task"),          s.text("metric"),
+                                s.real("value"), s.text("settings_json"), s.text("provenance_json")};
         });
 }
 
@@ -487,18 +509,19 @@ std::vector<ExternalResult> Store::external_results() {
         "ORDER BY source, row_index",
         {}, [](const SqlStatement& s) {
             ExternalResult r;
-            r.source = s.text(0), r.row_index = s.integer(1), r.model = s.text(2), r.budget = s.text(3);
-            r.train_time_h = s.optional_real(4), r.valid_loss = s.optional_real(5);
-            r.klue_nli_accuracy = s.optional_real(6), r.korquad_ext_em = s.optional_real(7);
-            r.korquad_ext_f1 = s.optional_real(8), r.korquad_gen_em = s.optional_real(9);
-            r.korquad_gen_f1 = s.optional_real(10), r.summarization_rouge_l_f1 = s.optional_real(11);
+            r.source = s.text("source"), r.row_index = s.integer("row_index"), r.model = s.text("model");
+            r.budget = s.text("budget"), r.train_time_h = s.optional_real("train_time_h");
+            r.valid_loss = s.optional_real("valid_loss"), r.klue_nli_accuracy = s.optional_real("klue_nli_acc");
+            r.korquad_ext_em = s.optional_real("korquad_ext_em"), r.korquad_ext_f1 = s.optional_real("korquad_ext_f1");
+            r.korquad_gen_em = s.optional_real("korquad_gen_em"), r.korquad_gen_f1 = s.optional_real("korquad_gen_f1");
+            r.summarization_rouge_l_f1 = s.optional_real("summarization_rouge_l_f1");
             return r;
         });
 }
 
 std::string Store::experiment_hash(int64_t experiment_id) {
     SqlStatement statement = db_.prepare("SELECT hash FROM experiments WHERE id = ?");
-    return statement.bind({experiment_id}).step() ? statement.text(0) : std::string();
+    return statement.bind({experiment_id}).step() ? statement.text("hash") : std::string();
 }
 
 void Store::rewind_run(int64_t run_id, int64_t step, bool including_growth_at_step) {
@@ -537,13 +560,14 @@ int64_t Store::add_cluster_job(const ClusterJobRecord& job) {
 
 std::vector<ClusterJobRecord> Store::cluster_jobs() {
     return query<ClusterJobRecord>(
-        "SELECT id, run_name, scheduler, job_id, script, database, coalesce(depends_on, ''), state, submitted_at, "
-        "coalesce(merged_at, '') FROM cluster_jobs ORDER BY id",
+        "SELECT id, run_name, scheduler, job_id, script, database, coalesce(depends_on, '') AS depends_on, state, "
+        "submitted_at, coalesce(merged_at, '') AS merged_at FROM cluster_jobs ORDER BY id",
         {}, [](SqlStatement& s) {
             ClusterJobRecord job;
-            job.id = s.integer(0), job.run_name = s.text(1), job.scheduler = s.text(2), job.job_id = s.text(3);
-            job.script = s.text(4), job.database = s.text(5), job.depends_on = s.text(6), job.state = s.text(7);
-            job.submitted_at = s.text(8), job.merged_at = s.text(9);
+            job.id = s.integer("id"), job.run_name = s.text("run_name"), job.scheduler = s.text("scheduler");
+            job.job_id = s.text("job_id"), job.script = s.text("script"), job.database = s.text("database");
+            job.depends_on = s.text("depends_on"), job.state = s.text("state");
+            job.submitted_at = s.text("submitted_at"), job.merged_at = s.text("merged_at");
             return job;
         });
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/store/sqlite.h"
+#include "core/store/store_enums.h"
 
 namespace gs {
 
@@ -21,7 +22,7 @@ struct RunRecord {
     int64_t experiment_id = 0;
     std::string name;
     std::string pipeline;              // the study's grammar
-    std::string status = "queued";     // queued, running, paused, cancelled, failed, done
+    RunStatus status = RunStatus::queued;  // stored as its word (store_enums.h)
     std::string device, host;
     std::string app_version, libtorch_version, cuda_version;
     int64_t seed = 0;
@@ -68,7 +69,7 @@ struct CheckpointRecord {
     int64_t stage_index = 0;
     int64_t step = 0;
     std::string path;
-    std::string kind;  // "interval", "stage-end", "final"
+    CheckpointKind kind = CheckpointKind::interval;
 };
 
 struct ResultRecord {
@@ -148,7 +149,7 @@ public:
     std::string experiment_json(int64_t experiment_id);
 
     int64_t create_run(const RunRecord& run);  // names are unique in a workspace
-    void set_run_status(int64_t run_id, const std::string& status, const std::string& error = "");
+    void set_run_status(int64_t run_id, RunStatus status, const std::string& error = "");
     // A run copied from another database keeps the time it ended there.
     void set_run_ended_at(int64_t run_id, const std::string& ended_at);
     std::optional<RunRecord> find_run(const std::string& name_or_id);
@@ -195,7 +196,7 @@ private:
     // Runs `sql` with `parameters` and turns each result row into a Row with `read`.
     template <typename Row, typename Read>
     std::vector<Row> query(const std::string& sql, const std::vector<SqlValue>& parameters, Read read);
-    RunRecord read_run(SqlStatement& statement);
+    RunRecord read_run(const SqlStatement& statement);
 
     SqlDatabase db_;
 };

@@ -164,7 +164,7 @@ nlohmann::json size_entry_json(const T5Config& config) {
 TrainingMemory training_memory(const ExperimentSpec& spec, size_t stage) {
     const SpanLengths lengths = compute_span_lengths(spec.data.span);
     return estimate_training_memory(spec.pipeline.stages[stage].config, spec.batch_size, lengths.input_length,
-                                    lengths.target_length, spec.optimizer.moment_tensors(), spec.precision == "bf16");
+                                    lengths.target_length, spec.optimizer.moment_tensors(), spec.precision == Precision::bf16);
 }
 
 void check_training_memory(const ExperimentSpec& spec, const std::string& device) {
@@ -257,7 +257,9 @@ ExperimentSpec ExperimentSpec::read(const nlohmann::json& json, const std::strin
     f.whole("seed", spec.seed, 0);
     f.text("device", spec.device);
     f.whole("threads", spec.threads, 0);
-    f.choice("precision", spec.precision, {"fp32", "bf16"});
+    std::string precision = to_string(spec.precision);
+    f.choice("precision", precision, {to_string(Precision::fp32), to_string(Precision::bf16)});
+    spec.precision = parse_precision(precision);
     f.flag("tf32", spec.tf32);
     std::string nonfinite = "stop";
     f.choice("on_nonfinite", nonfinite, {"stop", "skip"});

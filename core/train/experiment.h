@@ -18,6 +18,7 @@
 #include "core/pipeline/pipeline.h"
 #include "core/train/optimizer_settings.h"
 #include "core/train/schedule.h"
+#include "core/train/train_enums.h"
 
 namespace gs {
 
@@ -50,7 +51,7 @@ struct ExperimentSpec {
     uint64_t seed = 0;
     std::string device = "auto";
     int threads = 0;
-    std::string precision = "fp32";        // "fp32" | "bf16": bf16 compute, fp32 master weights
+    Precision precision = Precision::fp32;  // "fp32" | "bf16" in the file
     bool tf32 = false;
     bool skip_nonfinite_steps = false;     // false: a NaN/inf loss or gradient fails the run
     double max_skipped_share = 0.05;       // skipping: the run fails past this share of its steps

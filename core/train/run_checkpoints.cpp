@@ -36,7 +36,7 @@ RunCheckpoints::RunCheckpoints(Store& store, int64_t run_id, std::string run_nam
       keep_interval_(keep_interval),
       tokenizer_model_(std::move(tokenizer_model)) {}
 
-void RunCheckpoints::save(const std::string& kind, int64_t step, int stage, const T5Model& masters,
+void RunCheckpoints::save(CheckpointKind kind, int64_t step, int stage, const T5Model& masters,
                           const Optimizer& optimizer, const nlohmann::json& trainer_state) {
     const std::string name = checkpoint_name(step, stage);
     const fs::path folder = folder_ / "checkpoints" / name;
@@ -54,7 +54,7 @@ void RunCheckpoints::save(const std::string& kind, int64_t step, int stage, cons
     write_file_atomically((folder_ / "latest.json").string(),
                           nlohmann::json{{"checkpoint", (fs::path("checkpoints") / name).string()}}.dump() + "\n");
     store_.add_checkpoint({run_id_, stage, step, folder.string(), kind});
-    if (kind == "interval") prune();
+    if (kind == CheckpointKind::interval) prune();
 }
 
 // Keeps the newest interval checkpoints (stage ends and the final one stay).
@@ -62,8 +62,8 @@ void RunCheckpoints::prune() {
     std::vector<std::string> interval;
     std::set<std::string> kept;
     for (const auto& checkpoint : store_.checkpoints(run_id_)) {
-        if (checkpoint.kind != "interval") kept.insert(checkpoint.path);
-        if (checkpoint.kind == "interval" && fs::exists(checkpoint.path)) interval.push_back(checkpoint.path);
+        if (checkpoint.kind != CheckpointKind::interval) kept.insert(checkpoint.path);
+        if (checkpoint.kind == CheckpointKind::interval && fs::exists(checkpoint.path)) interval.push_back(checkpoint.path);
     }
     interval.erase(std::remove_if(interval.begin(), interval.end(), [&](const std::string& p) { return kept.count(p) > 0; }),
                    interval.end());

@@ -34,8 +34,7 @@ public:
     RunCheckpoints(Store& store, int64_t run_id, std::string run_name, std::filesystem::path run_folder,
                    int64_t keep_interval, std::string tokenizer_model);
 
-    // `kind`: "interval", "stage-end" or "final".
-    void save(const std::string& kind, int64_t step, int stage, const T5Model& masters, const Optimizer& optimizer,
+    void save(CheckpointKind kind, int64_t step, int stage, const T5Model& masters, const Optimizer& optimizer,
               const nlohmann::json& trainer_state);
     // The newest checkpoint, read whole; nullopt when the run has none (killed before the first).
     std::optional<SavedTraining> load_latest() const;

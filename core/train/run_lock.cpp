@@ -115,8 +115,8 @@ std::optional<RunOwner> run_owner(const fs::path& folder) {
     return owner;
 }
 
-std::string live_run_status(const RunRecord& run) {
-    if (run.status == "running" && !run_owner(run.directory)) return "interrupted";
+RunStatus live_run_status(const RunRecord& run) {
+    if (run.status == RunStatus::running && !run_owner(run.directory)) return RunStatus::interrupted;
     return run.status;
 }
 

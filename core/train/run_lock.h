@@ -57,9 +57,9 @@ private:
 // file: a run recorded before runs were locked, or one that never started).
 std::optional<RunOwner> run_owner(const std::filesystem::path& folder);
 
-// The status to show for `run`: the store's, but "interrupted" for a run the store says is
+// The status to show for `run`: the store's, but interrupted for a run the store says is
 // running whose owner is gone (killed, out of memory, the machine went down). Such a run
 // resumes like a paused one. Computed on every read: a listing writes nothing.
-std::string live_run_status(const RunRecord& run);
+RunStatus live_run_status(const RunRecord& run);
 
 }  // namespace gs

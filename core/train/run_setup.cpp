@@ -71,7 +71,7 @@ std::string experiment_commit(const std::string& experiment_path) {
 // What a new run records before it has a name: its pipeline, seed and where it runs.
 void describe_new_run(const ExperimentSpec& spec, RunRecord& run) {
     run.pipeline = spec.pipeline.name();
-    run.status = "queued";
+    run.status = RunStatus::queued;
     run.seed = static_cast<int64_t>(spec.seed);
     run.host = host_name();
     const RuntimeInfo info = collect_runtime_info();

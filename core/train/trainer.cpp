@@ -124,14 +124,14 @@ public:
           run_(std::move(run)),
           hooks_(hooks),
           device_(run_.device),
-          precision_(spec.precision == "bf16", device_),
+          precision_(spec.precision == Precision::bf16, device_),
           checkpoints_(store, run_.id, run_.name, run_.directory, spec.keep_checkpoints,
                        tokenizer_model_path(spec.data.cache_dir)),
           group_(group) {}
 
     // Starts from nothing, or from the checkpoint named in the run folder's latest.json.
-    std::string run(bool resume) {
-        report("preparing data");
+    RunStatus run(bool resume) {
+        report(RunPhase::preparing_data);
         data_ = prepare_data_in_turn();
         vocab_size_ = data_->tokenizer().model_vocab_size();
         plan_.emplace(spec_.pipeline, spec_.restart_schedule_on_growth,
@@ -153,7 +153,7 @@ public:
             grow_into(state_.stage + 1);
         }
         flush_metrics();
-        return "done";
+        return RunStatus::done;
     }
 
 private:
@@ -251,7 +251,7 @@ private:
                                          "' is neither a checkpoint folder nor a run in " + store_.path());
             }
             const auto checkpoints = store.checkpoints(run->id);
-            if (checkpoints.empty() || checkpoints.back().kind != "final") {
+            if (checkpoints.empty() || checkpoints.back().kind != CheckpointKind::final) {
                 throw std::runtime_error("pre-trained stage " + stage.size + ": run '" + run->name + "' has no final checkpoint yet");
             }
             folder = checkpoints.back().path;
@@ -315,7 +315,7 @@ private:
         BatchPrefetcher batches(data_->train(), spec_.batch_size, state_.data, 2, 4, shard);
         while (!budget_spent(stage, target)) {
             if (stop_requested()) {
-                save_checkpoint("interval");
+                save_checkpoint(CheckpointKind::interval);
                 return false;
             }
             train_step(batches);
@@ -332,7 +332,7 @@ private:
     // Every checkpoint_interval steps; the stage's last step is saved by finish_stage() as its
     // stage-end checkpoint.
     void maybe_save_checkpoint(int stage, const std::optional<double>& target) {
-        if (state_.step % spec_.checkpoint_interval == 0 && !budget_spent(stage, target)) save_checkpoint("interval");
+        if (state_.step % spec_.checkpoint_interval == 0 && !budget_spent(stage, target)) save_checkpoint(CheckpointKind::interval);
     }
 
     void finish_stage() {
@@ -340,7 +340,7 @@ private:
         state_.stage_done = true;
         if (leader()) store_.end_stage(run_.id, state_.stage, state_.step);
         const bool last = state_.stage + 1 == static_cast<int>(spec_.pipeline.stages.size());
-        save_checkpoint(last ? "final" : "stage-end");
+        save_checkpoint(last ? CheckpointKind::final : CheckpointKind::stage_end);
     }
 
     // --- One optimiser step
@@ -457,7 +457,7 @@ private:
         row.train_loss = loss, row.learning_rate = lr, row.gradient_norm = gradient_norm, row.step_seconds = seconds;
         record(row);
         step_seconds_ = step_seconds_ <= 0 ? seconds : 0.9 * step_seconds_ + 0.1 * seconds;
-        report("training", loss, rows * (lengths.input_length + lengths.target_length) / seconds);
+        report(RunPhase::training, loss, rows * (lengths.input_length + lengths.target_length) / seconds);
     }
 
     MetricRow metric_row() const {
@@ -496,7 +496,7 @@ private:
     }
 
     void record_validation() {
-        report("validating");
+        report(RunPhase::validating);
         state_.valid_loss = validate();
         last_validated_step_ = state_.step;
         MetricRow row = metric_row();
@@ -507,7 +507,7 @@ private:
     // --- Growth between stages
 
     void grow_into(int stage) {
-        report("growing");
+        report(RunPhase::growing);
         const auto start = Clock::now();
         const Transition& transition = spec_.pipeline.transitions[stage - 1];
         const GrowthPlan plan = plan_growth(model()->config(), stage_config(stage), transition.growth);
@@ -571,8 +571,8 @@ private:
 
     fs::path run_dir() const { return fs::path(run_.directory); }
 
-    void save_checkpoint(const std::string& kind) {
-        report("checkpoint");
+    void save_checkpoint(CheckpointKind kind) {
+        report(RunPhase::checkpoint);
         if (!leader()) return;
         flush_metrics();
         checkpoints_.save(kind, state_.step, state_.stage, model(), *optimizer_, state_.to_json());
@@ -605,16 +605,16 @@ private:
         seed_dropout_for_rank();
     }
 
-    std::string pause() {
+    RunStatus pause() {
         flush_metrics();
-        return "paused";
+        return RunStatus::paused;
     }
 
     // --- Progress
 
     std::string current_size() const { return spec_.pipeline.stages[state_.stage].size; }
 
-    void report(const std::string& phase, double loss = 0, double tokens_per_s = 0) {
+    void report(RunPhase phase, double loss = 0, double tokens_per_s = 0) {
         if (!hooks_.progress) return;
         RunProgress p;
         p.run = run_.name, p.phase = phase, p.stage = state_.stage;
@@ -673,35 +673,35 @@ private:
 
 // Runs the trainer, keeping the run's status in the store whatever happens (rank 0 of a
 // data-parallel run keeps it).
-std::string execute(const ExperimentSpec& spec, Store& store, const RunRecord& run, const TrainerHooks& hooks, bool resume,
-                    Communicator* group) {
+RunStatus execute(const ExperimentSpec& spec, Store& store, const RunRecord& run, const TrainerHooks& hooks, bool resume,
+                  Communicator* group) {
     const bool leader = !group || group->leader();
-    auto set_status = [&](const std::string& status, const std::string& error = "") {
+    auto set_status = [&](RunStatus status, const std::string& error = "") {
         if (leader) store.set_run_status(run.id, status, error);
     };
-    set_status("running");
+    set_status(RunStatus::running);
     try {
         PipelineTrainer trainer(spec, store, run, hooks, group);
-        const std::string status = trainer.run(resume);
+        const RunStatus status = trainer.run(resume);
         set_status(status);
         return status;
     } catch (const c10::Error& error) {
         const std::string message = error.what_without_backtrace();
         const bool memory = message.find("out of memory") != std::string::npos;
-        set_status("failed", message);
+        set_status(RunStatus::failed, message);
         if (memory) throw TrainingFailure("out of memory with batch " + std::to_string(spec.batch_size) + " x " +
                                           std::to_string(spec.data.span.input_length) + " tokens: " + message);
         throw TrainingFailure(message);
     } catch (const std::exception& error) {
-        set_status("failed", error.what());
+        set_status(RunStatus::failed, error.what());
         throw;
     }
 }
 
 }  // namespace
 
-std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOptions& options, const TrainerHooks& hooks,
-                           int64_t* run_id) {
+RunStatus run_experiment(const ExperimentSpec& spec, Store& store, const RunOptions& options, const TrainerHooks& hooks,
+                         int64_t* run_id) {
     RunRecord run;
     apply_runtime(spec, options, run);
     // What the device can hold is known before the run exists: a refusal leaves the store as it was.
@@ -722,12 +722,12 @@ std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOp
     return execute(spec, store, run, hooks, /*resume=*/false, options.communicator);
 }
 
-std::string resume_run(const std::string& name, Store& store, const TrainerHooks& hooks, const RunOptions& options) {
+RunStatus resume_run(const std::string& name, Store& store, const TrainerHooks& hooks, const RunOptions& options) {
     const auto found = store.find_run(name);
     if (!found) throw std::runtime_error(store.path() + ": no run named '" + name + "'");
     const std::optional<RunLock> lock = take_run_lock(*found, options.communicator);
     RunRecord run = *store.find_run(found->name);  // as its last owner left it
-    if (run.status == "done") throw std::runtime_error("run '" + run.name + "' is finished; nothing to resume");
+    if (run.status == RunStatus::done) throw std::runtime_error("run '" + run.name + "' is finished; nothing to resume");
     const std::string saved = run.directory + "/experiment.json";
     const nlohmann::json record = read_json_file(saved);
     const ExperimentSpec spec = ExperimentSpec::from_json(record.at("experiment"), record.at("source").get<std::string>(),

@@ -12,6 +12,7 @@
 #include "core/data/progress.h"
 #include "core/store/store.h"
 #include "core/train/experiment.h"
+#include "core/train/train_enums.h"
 
 namespace gs {
 
@@ -25,7 +26,7 @@ public:
 
 struct RunProgress {
     std::string run;
-    std::string phase;          // "preparing data", "training", "validating", "growing", "checkpoint"
+    RunPhase phase = RunPhase::preparing_data;
     int stage = 0;              // index in the pipeline
     int stages = 0;
     std::string size;
@@ -58,12 +59,12 @@ struct RunOptions {
     Communicator* communicator = nullptr;
 };
 
-// Creates the run in the store and trains it. Returns the run's final status ("done" or
-// "paused"); failures are recorded in the store and rethrown.
-std::string run_experiment(const ExperimentSpec& spec, Store& store, const RunOptions& options,
+// Creates the run in the store and trains it. Returns the run's final status (done or paused);
+// failures are recorded in the store and rethrown.
+RunStatus run_experiment(const ExperimentSpec& spec, Store& store, const RunOptions& options,
                            const TrainerHooks& hooks, int64_t* run_id = nullptr);
 
 // Continues a run from its last checkpoint.
-std::string resume_run(const std::string& run, Store& store, const TrainerHooks& hooks, const RunOptions& options = {});
+RunStatus resume_run(const std::string& run, Store& store, const TrainerHooks& hooks, const RunOptions& options = {});
 
 }  // namespace gs

@@ -158,8 +158,8 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     Store store((workspace / "ws.db").string());
     const auto a = store.find_run("A"), b = store.find_run("B");
     ASSERT_TRUE(a && b);
-    EXPECT_EQ(a->status, "done");
-    EXPECT_EQ(b->status, "done");
+    EXPECT_EQ(a->status, RunStatus::done);
+    EXPECT_EQ(b->status, RunStatus::done);
     int a_steps = 0, b_steps = 0;
     for (const auto& row : store.metrics(a->id)) a_steps += row.train_loss.has_value();
     for (const auto& row : store.metrics(b->id)) b_steps += row.train_loss.has_value();
@@ -169,7 +169,7 @@ TEST(Cluster, SubmitChainsTheSetOnSlurmAndSyncMergesFinishedJobs) {
     ASSERT_EQ(stages.size(), 2u);
     EXPECT_EQ(stages[0].budget, "pre-trained: A");
     EXPECT_EQ(store.growth_events(b->id).size(), 1u);
-    EXPECT_EQ(store.checkpoints(b->id).back().kind, "final");
+    EXPECT_EQ(store.checkpoints(b->id).back().kind, CheckpointKind::final);
     EXPECT_EQ(store.cluster_jobs()[1].state, "merged");
     const auto results = store.results(b->id);
     ASSERT_EQ(results.size(), 2u);

@@ -97,7 +97,7 @@ TEST(ResultsTable, RatiosAndTimeToReachTheBaseLoss) {
     std::vector<MetricRow> rows = {row(0, 20, 3.0, 3.0), row(1, 40, 2.5, 2.5), row(1, 60, 1.5, 1.5)};
     for (auto& r : rows) r.run_id = grown_id;
     store.add_metrics(rows);
-    store.set_run_status(base_id, "done");
+    store.set_run_status(base_id, RunStatus::done);
     store.add_result({grown_id, "klue-nli", "accuracy", 70.0, ""});
     store.add_result({grown_id, "korquad-ext", "f1", 86.0, ""});
     store.add_result({grown_id, "korquad-gen", "f1", 85.0, ""});

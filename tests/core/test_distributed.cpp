@@ -128,7 +128,7 @@ TEST(Distributed, TwoProcessesWithHalfBatchesTrainAsOneWithTheWholeBatch) {
 
     Store store((folder / "two.db").string());
     const auto run = store.find_run("tiny-T_d_S");
-    EXPECT_EQ(run->status, "done");
+    EXPECT_EQ(run->status, RunStatus::done);
     ASSERT_EQ(store.growth_events(run->id).size(), 1u);  // recorded once, by rank 0
     EXPECT_EQ(store.stages(run->id).size(), 2u);
 }
@@ -256,7 +256,7 @@ TEST(Distributed, AKilledRankEndsTheRunNamingItAndTheRunResumesInOneProcess) {
         Store store((folder / "ws.db").string());
         const auto run = store.find_run("tiny-T_d_S");
         ASSERT_TRUE(run);
-        EXPECT_EQ(run->status, "failed");
+        EXPECT_EQ(run->status, RunStatus::failed);
         EXPECT_NE(run->error.find("rank 1 of 2 stopped responding"), std::string::npos) << run->error;
         ASSERT_LT(train_losses(folder / "ws.db").size(), 60u) << "the run finished before the kill";
     }
@@ -271,7 +271,7 @@ TEST(Distributed, AKilledRankEndsTheRunNamingItAndTheRunResumesInOneProcess) {
     EXPECT_EQ(losses.rbegin()->first, 60);
     expect_same_losses(reference, losses);
     Store store((folder / "ws.db").string());
-    EXPECT_EQ(store.find_run("tiny-T_d_S")->status, "done");
+    EXPECT_EQ(store.find_run("tiny-T_d_S")->status, RunStatus::done);
     EXPECT_EQ(store.growth_events(store.find_run("tiny-T_d_S")->id).size(), 1u);
 }
 
@@ -289,7 +289,7 @@ TEST(Distributed, APausedRunResumesInTwoProcesses) {
         const fs::path latest = fs::path(run->directory) / "latest.json";
         write_file_atomically(latest.string(),
                               nlohmann::json{{"checkpoint", "checkpoints/" + fs::path(folders.at(6)).filename().string()}}.dump());
-        store.set_run_status(run->id, "paused");
+        store.set_run_status(run->id, RunStatus::paused);
     }
     const auto resumed = cli("resume tiny-T_d_S --db ws.db --nproc 2 --quiet", folder);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;

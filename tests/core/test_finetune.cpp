@@ -226,11 +226,11 @@ TEST(Finetune, ModelsResolveToARunsFinalOrLatestCheckpoint) {
     const int64_t r1 = store.create_run(run);
     std::filesystem::create_directories(dir.path() / "late");
     write_file_atomically(dir.file("late/config.json"), "{}");
-    store.add_checkpoint({r1, 0, 10, dir.file("a"), "interval"});
-    store.add_checkpoint({r1, 0, 30, dir.file("late"), "interval"});
-    store.add_checkpoint({r1, 0, 20, dir.file("b"), "interval"});
+    store.add_checkpoint({r1, 0, 10, dir.file("a"), CheckpointKind::interval});
+    store.add_checkpoint({r1, 0, 30, dir.file("late"), CheckpointKind::interval});
+    store.add_checkpoint({r1, 0, 20, dir.file("b"), CheckpointKind::interval});
     EXPECT_EQ(resolve_finetune_model(store, "r1").model_dir, dir.file("late"));
-    store.add_checkpoint({r1, 0, 25, dir.file("final"), "final"});
+    store.add_checkpoint({r1, 0, 25, dir.file("final"), CheckpointKind::final});
     const ResolvedModel final_one = resolve_finetune_model(store, std::to_string(r1));  // by id too
     EXPECT_EQ(final_one.model_dir, dir.file("final"));
     EXPECT_EQ(final_one.run_id, r1);
@@ -398,9 +398,9 @@ TEST(Finetune, CliStoresScoresTheResultsTableShows) {
     {
         Store store(db);
         RunRecord run;
-        run.name = "tiny-T", run.pipeline = "T", run.status = "done";
+        run.name = "tiny-T", run.pipeline = "T", run.status = RunStatus::done;
         const int64_t id = store.create_run(run);
-        store.add_checkpoint({id, 0, 40, model, "final"});
+        store.add_checkpoint({id, 0, 40, model, CheckpointKind::final});
     }
     const std::string training = " --epochs 25 --batch 9 --lr 3e-3 --max-input 64 --threads 1 --device cpu --no-weights --quiet";
     const std::string data = " --data " + sample("klue-nli-v1.1_sample.json") + " --dev " + sample("klue-nli_hf_sample.jsonl");

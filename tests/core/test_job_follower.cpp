@@ -35,7 +35,7 @@ std::vector<MetricRow> job_rows(int64_t run, int64_t first, int64_t last, double
 int64_t start_job(const std::string& path, int64_t steps) {
     Store job(path);
     RunRecord run;
-    run.name = "S", run.pipeline = "S", run.status = "running";
+    run.name = "S", run.pipeline = "S", run.status = RunStatus::running;
     const int64_t id = job.create_run(run);
     job.add_stage({id, 0, "S", "{}", "40", 1000, 0, std::nullopt});
     job.add_metrics(job_rows(id, 1, steps));
@@ -80,7 +80,7 @@ TEST(JobRunFollower, ReadsNewRowsPollByPoll) {
 
     {
         Store job(path);
-        job.set_run_status(id, "failed", "out of memory");
+        job.set_run_status(id, RunStatus::failed, "out of memory");
     }
     EXPECT_TRUE(follower.poll());
     EXPECT_EQ(follower.state(), "failed");
@@ -93,7 +93,7 @@ TEST(JobRunFollower, ReadsOnlyItsRun) {
     const std::string path = dir.file("S_a_B.db");
     const int64_t source = start_job(path, 5);
     RunRecord run;
-    run.name = "S_a_B", run.pipeline = "S_a_B", run.status = "running";
+    run.name = "S_a_B", run.pipeline = "S_a_B", run.status = RunStatus::running;
     Store job(path);
     const int64_t id = job.create_run(run);
     job.add_metrics(job_rows(id, 1, 3, 1.0));
@@ -223,7 +223,7 @@ TEST(JobRunFollower, SyncOnlyReadsTheJobsDatabases) {
     EXPECT_EQ(read_text_file(running), before);
     EXPECT_EQ(std::filesystem::file_size(empty), 0u);  // no schema written into the job's file
 
-    Store(running).set_run_status(id, "done");
+    Store(running).set_run_status(id, RunStatus::done);
     statuses = sync_cluster_jobs(workspace);
     EXPECT_EQ(statuses[0].state, "merged");
     EXPECT_EQ(losses(workspace.metrics(workspace.find_run("S")->id)), losses(job_rows(id, 1, 9)));
@@ -237,7 +237,7 @@ TEST(JobRunFollower, SyncAndMergeRefuseARunNameThatBreaksTheRule) {
     {
         Store job(path);
         RunRecord run;
-        run.name = "../S", run.pipeline = "S", run.status = "done";
+        run.name = "../S", run.pipeline = "S", run.status = RunStatus::done;
         job.create_run(run);
     }
     Store workspace(dir.file("ws.db"));

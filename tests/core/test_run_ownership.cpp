@@ -106,15 +106,15 @@ TEST(RunOwnership, ARunningRunWithoutALiveOwnerShowsInterrupted) {
     test::TempDir dir;
     RunRecord run;
     run.directory = (dir.path() / "run").string();
-    run.status = "running";
-    EXPECT_EQ(live_run_status(run), "interrupted");  // recorded before runs were locked: no lock file
+    run.status = RunStatus::running;
+    EXPECT_EQ(live_run_status(run), RunStatus::interrupted);  // recorded before runs were locked: no lock file
     {
         const RunLock lock = RunLock::take(run.directory, "R");
-        EXPECT_EQ(live_run_status(run), "running");
+        EXPECT_EQ(live_run_status(run), RunStatus::running);
     }
-    EXPECT_EQ(live_run_status(run), "interrupted");  // its owner is gone
-    run.status = "paused";
-    EXPECT_EQ(live_run_status(run), "paused");
+    EXPECT_EQ(live_run_status(run), RunStatus::interrupted);  // its owner is gone
+    run.status = RunStatus::paused;
+    EXPECT_EQ(live_run_status(run), RunStatus::paused);
 }
 
 TEST(RunOwnership, ATrainingRunRefusesASecondResumeAndAKilledOneResumes) {
@@ -136,7 +136,7 @@ TEST(RunOwnership, ATrainingRunRefusesASecondResumeAndAKilledOneResumes) {
     EXPECT_EQ(second.exit_code, 1) << second.output;
     EXPECT_NE(second.output.find("run 'tiny-T_d_S' is in use by " + owner), std::string::npos) << second.output;
     EXPECT_EQ(trained_steps(database, "tiny-T_d_S"), before);  // the refused process wrote nothing
-    EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, "running");
+    EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, RunStatus::running);
 
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
@@ -144,13 +144,13 @@ TEST(RunOwnership, ATrainingRunRefusesASecondResumeAndAKilledOneResumes) {
     EXPECT_NE(list.output.find("interrupted"), std::string::npos) << list.output;
     {
         Store store(database, SqlAccess::read_only);
-        EXPECT_EQ(build_results_table(store).rows.at(0).status, "interrupted");  // the results view and its CSV
+        EXPECT_EQ(build_results_table(store).rows.at(0).status, RunStatus::interrupted);  // the results view and its CSV
     }
-    EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, "running");  // the listing wrote nothing
+    EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, RunStatus::running);  // the listing wrote nothing
     const test::CliResult resumed = cli("resume tiny-T_d_S --db ws.db --quiet", folder);
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
     EXPECT_EQ(trained_steps(database, "tiny-T_d_S"), steps_1_to(80));  // every step once
-    EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, "done");
+    EXPECT_EQ(Store(database).find_run("tiny-T_d_S")->status, RunStatus::done);
 }
 
 TEST(RunOwnership, TheSameExperimentStartedTwiceAtOnceGetsTwoNames) {
@@ -168,7 +168,7 @@ TEST(RunOwnership, TheSameExperimentStartedTwiceAtOnceGetsTwoNames) {
     for (const std::string name : {"tiny-T_d_S", "tiny-T_d_S-2"}) {
         const auto run = Store(database).find_run(name);
         ASSERT_TRUE(run) << name;
-        EXPECT_EQ(run->status, "done") << name;
+        EXPECT_EQ(run->status, RunStatus::done) << name;
         EXPECT_EQ(run->directory, (folder / "runs" / name).string());
         EXPECT_EQ(trained_steps(database, name), steps_1_to(80)) << name;
     }

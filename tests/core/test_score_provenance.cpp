@@ -52,7 +52,7 @@ ScoreProvenance held_out_provenance() {
 
 int64_t add_run(Store& store, const std::string& name) {
     RunRecord run;
-    run.name = name, run.pipeline = name, run.status = "done";
+    run.name = name, run.pipeline = name, run.status = RunStatus::done;
     return store.create_run(run);
 }
 

@@ -68,7 +68,7 @@ TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
     Store store((folder / "ws.db").string());
     const auto record = store.find_run("tiny-T_d_S");
     ASSERT_TRUE(record);
-    EXPECT_EQ(record->status, "done");
+    EXPECT_EQ(record->status, RunStatus::done);
     EXPECT_EQ(record->pipeline, "T_d_S");
     EXPECT_EQ(record->git_commit + "\n", std::string(head));
     const auto curve = train_curve((folder / "ws.db").string());
@@ -101,7 +101,7 @@ TEST(Trainer, TwoStagePipelineStoresCurvesGrowthAndCheckpoints) {
     EXPECT_EQ(stages[1].end_step, 80);
     const auto checkpoints = store.checkpoints(record->id);
     ASSERT_FALSE(checkpoints.empty());
-    EXPECT_EQ(checkpoints.back().kind, "final");
+    EXPECT_EQ(checkpoints.back().kind, CheckpointKind::final);
     T5Model final_model = load_t5_checkpoint(checkpoints.back().path);  // an HF folder
     const Tokenizer tokenizer = Tokenizer::load(checkpoints.back().path + "/spiece.model");  // with its tokenizer
     EXPECT_EQ(tokenizer.model_vocab_size(), final_model->config().vocab_size);
@@ -177,7 +177,7 @@ TEST(Trainer, BadInputGivesClearErrorsAndKeepsTheStore) {
     chmod((folder / "ws.db").c_str(), 0644);
     Store store((folder / "ws.db").string());
     EXPECT_EQ(store.summaries().size(), 2u);  // the failed missing-corpus run and the finished one
-    EXPECT_EQ(store.find_run("tiny-T_d_S-2")->status, "done");
+    EXPECT_EQ(store.find_run("tiny-T_d_S-2")->status, RunStatus::done);
 }
 
 // Two databases in one folder share its runs/ by default: the second never trains into (and
@@ -206,7 +206,7 @@ TEST(Trainer, ASecondDatabaseInTheSameFolderLeavesTheFirstsRunFolderAlone) {
     const auto second = Store((folder / "second.db").string()).find_run("tiny-T_d_S-2");
     ASSERT_TRUE(second);
     EXPECT_EQ(second->directory, (folder / "runs" / "tiny-T_d_S-2").string());
-    EXPECT_EQ(second->status, "done");
+    EXPECT_EQ(second->status, RunStatus::done);
 
     EXPECT_EQ(read_text_file((first_run / "experiment.json").string()), saved_experiment);
     for (const auto& [path, weights] : saved_checkpoints) {
@@ -249,7 +249,7 @@ TEST(Trainer, ANonFiniteGradientFailsTheRunOrIsSkippedBySetting) {
     EXPECT_NE(r.output.find("no checkpoint was written after it"), std::string::npos) << r.output;
     Store store((folder / "ws.db").string());
     const auto failed = store.find_run("tiny-T_d_S");
-    EXPECT_EQ(failed->status, "failed");
+    EXPECT_EQ(failed->status, RunStatus::failed);
     EXPECT_TRUE(store.checkpoints(failed->id).empty());
 
     // Skipping: a warning for each skipped step, and the run fails at the sixth skip of its first
@@ -263,7 +263,7 @@ TEST(Trainer, ANonFiniteGradientFailsTheRunOrIsSkippedBySetting) {
     EXPECT_NE(r.output.find("skipped (1 of "), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("6 of "), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("steps skipped, more than max_skipped_share 0.05 allows"), std::string::npos) << r.output;
-    EXPECT_EQ(store.find_run("skipping")->status, "failed");
+    EXPECT_EQ(store.find_run("skipping")->status, RunStatus::failed);
 
     // A share of 1 lets every step be skipped: the run ends, each skip reported.
     json["max_skipped_share"] = 1;
@@ -272,7 +272,7 @@ TEST(Trainer, ANonFiniteGradientFailsTheRunOrIsSkippedBySetting) {
     r = cli("run skip-all.json --db ws.db --quiet", folder);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_GE(test::count_occurrences(r.output, "warning: skipping-all: step "), 6) << r.output;
-    EXPECT_EQ(store.find_run("skipping-all")->status, "done");
+    EXPECT_EQ(store.find_run("skipping-all")->status, RunStatus::done);
 }
 
 // bf16: the model computes in bf16, the optimiser keeps fp32 master weights, and checkpoints

@@ -152,8 +152,8 @@ private slots:
         const std::string workspace_path = dir.filePath("ws.db").toStdString();
         {
             Store workspace(workspace_path);
-            add_job(workspace, "T", "7", make_job_database(dir, "T", 10, "done"));
-            add_job(workspace, "S", "8", make_job_database(dir, "S", 4, "running"));
+            add_job(workspace, "T", "7", make_job_database(dir, "T", 10, RunStatus::done));
+            add_job(workspace, "S", "8", make_job_database(dir, "S", 4, RunStatus::running));
             add_job(workspace, "T_d_S", "9", dir.filePath("never.db").toStdString(), "7");
         }
         ui::ClusterJobsView view;
@@ -180,7 +180,7 @@ private slots:
         // S finishes; Sync merges it.
         {
             Store job(dir.filePath("S.db").toStdString());
-            job.set_run_status(job.find_run("S")->id, "done");
+            job.set_run_status(job.find_run("S")->id, RunStatus::done);
         }
         QTest::mouseClick(view.syncButton(), Qt::LeftButton);
         QCOMPARE(text(table, 1, 2), QStringLiteral("merged"));
@@ -198,10 +198,10 @@ private slots:
         int64_t job_run = 0;
         {
             Store workspace(workspace_path);
-            const int64_t base = add_run(workspace, "B", "B", "done");
+            const int64_t base = add_run(workspace, "B", "B", RunStatus::done);
             add_validation_rows(workspace, base, 10, 100, 0.02);  // ends at 2.0, which S_a_B reaches at step 50
             Store job(job_path);
-            job_run = add_run(job, "S_a_B", "S_a_B", "running");
+            job_run = add_run(job, "S_a_B", "S_a_B", RunStatus::running);
             add_validation_rows(job, job_run, 10, 30);
             add_job(workspace, "S_a_B", "8", job_path);
         }
@@ -252,7 +252,7 @@ private slots:
         // The job finishes and Sync merges it: one curve, the workspace's, with the same points.
         {
             Store job(job_path);
-            job.set_run_status(job_run, "done");
+            job.set_run_status(job_run, RunStatus::done);
         }
         QTest::mouseClick(window.clusterJobsView()->syncButton(), Qt::LeftButton);
         QCOMPARE(text(table, 0, 2), QStringLiteral("merged"));
@@ -284,7 +284,7 @@ private slots:
             add_job(workspace, "T", "7", later);
             add_job(workspace, "X", "8", garbage.toStdString());
             Store job(broken);
-            add_validation_rows(job, add_run(job, "S", "S", "running"), 10, 40);
+            add_validation_rows(job, add_run(job, "S", "S", RunStatus::running), 10, 40);
             add_job(workspace, "S", "9", broken);
         }
         ui::CurvesView view;
@@ -302,7 +302,7 @@ private slots:
         // T's job starts; S's file is overwritten by something that is not a database.
         {
             Store job(later);
-            add_validation_rows(job, add_run(job, "T", "T", "running"), 10, 20);
+            add_validation_rows(job, add_run(job, "T", "T", RunStatus::running), 10, 20);
         }
         QFile::remove(QString::fromStdString(broken));
         QVERIFY(QFile::copy(garbage, QString::fromStdString(broken)));

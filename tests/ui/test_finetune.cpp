@@ -42,12 +42,12 @@ QString make_workspace(const QTemporaryDir& dir) {
     RunRecord done;
     done.name = "S_a_B", done.pipeline = "S_a_B";
     const int64_t d = store.create_run(done);
-    store.add_checkpoint({d, 1, 100, dir.filePath("runs/S_a_B/final").toStdString(), "final"});
-    store.set_run_status(d, "done");
+    store.add_checkpoint({d, 1, 100, dir.filePath("runs/S_a_B/final").toStdString(), CheckpointKind::final});
+    store.set_run_status(d, RunStatus::done);
     RunRecord running;
     running.name = "B", running.pipeline = "B";
     const int64_t r = store.create_run(running);
-    store.add_checkpoint({r, 0, 20, dir.filePath("runs/B/step-20").toStdString(), "interval"});
+    store.add_checkpoint({r, 0, 20, dir.filePath("runs/B/step-20").toStdString(), CheckpointKind::interval});
     return path;
 }
 
@@ -187,7 +187,7 @@ private slots:
         QSignalSpy finished(window.runQueue(), &ui::RunQueue::finished);
         window.runPanel()->runExperiment(dir.filePath("tiny.json"));
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 240000);
-        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("done"));
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunSnapshot>().state, RunStatus::done);
 
         QTest::mouseClick(window.runPanel()->finetuneButton(), Qt::LeftButton);
         auto* dialog = window.findChild<ui::FinetuneDialog*>();
@@ -206,8 +206,8 @@ private slots:
         save_screenshot(dialog, "finetune-dialog-tiny.png");
         QTest::mouseClick(dialog->queueButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 240000);
-        const auto status = finished.takeFirst().at(0).value<ui::RunStatus>();
-        QVERIFY2(status.state == "done", qPrintable(status.error));
+        const auto status = finished.takeFirst().at(0).value<ui::RunSnapshot>();
+        QVERIFY2(status.state == RunStatus::done, qPrintable(status.error));
         QVERIFY(status.finetune);
         QCOMPARE(status.job, QString("tiny-T_d_S · KLUE-NLI"));
         QVERIFY(status.stageSteps > 0 && status.stageStep == status.stageSteps);  // the last scoring pass went through
@@ -255,7 +255,7 @@ private slots:
         QVERIFY(!window.runPanel()->pauseButton()->isEnabled());  // a fine-tune cannot pause
         QTest::mouseClick(window.runPanel()->cancelButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
-        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("cancelled"));
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunSnapshot>().state, RunStatus::cancelled);
         QVERIFY(store.summaries().at(0).results == recorded);  // still the first fine-tune's scores
     }
 

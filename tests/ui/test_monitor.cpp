@@ -49,7 +49,7 @@ std::string make_workspace(const QTemporaryDir& dir) {
     const int64_t b = store.create_run(base);
     store.add_stage({b, 0, "B", "{}", "5", 300000000, 0, 100});
     store.add_metrics({row(b, 0, 50, 3.0), row(b, 0, 100, 2.0)});
-    store.set_run_status(b, "done");
+    store.set_run_status(b, RunStatus::done);
     RunRecord grown;
     grown.name = "S_a_B", grown.pipeline = "S_a_B";
     const int64_t g = store.create_run(grown);
@@ -61,7 +61,7 @@ std::string make_workspace(const QTemporaryDir& dir) {
     GrowthEventRecord event;
     event.run_id = g, event.stage_index = 1, event.step = 40, event.op = "a";
     store.add_growth_event(event);
-    store.set_run_status(g, "done");
+    store.set_run_status(g, RunStatus::done);
     return path;
 }
 
@@ -269,15 +269,15 @@ private slots:
         const size_t seen_live = curves.shownCurve("tiny-T_d_S").size();
         QVERIFY2(queue.busy() && seen_live < 80, qPrintable(QString::number(seen_live)));
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
-        const auto status = finished.takeFirst().at(0).value<ui::RunStatus>();
-        QCOMPARE(status.state, QString("done"));
+        const auto status = finished.takeFirst().at(0).value<ui::RunSnapshot>();
+        QCOMPARE(status.state, RunStatus::done);
         QVERIFY2(updates.count() < 80, qPrintable(QString::number(updates.count())));  // 80 steps, fewer updates
         QVERIFY(panel.stateLabel()->text().contains("done"));
         QCOMPARE(status.device, QString("cpu"));
         QVERIFY(status.memoryBytes > 10'000'000);  // this process's resident memory
         QTRY_COMPARE_WITH_TIMEOUT(curves.shownCurve("tiny-T_d_S").size(), size_t(80), 5000);
         Store store(database.toStdString());
-        QCOMPARE(store.find_run("tiny-T_d_S")->status, std::string("done"));
+        QCOMPARE(store.find_run("tiny-T_d_S")->status, RunStatus::done);
     }
 
     void pauseThenResumeFinishesTheRun() {
@@ -288,12 +288,12 @@ private slots:
         QVERIFY(panel.pauseButton()->isEnabled());
         QTest::mouseClick(panel.pauseButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
-        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("paused"));
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunSnapshot>().state, RunStatus::paused);
         QCOMPARE(panel.resumable()->count(), 1);
         panel.resumable()->setCurrentRow(0);
         QTest::mouseClick(panel.resumeButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
-        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("done"));
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunSnapshot>().state, RunStatus::done);
         Store store(database.toStdString());
         const auto run = store.find_run("tiny-T_d_S");
         int train_rows = 0;
@@ -311,13 +311,13 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(queue.current().step >= 5, 120000);
         QTest::mouseClick(panel.cancelButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
-        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("cancelled"));
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunSnapshot>().state, RunStatus::cancelled);
         Store store(database.toStdString());
-        QCOMPARE(store.find_run("tiny-T_d_S")->status, std::string("cancelled"));
+        QCOMPARE(store.find_run("tiny-T_d_S")->status, RunStatus::cancelled);
         // The queue goes on with the next run.
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
-        QCOMPARE(finished.takeFirst().at(0).value<ui::RunStatus>().state, QString("done"));
-        QCOMPARE(store.find_run("tiny-T_d_S-2")->status, std::string("done"));
+        QCOMPARE(finished.takeFirst().at(0).value<ui::RunSnapshot>().state, RunStatus::done);
+        QCOMPARE(store.find_run("tiny-T_d_S-2")->status, RunStatus::done);
     }
 
     // The lock's holder (here this test, which the panel cannot tell from another process) owns
@@ -330,7 +330,7 @@ private slots:
             Store store(database.toStdString());
             RunRecord run;
             run.name = "S_a_B", run.pipeline = "S_a_B", run.directory = folder;
-            store.set_run_status(store.create_run(run), "running");
+            store.set_run_status(store.create_run(run), RunStatus::running);
         }
         std::optional<RunLock> lock = RunLock::take(folder, "S_a_B");
         const QString refusal = QString::fromStdString(run_busy_message("S_a_B", *run_owner(folder)));

@@ -648,10 +648,10 @@ void PipelineCanvasTest::takesAPretrainedSourceFromAFinishedRun() {
         run.experiment_id = store.add_experiment("S", "{}");
         run.pipeline = "S";
         run.name = "S-small";
-        run.status = "done";
+        run.status = RunStatus::done;
         store.create_run(run);
         run.name = "B-running";
-        run.status = "running";
+        run.status = RunStatus::running;
         store.create_run(run);
     }
     dropFromPalette("pretrained", QPointF(100, 100));

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
         Store store(path);
         for (int r = 0; r < kRuns; ++r) {
             RunRecord run;
-            run.name = "run-" + std::to_string(r), run.pipeline = r == 0 ? "B" : "S_a_B", run.status = "done";
+            run.name = "run-" + std::to_string(r), run.pipeline = r == 0 ? "B" : "S_a_B", run.status = RunStatus::done;
             runs.push_back(store.create_run(run));
             store.add_metrics(rows_for(runs.back(), 1, kRowsPerRun));
         }

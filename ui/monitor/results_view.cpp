@@ -16,6 +16,7 @@
 
 #include "core/io/files.h"
 #include "core/store/results_table.h"
+#include "ui/monitor/status_words.h"
 
 namespace gs::ui {
 
@@ -29,10 +30,17 @@ QStandardItem* number_item(const std::optional<double>& value, int decimals) {
     return item;
 }
 
-QStandardItem* text_item(const std::string& text) {
-    auto* item = new QStandardItem(QString::fromStdString(text));
-    item->setData(QString::fromStdString(text), Qt::UserRole);
+QStandardItem* text_item(const QString& text) {
+    auto* item = new QStandardItem(text);
+    item->setData(text, Qt::UserRole);
     return item;
+}
+
+QStandardItem* text_item(const std::string& text) { return text_item(QString::fromStdString(text)); }
+
+// The run's status in the user's language; "external" for a row imported from elsewhere.
+QStandardItem* status_item(const ResultsRow& r) {
+    return text_item(r.status ? runStatusText(*r.status) : QObject::tr("external"));
 }
 
 // A downstream score's cell; its tooltip says which data produced it, as core describes it.
@@ -45,7 +53,7 @@ QStandardItem* score_item(const ResultsRow& r, const DownstreamScore& score) {
 QList<QStandardItem*> row_items(const ResultsRow& r) {
     QList<QStandardItem*> items = {text_item(r.run),
             text_item(r.pipeline),
-            text_item(r.status),
+            status_item(r),
             text_item(r.budget),
             number_item(r.train_hours, 3),
             number_item(r.ratio_to_reference_pct, 1),

@@ -52,7 +52,7 @@ RunPanel::RunPanel(RunQueue* queue, QString databasePath, QWidget* parent)
     connect(resume_, &QPushButton::clicked, this, &RunPanel::resumeSelected);
     connect(finetune_, &QPushButton::clicked, this, &RunPanel::finetuneRequested);
     connect(queue_, &RunQueue::statusChanged, this, &RunPanel::show);
-    connect(queue_, &RunQueue::finished, this, [this](const RunStatus& status) {
+    connect(queue_, &RunQueue::finished, this, [this](const RunSnapshot& status) {
         show(status);
         refreshResumable();
     });
@@ -129,8 +129,9 @@ void RunPanel::refreshResumable() {
         const QString name = QString::fromStdString(summary.run.name);
         if (name == current) continue;  // this window's own run
         const auto owner = run_owner(summary.run.directory);
-        const std::string status = live_run_status(summary.run);
-        if (!owner && status != "paused" && status != "failed" && status != "interrupted") continue;
+        const RunStatus status = live_run_status(summary.run);
+        const bool resumable = status == RunStatus::paused || status == RunStatus::failed || status == RunStatus::interrupted;
+        if (!owner && !resumable) continue;
         auto* item = new QListWidgetItem(owner ? tr("%1 — busy: %2").arg(name, QString::fromStdString(describe_owner(*owner)))
                                                : name,
                                          resumable_);
@@ -142,11 +143,11 @@ void RunPanel::showWorkspaceProblem(const std::exception& error) {
     error_->setPlainText(tr("The workspace cannot be read: %1").arg(QString::fromUtf8(error.what())));
 }
 
-void RunPanel::show(const RunStatus& s) {
-    const bool active = s.state == "running" || s.state == "preparing";
+void RunPanel::show(const RunSnapshot& s) {
+    const bool active = s.state == RunStatus::running;  // preparing too
     pause_->setEnabled(active && !s.finetune);
     cancel_->setEnabled(active);
-    state_->setText(tr("%1 — %2").arg(s.run.isEmpty() ? s.job : s.run, s.state));
+    state_->setText(tr("%1 — %2").arg(s.run.isEmpty() ? s.job : s.run, stateText(s)));
     if (s.finetune) {
         showFinetune(s);
     } else {
@@ -162,12 +163,12 @@ void RunPanel::show(const RunStatus& s) {
     emit runChanged();
 }
 
-void RunPanel::showTraining(const RunStatus& s) {
+void RunPanel::showTraining(const RunSnapshot& s) {
     if (s.stageSteps > 0) {
         progress_->setValue(static_cast<int>(1000.0 * s.stageStep / s.stageSteps));
         progress_->setFormat(tr("stage %1/%2 %3: step %4 of %5").arg(s.stage + 1).arg(s.stages).arg(s.size).arg(s.stageStep).arg(s.stageSteps));
     } else {
-        progress_->setValue(s.state == "done" ? 1000 : 0);
+        progress_->setValue(s.state == RunStatus::done ? 1000 : 0);
         progress_->setFormat(tr("stage %1/%2 %3: step %4").arg(s.stage + 1).arg(s.stages).arg(s.size).arg(s.stageStep));
     }
     details_->setText(tr("%1 · step %2 · loss %3 · %4 tokens/s · ETA stage %5, run %6 · %7, %8 GB in use")
@@ -181,12 +182,12 @@ void RunPanel::showTraining(const RunStatus& s) {
 }
 
 // A fine-tune's optimiser steps, or the examples scored so far, then (once done) its scores.
-void RunPanel::showFinetune(const RunStatus& s) {
-    const bool active = s.state == "running" || s.state == "preparing";
-    const bool done = s.state == "done";
+void RunPanel::showFinetune(const RunSnapshot& s) {
+    const bool active = s.state == RunStatus::running;  // preparing too
+    const bool done = s.state == RunStatus::done;
     progress_->setValue(done ? 1000 : active && s.stageSteps > 0 ? static_cast<int>(1000.0 * s.stageStep / s.stageSteps) : 0);
     if (!active) {
-        progress_->setFormat(s.state);
+        progress_->setFormat(stateText(s));
     } else if (s.phase == "training") {
         progress_->setFormat(tr("training: step %1 of %2").arg(s.stageStep).arg(s.stageSteps));
     } else {

@@ -41,9 +41,9 @@ signals:
     void finetuneRequested();
 
 private:
-    void show(const RunStatus& status);
-    void showTraining(const RunStatus& status);
-    void showFinetune(const RunStatus& status);
+    void show(const RunSnapshot& status);
+    void showTraining(const RunSnapshot& status);
+    void showFinetune(const RunSnapshot& status);
     void chooseExperiment();
     void resumeSelected();
     void showWorkspaceProblem(const std::exception& error);  // in the error view, in full

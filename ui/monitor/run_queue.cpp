@@ -6,13 +6,14 @@
 
 #include "core/store/store.h"
 #include "core/train/trainer.h"
+#include "ui/monitor/status_words.h"
 
 #include <nlohmann/json.hpp>
 
 namespace gs::ui {
 
 RunQueue::RunQueue(QString databasePath, QObject* parent) : QObject(parent), database_(std::move(databasePath)) {
-    qRegisterMetaType<gs::ui::RunStatus>();
+    qRegisterMetaType<gs::ui::RunSnapshot>();
     timer_ = new QTimer(this);
     timer_->setInterval(250);
     connect(timer_, &QTimer::timeout, this, &RunQueue::publish);
@@ -68,7 +69,11 @@ QStringList RunQueue::queued() const {
     return names;
 }
 
-RunStatus RunQueue::current() const {
+QString stateText(const RunSnapshot& snapshot) {
+    return snapshot.preparing ? RunQueue::tr("preparing") : runStatusText(snapshot.state);
+}
+
+RunSnapshot RunQueue::current() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return status_;
 }
@@ -98,10 +103,11 @@ void RunQueue::startNext() {
     cancel_ = false;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        status_ = RunStatus{};
+        status_ = RunSnapshot{};
         status_.job = jobName(job);
         status_.run = job.resume;
-        status_.state = "preparing";
+        status_.state = RunStatus::running;
+        status_.preparing = true;
         status_.finetune = job.finetune.has_value();
         status_dirty_ = true;
         finished_ = false;
@@ -113,15 +119,16 @@ void RunQueue::startNext() {
 
 // The worker thread: it touches no widget and no QObject, only the shared status.
 void RunQueue::work(const Job& job) {
-    QString state, error;
+    RunStatus state = RunStatus::failed;
+    QString error;
     try {
         state = job.finetune ? finetune(*job.finetune) : train(job);
     } catch (const std::exception& e) {
-        state = "failed";
         error = QString::fromUtf8(e.what());
     }
     std::lock_guard<std::mutex> lock(mutex_);
     status_.state = state;
+    status_.preparing = false;
     status_.error = error;
     status_dirty_ = true;
     finished_ = true;
@@ -137,17 +144,18 @@ QString RunQueue::describeDataProgress(const Progress& p) {
     return tr("preparing data: %1, %2 s so far").arg(stage).arg(p.elapsed_s, 0, 'f', 0);
 }
 
-QString RunQueue::train(const Job& job) {
+RunStatus RunQueue::train(const Job& job) {
     TrainerHooks hooks;
     hooks.stop_requested = [this] { return stop_.load(); };
     hooks.progress = [this](const RunProgress& p) {
         std::lock_guard<std::mutex> lock(mutex_);
         status_.run = QString::fromStdString(p.run);
-        status_.state = p.phase == "preparing data" ? "preparing" : "running";
-        status_.phase = QString::fromStdString(p.phase);
+        status_.state = RunStatus::running;
+        status_.preparing = p.phase == RunPhase::preparing_data;
+        status_.phase = runPhaseText(p.phase);
         status_.stage = p.stage, status_.stages = p.stages, status_.size = QString::fromStdString(p.size);
         status_.step = p.step, status_.stageStep = p.stage_step, status_.stageSteps = p.stage_steps;
-        if (p.phase == "training") status_.trainLoss = p.train_loss, status_.tokensPerSecond = p.tokens_per_s;
+        if (p.phase == RunPhase::training) status_.trainLoss = p.train_loss, status_.tokensPerSecond = p.tokens_per_s;
         status_.stageEtaSeconds = p.stage_eta_s, status_.runEtaSeconds = p.run_eta_s;
         status_.device = QString::fromStdString(p.device), status_.memoryBytes = p.memory_bytes;
         status_dirty_ = true;
@@ -165,14 +173,14 @@ QString RunQueue::train(const Job& job) {
         return true;  // a pause is taken at the first step, once the data is ready
     };
     Store store(database_.toStdString());
-    const std::string result = !job.resume.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
-                                                     : run_experiment(specOf(job), store, {}, hooks);
-    if (result == "paused" && cancel_) {
+    const RunStatus result = !job.resume.isEmpty() ? resume_run(job.resume.toStdString(), store, hooks)
+                                                   : run_experiment(specOf(job), store, {}, hooks);
+    if (result == RunStatus::paused && cancel_) {
         const auto run = store.find_run(current().run.toStdString());
-        if (run) store.set_run_status(run->id, "cancelled");
-        return "cancelled";
+        if (run) store.set_run_status(run->id, RunStatus::cancelled);
+        return RunStatus::cancelled;
     }
-    return QString::fromStdString(result);
+    return result;
 }
 
 namespace {
@@ -187,7 +195,7 @@ QString describe_scores(const std::map<std::string, double>& metrics) {
 
 // Resolves the model, fine-tunes, and records the scores against the model's run (a checkpoint
 // folder outside the workspace has no row in the results table: its scores are only shown).
-QString RunQueue::finetune(const FinetuneJob& job) {
+RunStatus RunQueue::finetune(const FinetuneJob& job) {
     Store store(database_.toStdString());
     const ResolvedModel model = resolve_finetune_model(store, job.model.toStdString());
     FinetuneRequest request = job.request;
@@ -199,7 +207,8 @@ QString RunQueue::finetune(const FinetuneJob& job) {
         if (p.phase == "training" && first_step < 0) first_step = p.step, training_start = Clock::now();
         const double seconds = std::chrono::duration<double>(Clock::now() - training_start).count();
         std::lock_guard<std::mutex> lock(mutex_);
-        status_.state = p.phase == "loading" ? "preparing" : "running";
+        status_.state = RunStatus::running;
+        status_.preparing = p.phase == "loading";
         status_.phase = QString::fromStdString(p.phase);
         // Training counts optimiser steps, scoring the examples scored; loading counts nothing.
         if (p.total_steps > 0) status_.stageStep = p.step, status_.stageSteps = p.total_steps, status_.step = p.step;
@@ -212,19 +221,19 @@ QString RunQueue::finetune(const FinetuneJob& job) {
     try {
         result = run_finetune(request, progress, &stop_);
     } catch (const std::exception&) {
-        if (stop_) return "cancelled";
+        if (stop_) return RunStatus::cancelled;
         throw;
     }
     if (model.run_id) record_finetune_result(store, *model.run_id, request, result);
     std::lock_guard<std::mutex> lock(mutex_);
     status_.scores = describe_scores(result.metrics);
     if (!model.run_id) status_.scores += tr(" (not recorded: the model is not a run of this workspace)");
-    return "done";
+    return RunStatus::done;
 }
 
 // On the GUI thread, from the timer: at most four updates a second, whatever the step rate.
 void RunQueue::publish() {
-    RunStatus status;
+    RunSnapshot status;
     bool dirty, ended;
     {
         std::lock_guard<std::mutex> lock(mutex_);

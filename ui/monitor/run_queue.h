@@ -19,6 +19,7 @@
 
 #include "core/data/progress.h"
 #include "core/finetune/finetune.h"
+#include "core/store/store_enums.h"
 
 class QTimer;
 
@@ -36,11 +37,14 @@ struct FinetuneJob {
     FinetuneRequest request;
 };
 
-struct RunStatus {
+struct RunSnapshot {
     QString job;          // the experiment file, the run name for a resumed run, a fine-tune's label
     QString run;
-    QString state;        // queued, preparing, running, paused, cancelled, failed, done
-    QString phase;
+    // Queued, then running (while `preparing` its data or model first), then done, paused,
+    // cancelled or failed.
+    RunStatus state = RunStatus::queued;
+    bool preparing = false;
+    QString phase;        // as shown: the run's phase (runPhaseText), a fine-tune's, the data's progress
     int stage = 0;
     int stages = 0;
     QString size;
@@ -62,6 +66,9 @@ struct RunStatus {
     QString scores;  // a finished fine-tune's metrics, "accuracy 41.20"
 };
 
+// The snapshot's state as shown: "preparing" while it prepares, else its status's word.
+QString stateText(const RunSnapshot& snapshot);
+
 class RunQueue : public QObject {
     Q_OBJECT
 public:
@@ -78,13 +85,13 @@ public:
 
     bool busy() const;
     QStringList queued() const;
-    RunStatus current() const;
+    RunSnapshot current() const;
     // The phase shown while a run prepares its corpus: "preparing data: reading 31 %".
     static QString describeDataProgress(const Progress& p);
 
 signals:
-    void statusChanged(const gs::ui::RunStatus& status);  // a few times a second while running
-    void finished(const gs::ui::RunStatus& status);        // done, paused, cancelled or failed
+    void statusChanged(const gs::ui::RunSnapshot& status);  // a few times a second while running
+    void finished(const gs::ui::RunSnapshot& status);        // done, paused, cancelled or failed
 
 private:
     struct Job {
@@ -101,14 +108,14 @@ private:
     static ExperimentSpec specOf(const Job& job);
     void startNext();
     void work(const Job& job);
-    QString train(const Job& job);
-    QString finetune(const FinetuneJob& job);
+    RunStatus train(const Job& job);
+    RunStatus finetune(const FinetuneJob& job);
     void publish();
 
     QString database_;
     std::deque<Job> jobs_;
     mutable std::mutex mutex_;
-    RunStatus status_;
+    RunSnapshot status_;
     bool status_dirty_ = false;
     bool finished_ = false;
     std::atomic<bool> stop_{false};
@@ -120,4 +127,4 @@ private:
 
 }  // namespace gs::ui
 
-Q_DECLARE_METATYPE(gs::ui::RunStatus)
+Q_DECLARE_METATYPE(gs::ui::RunSnapshot)

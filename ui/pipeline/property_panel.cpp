@@ -407,7 +407,7 @@ void PropertyPanel::listFinishedRuns() {
         }
     }
     for (const RunSummary& summary : runs) {
-        if (summary.run.status != "done") continue;
+        if (summary.run.status != RunStatus::done) continue;
         const std::string name = summary.run.name;
         run_menu_->addAction(tr("%1 (%2)").arg(QString::fromStdString(name), QString::fromStdString(summary.run.pipeline)),
                              this, [this, name] { document_->setPretrained(stage_id_, true, name); });
