@@ -200,12 +200,21 @@ TEST(Store, StatusesAndKindsAreStoredAsTheirWords) {
     }
 }
 
-// A workspace of an older schema version, as sqlite3 dumped it (tests/data/store/workspace-vN.sql;
-// version 3 is checked with the scores' provenance, test_score_provenance.cpp).
+// A workspace of schema version `version` (1 to 3) as the code of that version left it: version 3
+// as sqlite3 dumped it (tests/data/store/workspace-v3.sql, whose upgrade is checked with the
+// scores' provenance in test_score_provenance.cpp), taken back one migration at a time.
 std::string old_workspace(const test::TempDir& dir, int version) {
     const std::string path = dir.file("ws.db");
-    SqlDatabase(path, /*create=*/true)
-        .execute(read_text_file(test::data_path("store/workspace-v" + std::to_string(version) + ".sql")));
+    SqlDatabase db(path, /*create=*/true);
+    db.execute(read_text_file(test::data_path("store/workspace-v3.sql")));
+    if (version <= 2) db.execute("DROP TABLE cluster_jobs; PRAGMA user_version = 2");
+    if (version <= 1) {  // imported results were one row per label and metric
+        db.execute(
+            "DROP TABLE external_results; CREATE TABLE external_results (id INTEGER PRIMARY KEY, label TEXT NOT NULL, "
+            "source TEXT, metric TEXT NOT NULL, value REAL NOT NULL); "
+            "INSERT INTO external_results VALUES (1, 'B', 'Table 2', 'klue-nli/accuracy', 72.5); PRAGMA user_version = 1");
+    }
+    EXPECT_EQ(Store(path, SqlAccess::read_only).file_version(), version);
     return path;
 }
 
@@ -244,9 +253,7 @@ void expect_rows_of_old_workspace(Store& store) {
 
 TEST(Store, AVersion1WorkspaceUpgradesWithItsRunsAndDropsTheOldImportedRows) {
     test::TempDir dir;
-    const std::string path = old_workspace(dir, 1);
-    ASSERT_EQ(Store(path, SqlAccess::read_only).file_version(), 1);
-    Store store(path);
+    Store store(old_workspace(dir, 1));
     expect_rows_of_old_workspace(store);
     // Version 2 replaced the imported results' table (one row per metric) by one row per model:
     // the old rows are gone, to be imported again.
@@ -255,9 +262,7 @@ TEST(Store, AVersion1WorkspaceUpgradesWithItsRunsAndDropsTheOldImportedRows) {
 
 TEST(Store, AVersion2WorkspaceUpgradesWithEveryRow) {
     test::TempDir dir;
-    const std::string path = old_workspace(dir, 2);
-    ASSERT_EQ(Store(path, SqlAccess::read_only).file_version(), 2);
-    Store store(path);
+    Store store(old_workspace(dir, 2));
     expect_rows_of_old_workspace(store);
     ASSERT_EQ(store.external_results().size(), 1u);
     EXPECT_EQ(store.external_results()[0].klue_nli_accuracy, 72.5);
