@@ -131,7 +131,7 @@ namespace {
 std::vector<std::string> table_names(SqlDatabase& db) {
     SqlStatement statement = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
     std::vector<std::string> names;
-    while (statement.step()) names.push_back(statement.text(0));
+    while (statement.step()) names.push_back(statement.text("name"));
     return names;
 }
 
@@ -143,7 +143,7 @@ void check_is_workspace(SqlDatabase& db) {
     if (tables.empty()) return;
     SqlStatement version = db.prepare("PRAGMA user_version");
     version.step();
-    if (version.integer(0) > 0 && std::find(tables.begin(), tables.end(), "runs") != tables.end()) return;
+    if (version.integer("user_version") > 0 && std::find(tables.begin(), tables.end(), "runs") != tables.end()) return;
     std::string listed;
     for (size_t i = 0; i < tables.size() && i < 5; ++i) listed += (i ? ", " : "") + tables[i];
     if (tables.size() > 5) listed += ", ...";
