@@ -306,7 +306,7 @@ TEST(HostileInputs, AnotherProgramsDatabaseIsRefusedAndLeftUnchanged) {
 std::string workspace_with_a_run(const test::TempDir& dir) {
     const std::string path = dir.file("ws.db");
     RunRecord run;
-    run.name = "B", run.pipeline = "B", run.status = "done";
+    run.name = "B", run.pipeline = "B", run.status = RunStatus::done;
     Store(path).create_run(run);
     EXPECT_EQ(import_results(dir, "model,valid_loss\nPaper-B,1.5\n").exit_code, 0);
     return path;
@@ -372,11 +372,14 @@ TEST(HostileInputs, ShowListsTheCheckpointsOnDisk) {
     test::TempDir dir;
     Store store(dir.file("ws.db"));
     RunRecord run;
-    run.name = "B", run.pipeline = "B", run.status = "done", run.directory = dir.file("runs/B");
+    run.name = "B", run.pipeline = "B", run.status = RunStatus::done, run.directory = dir.file("runs/B");
     const int64_t id = store.create_run(run);
     const std::string run_folder = dir.file("runs/B/");
-    for (const auto& [step, kind] : std::vector<std::pair<int64_t, std::string>>{
-             {10, "interval"}, {20, "interval"}, {30, "interval"}, {40, "stage-end"}, {50, "final"}}) {
+    for (const auto& [step, kind] : std::vector<std::pair<int64_t, CheckpointKind>>{{10, CheckpointKind::interval},
+                                                                                  {20, CheckpointKind::interval},
+                                                                                  {30, CheckpointKind::interval},
+                                                                                  {40, CheckpointKind::stage_end},
+                                                                                  {50, CheckpointKind::final}}) {
         store.add_checkpoint({id, 0, step, run_folder + "step-" + std::to_string(step), kind});
     }
     // Pruning kept the interval checkpoint at step 30; the final one is there; the stage end was deleted by hand.
