@@ -160,18 +160,18 @@ TEST(Store, BadFilesAreRefusedAndLeftAsTheyWere) {
 TEST(Store, RowsAreReadByColumnName) {
     test::TempDir dir;
     SqlDatabase db(dir.file("ws.db"), /*create=*/true);
-    SqlStatement statement = db.prepare("SELECT 'x' AS letter, 7 AS number, NULL AS nothing");
+    SqlStatement statement = db.prepare("SELECT 'x' AS letter, 7 AS number, NULL AS empty");
     ASSERT_TRUE(statement.step());
     EXPECT_EQ(statement.integer("number"), 7);
     EXPECT_EQ(statement.text("letter"), "x");
-    EXPECT_TRUE(statement.is_null("nothing"));
-    EXPECT_EQ(statement.optional_real("nothing"), std::nullopt);
+    EXPECT_TRUE(statement.is_null("empty"));
+    EXPECT_EQ(statement.optional_real("empty"), std::nullopt);
     try {
         statement.integer("numbers");
         FAIL();
     } catch (const StoreError& error) {
         EXPECT_EQ(std::string(error.what()),
-                  dir.file("ws.db") + ": no column 'numbers' in 'SELECT 'x' AS letter, 7 AS number, NULL AS nothing'");
+                  dir.file("ws.db") + ": no column 'numbers' in 'SELECT 'x' AS letter, 7 AS number, NULL AS empty'");
     }
 }
 
