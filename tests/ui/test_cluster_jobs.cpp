@@ -32,7 +32,7 @@ using gs::ui::test::save_screenshot;
 namespace {
 
 // A job database holding run `name` at `steps` steps with `status`.
-std::string make_job_database(const QTemporaryDir& dir, const std::string& name, int steps, const std::string& status) {
+std::string make_job_database(const QTemporaryDir& dir, const std::string& name, int steps, RunStatus status) {
     const std::string path = dir.filePath(QString::fromStdString(name + ".db")).toStdString();
     Store store(path);
     RunRecord run;
@@ -75,7 +75,7 @@ void add_validation_rows(Store& store, int64_t run, int first_step, int last_ste
 }
 
 // A run of `pipeline` with `status`, one stage.
-int64_t add_run(Store& store, const std::string& name, const std::string& pipeline, const std::string& status) {
+int64_t add_run(Store& store, const std::string& name, const std::string& pipeline, RunStatus status) {
     RunRecord run;
     run.name = name, run.pipeline = pipeline, run.status = status;
     const int64_t id = store.create_run(run);

@@ -81,7 +81,7 @@ void MainWindowTest::runsThePipelineOnTheCanvasAndShowsItsCurvesAndResults() {
     const std::vector<int> chain = window.canvas()->document()->check().chain_nodes;
     QTRY_COMPARE_WITH_TIMEOUT(window.canvas()->scene()->runStatus(chain[0]).state, gs::ui::StageRunState::training, 60000);
     QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 120000);
-    QCOMPARE(finished.at(0).at(0).value<gs::ui::RunSnapshot>().state, RunStatus::done);
+    QCOMPARE(finished.at(0).at(0).value<gs::ui::RunSnapshot>().state, gs::RunStatus::done);
     QCOMPARE(window.canvas()->scene()->runStatus(chain[0]).state, gs::ui::StageRunState::done);
     QCOMPARE(window.canvas()->scene()->runStatus(chain[1]).state, gs::ui::StageRunState::done);
     QCOMPARE(window.resultsView()->proxy()->rowCount(), 1);
