@@ -31,7 +31,7 @@ std::vector<MetricRow> curve_rows(int64_t run, int64_t first, int64_t last, int6
     return rows;
 }
 
-int64_t add_run(Store& store, const std::string& name, const std::string& status = "running") {
+int64_t add_run(Store& store, const std::string& name, RunStatus status = RunStatus::running) {
     RunRecord run;
     run.name = name, run.pipeline = name;
     const int64_t id = store.create_run(run);
@@ -89,10 +89,10 @@ TEST(CurvesModel, SyncReadsOnlyWhatIsNewAndSaysWhatChanged) {
     EXPECT_DOUBLE_EQ(validation[2].x, 30 * 36.0 / 3600);
     EXPECT_DOUBLE_EQ(validation[2].y, 5.1 - 0.3);
 
-    store.set_run_status(b, "done");
+    store.set_run_status(b, RunStatus::done);
     change = model.sync();
     EXPECT_TRUE(change.changed);  // the status alone
-    EXPECT_EQ(model.find("B")->status, "done");
+    EXPECT_EQ(model.find("B")->status, RunStatus::done);
     EXPECT_EQ(model.defaultReference(), "B");  // the finished Base run
 
     const int64_t s = add_run(store, "S_d_B");
@@ -143,7 +143,7 @@ TEST(CurvesModel, StageCurvesFollowTheRowsAndTheSettings) {
     test::TempDir dir;
     const std::string path = dir.file("ws.db");
     Store store(path);
-    const int64_t b = add_run(store, "B", "done");
+    const int64_t b = add_run(store, "B", RunStatus::done);
     store.add_metrics(curve_rows(b, 1, 100));
     const int64_t g = add_run(store, "S_d_B");
     store.add_metrics(curve_rows(g, 1, 40, 0));

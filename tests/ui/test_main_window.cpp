@@ -104,7 +104,7 @@ void make_workspace(const std::string& path) {
         row.run_id = id, row.step = step, row.wall_seconds = step * 36.0, row.valid_loss = 4.0 - step / 100.0;
         store.add_metrics({row});
     }
-    store.set_run_status(id, "done");
+    store.set_run_status(id, gs::RunStatus::done);
 }
 
 QLabel* curves_problem(gs::ui::MainWindow& window) {
