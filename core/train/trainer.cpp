@@ -300,11 +300,16 @@ private:
     }
 
     bool budget_spent(int stage, const std::optional<double>& target) const {
+        return plan_->budget_spent(stage, stage_progress(), target);
+    }
+
+    // Where the current stage stands, as its budget measures it.
+    StageProgress stage_progress() const {
         StageProgress progress;
         progress.steps = state_.step - state_.stage_start_step;
         progress.seconds = state_.stage_seconds;
         progress.valid_loss = state_.valid_loss;
-        return plan_->budget_spent(stage, progress, target);
+        return progress;
     }
 
     // Returns false when a stop was requested (after a checkpoint).
@@ -633,10 +638,7 @@ private:
     }
 
     double stage_eta() const {
-        StageProgress progress;
-        progress.steps = state_.step - state_.stage_start_step;
-        progress.seconds = state_.stage_seconds;
-        return plan_->stage_eta(state_.stage, progress, step_seconds_);
+        return plan_->stage_eta(state_.stage, stage_progress(), step_seconds_);
     }
 
     double run_eta(double stage_eta) const {
